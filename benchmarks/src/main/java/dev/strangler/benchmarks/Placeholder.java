@@ -1,0 +1,1 @@
+package dev.strangler.benchmarks; final class Placeholder {}

@@ -1,0 +1,1 @@
+package dev.strangler.cli; final class Placeholder {}

@@ -1,0 +1,1 @@
+package dev.strangler.connectors; final class Placeholder {}

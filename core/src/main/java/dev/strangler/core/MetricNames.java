@@ -1,0 +1,43 @@
+package dev.strangler.core;
+
+/**
+ * Every metric name Strangler exports, declared once. Micrometer turns dots into underscores and
+ * adds unit suffixes for Prometheus ({@code strangler.capture.events} → {@code strangler_capture_events_total}).
+ * Tags: {@link #TAG_TABLE} (source table, schema.table), {@link #TAG_SERVICE}, {@link #TAG_TARGET_TABLE}.
+ */
+public final class MetricNames {
+
+    public static final String TAG_TABLE = "table";
+    public static final String TAG_SERVICE = "service";
+    public static final String TAG_TARGET_TABLE = "target_table";
+    public static final String TAG_COMPONENT = "component";
+    public static final String TAG_REASON = "reason";
+
+    /** Counter: change events captured from the monolith and published to Kafka, per source table. */
+    public static final String CAPTURE_EVENTS = "strangler.capture.events";
+    /** Gauge (ms): now minus the source commit time of the last event captured, per source table. */
+    public static final String CAPTURE_LAG = "strangler.capture.lag.ms";
+    /** Counter: rows the sync engine routed to an apply topic, per service and source table. */
+    public static final String SYNC_ROUTED = "strangler.sync.routed";
+    /** Counter: events the sync engine dropped as already seen (duplicates from a capture restart). */
+    public static final String SYNC_DUPLICATES = "strangler.sync.duplicates";
+    /** Counter: records sent to the dead-letter topic, per component and reason. */
+    public static final String DEAD_LETTERS = "strangler.dead.letters";
+    /** Counter: rows committed to a service database, per service and target table. */
+    public static final String APPLY_ROWS = "strangler.apply.rows";
+    /** Timer: source commit → target commit, per service and target table (histogram). */
+    public static final String E2E_LATENCY = "strangler.e2e.latency";
+    /** Gauge (ms): end-to-end latency of the last row applied, per service and target table. */
+    public static final String E2E_LAG = "strangler.e2e.lag.ms";
+    /** Distribution: rows per writer transaction, per service. */
+    public static final String WRITER_BATCH_ROWS = "strangler.writer.batch.rows";
+    /** Timer: time to write and commit one writer transaction, per service. */
+    public static final String WRITER_COMMIT = "strangler.writer.commit";
+    /** Gauge: apply-topic records not yet committed by the writer, per service. */
+    public static final String WRITER_CONSUMER_LAG = "strangler.writer.consumer.lag";
+    /** Gauge: 1 when a component is running, 0 otherwise, per component. */
+    public static final String COMPONENT_UP = "strangler.component.up";
+
+    private MetricNames() {
+    }
+}

@@ -1,0 +1,89 @@
+package dev.strangler.core;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strangler.core.config.TableRoute;
+
+import java.util.Base64;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Turns a monolith change into the row a service receives, per a {@link TableRoute}: renames the table
+ * and columns, drops columns, and applies the row filter. A pure function of its input.
+ *
+ * <p>Row filter semantics: a row whose new image passes the filter is upserted; a row whose new image
+ * fails it is deleted from the target (it may have passed before: it has left the filtered set); a
+ * snapshot or insert row that fails is skipped. Deletes are always carried: deleting a row the
+ * target never had changes nothing.
+ */
+public final class TableMapping {
+
+    /** Debezium's stand-in for a TOAST value an UPDATE did not touch ({@code unavailable.value.placeholder}). */
+    public static final String UNAVAILABLE_PLACEHOLDER = "__debezium_unavailable_value";
+    private static final String UNAVAILABLE_BASE64 = Base64.getEncoder().encodeToString(UNAVAILABLE_PLACEHOLDER.getBytes());
+
+    private final TableRoute route;
+
+    public TableMapping(TableRoute route) {
+        this.route = route;
+    }
+
+    public TableRoute route() {
+        return route;
+    }
+
+    /** The row the service receives for this change, or empty when the change is not carried. */
+    public Optional<ApplyRecord> apply(ChangeEvent change) {
+        if (!change.table().equals(route.from())) {
+            throw new IllegalArgumentException("route " + route.path() + " maps " + route.from() + ", not " + change.table());
+        }
+        SourcePosition at = change.position();
+        ObjectNode key = mapColumns(change.key(), null);
+        switch (change.op()) {
+            case DELETE:
+                return Optional.of(new ApplyRecord(route.to(), ApplyRecord.Action.DELETE, key, null, Set.of(),
+                        at.version(), at.commitTimeMicros(), at.transactionId()));
+            case TRUNCATE:
+                return Optional.empty();
+            default:
+                break;
+        }
+        ObjectNode after = change.after();
+        boolean passes = route.where().map(f -> f.test(after)).orElse(true);
+        if (!passes) {
+            if (change.op() == ChangeEvent.Op.UPDATE) {
+                return Optional.of(new ApplyRecord(route.to(), ApplyRecord.Action.DELETE, key, null, Set.of(),
+                        at.version(), at.commitTimeMicros(), at.transactionId()));
+            }
+            return Optional.empty();
+        }
+        Set<String> unchanged = new LinkedHashSet<>();
+        ObjectNode row = mapColumns(after, unchanged);
+        return Optional.of(new ApplyRecord(route.to(), ApplyRecord.Action.UPSERT, key, row, unchanged,
+                at.version(), at.commitTimeMicros(), at.transactionId()));
+    }
+
+    private ObjectNode mapColumns(ObjectNode source, Set<String> unchanged) {
+        ObjectNode out = JsonNodeFactory.instance.objectNode();
+        Iterator<Map.Entry<String, JsonNode>> fields = source.fields();
+        while (fields.hasNext()) {
+            Map.Entry<String, JsonNode> field = fields.next();
+            Optional<String> target = route.targetColumn(field.getKey());
+            if (target.isEmpty()) {
+                continue;
+            }
+            JsonNode value = field.getValue();
+            if (unchanged != null && value.isTextual()
+                    && (UNAVAILABLE_PLACEHOLDER.equals(value.textValue()) || UNAVAILABLE_BASE64.equals(value.textValue()))) {
+                unchanged.add(target.get());
+            }
+            out.set(target.get(), value);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,67 @@
+package dev.strangler.core;
+
+/**
+ * The names of every Kafka topic Strangler reads or writes, derived from one prefix (DESIGN.md,
+ * "Kafka is the bus and the control plane"). No other class builds a topic name.
+ */
+public final class TopicNames {
+
+    /** Origin name of the monolith in cdc topic names. */
+    public static final String MONOLITH_ORIGIN = "monolith";
+
+    private final String prefix;
+
+    public TopicNames(String prefix) {
+        this.prefix = prefix;
+    }
+
+    public String prefix() {
+        return prefix;
+    }
+
+    /** Prefix Debezium is given as {@code topic.prefix}: it appends {@code .<schema>.<table>}. */
+    public String cdcPrefix(String origin) {
+        return prefix + ".cdc." + origin;
+    }
+
+    /** {@code <prefix>.cdc.<origin>.<schema>.<table>}: standard Debezium change envelopes, keyed by primary key. */
+    public String cdc(String origin, TableId table) {
+        return cdcPrefix(origin) + "." + table.schema() + "." + table.table();
+    }
+
+    /** {@code <prefix>.apply.<service>}: row images to write into one service database. */
+    public String apply(String service) {
+        return prefix + ".apply." + service;
+    }
+
+    /** Debezium's source offsets for one capture origin (compacted). */
+    public String captureOffsets(String origin) {
+        return prefix + ".capture-offsets." + origin;
+    }
+
+    public String rules() {
+        return prefix + ".rules";
+    }
+
+    public String routes() {
+        return prefix + ".routes";
+    }
+
+    public String validation() {
+        return prefix + ".validation";
+    }
+
+    public String deadLetters() {
+        return prefix + ".dlq";
+    }
+
+    /** Kafka Streams application id of the sync engine. */
+    public String syncApplicationId() {
+        return prefix + "-sync-engine";
+    }
+
+    /** Name under which a writer stores its offsets in a target's {@code strangler_offsets} table. */
+    public String writerName(String service) {
+        return prefix + "-writer-" + service;
+    }
+}

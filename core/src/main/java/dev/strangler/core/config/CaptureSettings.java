@@ -1,0 +1,34 @@
+package dev.strangler.core.config;
+
+import java.time.Duration;
+
+/**
+ * How changes are read from the monolith.
+ *
+ * @param snapshot          whether existing rows are copied before streaming starts
+ * @param pollInterval      how often the capture engine hands batches over (latency vs CPU)
+ * @param heartbeatInterval how often a heartbeat advances the replication slot on quiet tables
+ * @param slotName          the logical replication slot, created when missing
+ * @param publicationName   the publication, created when missing with the mapped tables
+ */
+public record CaptureSettings(SnapshotMode snapshot, Duration pollInterval, Duration heartbeatInterval,
+                              String slotName, String publicationName) {
+
+    /** Whether the capture copies the rows that exist before it starts. */
+    public enum SnapshotMode {
+        /** copy existing rows once, on the first start; then stream changes */
+        INITIAL("initial"),
+        /** only stream changes made from now on */
+        NEVER("never");
+
+        private final String configName;
+
+        SnapshotMode(String configName) {
+            this.configName = configName;
+        }
+
+        public String configName() {
+            return configName;
+        }
+    }
+}

@@ -1,0 +1,318 @@
+package dev.strangler.core.config;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.strangler.core.RowFilter;
+import dev.strangler.core.TableId;
+import dev.strangler.core.config.internal.ConfigNode;
+import dev.strangler.core.config.internal.EnvSubstitution;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/**
+ * Reads the one YAML file that configures Strangler. Each key is declared once, here, with its
+ * default and its check; docs/configuration.md documents the same keys. Reading never stops at the
+ * first mistake: {@link #load} throws one {@link ConfigException} that lists every problem with the
+ * path of its field. Checks that need a live database (does the table exist?) are made at start-up
+ * by the connectors, in the same form.
+ */
+public final class ConfigLoader {
+
+    private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_-]{0,62}");
+    private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*");
+
+    private final Function<String, String> environment;
+    private final Path workingDirectory;
+
+    public ConfigLoader(Function<String, String> environment, Path workingDirectory) {
+        this.environment = environment;
+        this.workingDirectory = workingDirectory;
+    }
+
+    /** A loader reading the process environment, resolving relative paths against the current directory. */
+    public static ConfigLoader fromEnvironment() {
+        return new ConfigLoader(System::getenv, Path.of("").toAbsolutePath());
+    }
+
+    public StranglerConfig load(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new ConfigException(file.toString(), List.of(new ConfigProblem("",
+                    "cannot read the config file: " + e.getClass().getSimpleName() + ": " + e.getMessage())));
+        }
+        return parse(text, file.toString());
+    }
+
+    public StranglerConfig parse(String yaml, String source) {
+        List<ConfigProblem> problems = new ArrayList<>();
+        ObjectNode tree = readTree(yaml, problems);
+        if (tree == null) {
+            throw new ConfigException(source, problems);
+        }
+        new EnvSubstitution(environment).apply(tree, "", problems);
+        ConfigNode root = ConfigNode.root(tree, problems);
+        StranglerConfig config = bind(root);
+        if (!problems.isEmpty()) {
+            throw new ConfigException(source, problems);
+        }
+        return config;
+    }
+
+    private static ObjectNode readTree(String yaml, List<ConfigProblem> problems) {
+        ObjectMapper mapper = new ObjectMapper(YAMLFactory.builder()
+                .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
+        try {
+            JsonNode node = mapper.readTree(yaml);
+            if (node == null || node.isMissingNode() || node.isNull()) {
+                problems.add(new ConfigProblem("", "the file is empty; start from the example in docs/configuration.md"));
+                return null;
+            }
+            if (!node.isObject()) {
+                problems.add(new ConfigProblem("", "the file must be a YAML mapping (kafka:, monolith:, services:), not a "
+                        + node.getNodeType().toString().toLowerCase()));
+                return null;
+            }
+            return (ObjectNode) node;
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            String where = at == null ? "" : "line " + at.getLineNr() + ", column " + at.getColumnNr() + ": ";
+            problems.add(new ConfigProblem("", where + "not valid YAML: " + e.getOriginalMessage()));
+            return null;
+        }
+    }
+
+    private StranglerConfig bind(ConfigNode root) {
+        KafkaSettings kafka = kafka(root.object("kafka"));
+        ConfigNode monolithNode = root.object("monolith");
+        DatabaseSettings monolith = database(monolithNode, true);
+        monolithNode.finish();
+        CaptureSettings capture = capture(root.object("capture"));
+        Map<String, ServiceSettings> services = services(root);
+        WriterSettings writer = writer(root.object("writer"));
+        HttpSettings http = http(root.object("http"));
+        root.finish();
+        checkCrossReferences(root, services);
+        return new StranglerConfig(kafka, monolith, capture, services, writer, http);
+    }
+
+    private KafkaSettings kafka(ConfigNode n) {
+        String bootstrap = n.string("bootstrap", KafkaSettings.EMBEDDED).trim();
+        if (!bootstrap.equals(KafkaSettings.EMBEDDED)) {
+            for (String server : bootstrap.split(",")) {
+                if (!server.trim().matches("[^:\\s]+:\\d{1,5}")) {
+                    n.problem("bootstrap", "'" + server.trim() + "' is not host:port; write \"embedded\" or \"host1:9092,host2:9092\"");
+                }
+            }
+        }
+        String prefix = n.string("topicPrefix", "strangler");
+        if (!prefix.matches("[A-Za-z0-9._-]{1,100}")) {
+            n.problem("topicPrefix", "may hold only letters, digits, '.', '_' and '-' (a Kafka topic name part), not '" + prefix + "'");
+        }
+        String dataDir = n.string("dataDir", "strangler-data/kafka");
+        int partitions = n.integer("partitions", 1, 1, 1000);
+        int replication = n.integer("replicationFactor", 1, 1, 32);
+        Map<String, String> properties = new LinkedHashMap<>();
+        ConfigNode props = n.object("properties");
+        props.entries().forEachRemaining(e -> {
+            if (e.getValue().isContainerNode()) {
+                props.problem(e.getKey(), "must be a single value (a Kafka client property)");
+            } else {
+                properties.put(e.getKey(), e.getValue().asText());
+            }
+        });
+        n.finish();
+        if (bootstrap.equals(KafkaSettings.EMBEDDED) && replication > 1) {
+            n.problem("replicationFactor", "the embedded broker is a single node; replicationFactor must be 1 with bootstrap: embedded");
+        }
+        return new KafkaSettings(bootstrap, prefix, workingDirectory.resolve(dataDir).normalize(), partitions,
+                (short) replication, properties);
+    }
+
+    private DatabaseSettings database(ConfigNode n, boolean isMonolith) {
+        DatabaseType type = n.choice("type", DatabaseType.POSTGRES, DatabaseType::configName, DatabaseType.values());
+        String url = n.requiredString("url", isMonolith ? "jdbc:postgresql://127.0.0.1:5432/shop" : "jdbc:postgresql://127.0.0.1:5433/orders");
+        if (url != null && type == DatabaseType.POSTGRES && !url.startsWith("jdbc:postgresql://")) {
+            n.problem("url", "a postgres url starts with jdbc:postgresql://host:port/database, not '" + url + "'");
+        }
+        String user = n.requiredString("user", isMonolith ? "strangler" : "orders");
+        Secret password = Secret.of(n.string("password", ""));
+        return new DatabaseSettings(type, url, user, password);
+    }
+
+    private CaptureSettings capture(ConfigNode n) {
+        CaptureSettings.SnapshotMode snapshot = n.choice("snapshot", CaptureSettings.SnapshotMode.INITIAL,
+                CaptureSettings.SnapshotMode::configName, CaptureSettings.SnapshotMode.values());
+        Duration poll = n.duration("pollInterval", Duration.ofMillis(10), Duration.ofMillis(1));
+        Duration heartbeat = n.duration("heartbeatInterval", Duration.ofSeconds(10), Duration.ofMillis(100));
+        String slot = n.string("slotName", "strangler");
+        if (!slot.matches("[a-z0-9_]{1,63}")) {
+            n.problem("slotName", "a replication slot name has only lower-case letters, digits and '_' (at most 63), not '" + slot + "'");
+        }
+        String publication = n.string("publicationName", "strangler");
+        if (!IDENTIFIER.matcher(publication).matches()) {
+            n.problem("publicationName", "must be a plain SQL identifier, not '" + publication + "'");
+        }
+        n.finish();
+        return new CaptureSettings(snapshot, poll, heartbeat, slot, publication);
+    }
+
+    private WriterSettings writer(ConfigNode n) {
+        int maxBatch = n.integer("maxBatchRows", 5000, 1, 1_000_000);
+        Duration pollTimeout = n.duration("pollTimeout", Duration.ofMillis(20), Duration.ofMillis(1));
+        n.finish();
+        return new WriterSettings(maxBatch, pollTimeout);
+    }
+
+    private HttpSettings http(ConfigNode n) {
+        String host = n.string("host", "127.0.0.1");
+        int port = n.integer("port", 8080, 0, 65535);
+        n.finish();
+        return new HttpSettings(host, port);
+    }
+
+    private Map<String, ServiceSettings> services(ConfigNode root) {
+        Map<String, ServiceSettings> services = new LinkedHashMap<>();
+        if (!root.has("services")) {
+            root.problem("services", "is required: name at least one service and the tables it receives (see docs/configuration.md)");
+            return services;
+        }
+        ConfigNode all = root.object("services");
+        Iterator<Map.Entry<String, JsonNode>> entries = all.entries();
+        if (!entries.hasNext() && all.node().isObject()) {
+            all.problem(null, "names no service; add one, e.g. services: {orders: {url: ..., tables: [...]}}");
+        }
+        while (entries.hasNext()) {
+            Map.Entry<String, JsonNode> entry = entries.next();
+            String name = entry.getKey();
+            ConfigNode s = all.object(name);
+            if (!NAME.matcher(name).matches()) {
+                all.problem(name, "a service name has lower-case letters, digits, '_' and '-' and starts with a letter, not '" + name + "'");
+            }
+            DatabaseSettings database = database(s, false);
+            boolean createTables = s.bool("createTables", true);
+            List<TableRoute> tables = tables(s);
+            s.finish();
+            services.put(name, new ServiceSettings(name, database, tables, createTables));
+        }
+        return services;
+    }
+
+    private List<TableRoute> tables(ConfigNode s) {
+        List<TableRoute> routes = new ArrayList<>();
+        JsonNode list = s.raw("tables");
+        if (list == null || list.isNull()) {
+            s.problem("tables", "is required: list the monolith tables this service receives, e.g. tables: [{from: public.orders}]");
+            return routes;
+        }
+        if (!list.isArray()) {
+            s.problem("tables", "must be a list of tables, e.g. tables: [{from: public.orders}]");
+            return routes;
+        }
+        for (int i = 0; i < list.size(); i++) {
+            String path = s.pathOf("tables") + "[" + i + "]";
+            JsonNode item = list.get(i);
+            if (item.isTextual()) {
+                item = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("from", item.asText());
+            }
+            if (!item.isObject()) {
+                s.problem("tables", "entry " + i + " must be a mapping with at least from: schema.table");
+                continue;
+            }
+            route(new ConfigNode(item, path, s.problems()), path).ifPresent(routes::add);
+        }
+        return routes;
+    }
+
+    private Optional<TableRoute> route(ConfigNode t, String path) {
+        TableId from = tableId(t, "from", true);
+        TableId to = t.has("to") ? tableId(t, "to", false) : from;
+        Map<String, String> renames = new LinkedHashMap<>();
+        Set<String> dropped = new LinkedHashSet<>();
+        if (t.present("columns")) {
+            ConfigNode columns = t.object("columns");
+            Set<String> targets = new HashSet<>();
+            columns.entries().forEachRemaining(e -> {
+                if (!IDENTIFIER.matcher(e.getKey()).matches()) {
+                    columns.problem(e.getKey(), "is not a column name");
+                }
+                JsonNode v = e.getValue();
+                if (v == null || v.isNull()) {
+                    dropped.add(e.getKey());
+                } else if (v.isTextual() && IDENTIFIER.matcher(v.asText()).matches()) {
+                    if (!targets.add(v.asText())) {
+                        columns.problem(e.getKey(), "renames to '" + v.asText() + "', which another column is renamed to already");
+                    }
+                    renames.put(e.getKey(), v.asText());
+                } else {
+                    columns.problem(e.getKey(), "must be the target column name, or null to drop the column, not " + v);
+                }
+            });
+        }
+        Optional<RowFilter> where = Optional.empty();
+        String whereText = t.string("where", null);
+        if (whereText != null) {
+            try {
+                where = Optional.of(RowFilter.compile(whereText));
+            } catch (IllegalArgumentException e) {
+                t.problem("where", e.getMessage());
+            }
+        }
+        t.finish();
+        if (from == null || to == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new TableRoute(path, from, to, renames, dropped, where));
+    }
+
+    private static TableId tableId(ConfigNode n, String key, boolean required) {
+        String text = required ? n.requiredString(key, "public.orders") : n.string(key, null);
+        if (text == null) {
+            return null;
+        }
+        try {
+            TableId id = TableId.parse(text);
+            if (!IDENTIFIER.matcher(id.schema()).matches() || !IDENTIFIER.matcher(id.table()).matches()) {
+                n.problem(key, "'" + text + "' is not schema.table with plain identifiers (letters, digits, '_')");
+                return null;
+            }
+            return id;
+        } catch (IllegalArgumentException e) {
+            n.problem(key, e.getMessage());
+            return null;
+        }
+    }
+
+    private static void checkCrossReferences(ConfigNode root, Map<String, ServiceSettings> services) {
+        Map<String, String> targets = new LinkedHashMap<>();
+        for (ServiceSettings service : services.values()) {
+            for (TableRoute route : service.tables()) {
+                String target = service.name() + "/" + route.to();
+                String earlier = targets.putIfAbsent(target, route.path());
+                if (earlier != null) {
+                    root.problems().add(new ConfigProblem(route.path() + ".to", "writes " + route.to() + " in service "
+                            + service.name() + ", which " + earlier + " writes already; map each target table once"));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package dev.strangler.core.config;
+
+import java.util.Locale;
+
+/** Database products Strangler can capture from and write to. */
+public enum DatabaseType {
+    POSTGRES("postgres");
+
+    private final String configName;
+
+    DatabaseType(String configName) {
+        this.configName = configName;
+    }
+
+    public String configName() {
+        return configName;
+    }
+
+    static DatabaseType fromConfigName(String name) {
+        for (DatabaseType type : values()) {
+            if (type.configName.equals(name.toLowerCase(Locale.ROOT))) {
+                return type;
+            }
+        }
+        return null;
+    }
+}

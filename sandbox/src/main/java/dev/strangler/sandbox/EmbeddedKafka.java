@@ -1,0 +1,143 @@
+package dev.strangler.sandbox;
+
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import org.apache.kafka.common.utils.Time;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Properties;
+import java.util.stream.Stream;
+
+/**
+ * A single-node Kafka broker (KRaft, broker and controller in one) inside this JVM, on loopback ports.
+ * With a persistent log directory it keeps its topics across restarts: the directory is formatted only
+ * once, and a broker started again on it continues where the last one stopped.
+ */
+public final class EmbeddedKafka implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafka.class);
+    private static final String CLUSTER_ID = "c3RyYW5nbGVyLXNhbmRib3g";
+
+    private final KafkaRaftServer server;
+    private final Path logDir;
+    private final boolean temporary;
+    private final String bootstrapServers;
+
+    private EmbeddedKafka(KafkaRaftServer server, Path logDir, boolean temporary, String bootstrapServers) {
+        this.server = server;
+        this.logDir = logDir;
+        this.temporary = temporary;
+        this.bootstrapServers = bootstrapServers;
+    }
+
+    /** A broker whose log lives in a temporary directory deleted on {@link #close()}. */
+    public static EmbeddedKafka startTemporary() {
+        try {
+            return start(Files.createTempDirectory("strangler-kafka"), true, 0);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a temporary directory for the embedded broker", e);
+        }
+    }
+
+    /**
+     * A broker keeping its log in {@code logDir} (created when missing).
+     *
+     * @param port the client port, or 0 for a free one
+     */
+    public static EmbeddedKafka startPersistent(Path logDir, int port) {
+        return start(logDir, false, port);
+    }
+
+    private static EmbeddedKafka start(Path logDir, boolean temporary, int requestedPort) {
+        try {
+            Files.createDirectories(logDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the embedded broker's log directory " + logDir
+                    + "; set kafka.dataDir to a writable directory", e);
+        }
+        int port = requestedPort == 0 ? FreePorts.next() : requestedPort;
+        int controllerPort = FreePorts.next();
+        Properties props = new Properties();
+        props.put("process.roles", "broker,controller");
+        props.put("node.id", "1");
+        props.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+        props.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
+        props.put("controller.listener.names", "CONTROLLER");
+        props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        props.put("inter.broker.listener.name", "PLAINTEXT");
+        props.put("log.dirs", logDir.toAbsolutePath().toString());
+        props.put("num.partitions", "1");
+        props.put("auto.create.topics.enable", "false");
+        props.put("offsets.topic.replication.factor", "1");
+        props.put("offsets.topic.num.partitions", "5");
+        props.put("transaction.state.log.replication.factor", "1");
+        props.put("transaction.state.log.min.isr", "1");
+        props.put("transaction.state.log.num.partitions", "5");
+        props.put("share.coordinator.state.topic.replication.factor", "1");
+        props.put("share.coordinator.state.topic.min.isr", "1");
+        props.put("group.initial.rebalance.delay.ms", "0");
+        props.put("log.flush.interval.messages", String.valueOf(Long.MAX_VALUE));
+        props.put("log.segment.bytes", String.valueOf(64 * 1024 * 1024));
+        format(logDir, props);
+        KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
+        server.startup();
+        String bootstrap = "127.0.0.1:" + port;
+        LOG.info("embedded Kafka broker on {} (log {})", bootstrap, logDir);
+        return new EmbeddedKafka(server, logDir, temporary, bootstrap);
+    }
+
+    private static void format(Path logDir, Properties props) {
+        Path configFile = logDir.resolve("server.properties");
+        try {
+            try (var out = Files.newBufferedWriter(configFile)) {
+                props.store(out, "written by strangler sandbox");
+            }
+            ByteArrayOutputStream output = new ByteArrayOutputStream();
+            int rc = kafka.tools.StorageTool.execute(new String[]{"format", "-t", CLUSTER_ID, "-c", configFile.toString(),
+                    "--ignore-formatted"}, new PrintStream(output, true, StandardCharsets.UTF_8));
+            if (rc != 0) {
+                throw new IllegalStateException("formatting the embedded broker's log directory " + logDir + " failed: " + output);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + configFile, e);
+        }
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    public Path logDir() {
+        return logDir;
+    }
+
+    @Override
+    public void close() {
+        server.shutdown();
+        server.awaitShutdown();
+        if (temporary) {
+            deleteRecursively(logDir);
+        }
+    }
+
+    static void deleteRecursively(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            LOG.warn("could not delete {}: {}", dir, e.toString());
+        }
+    }
+}

@@ -1,0 +1,1 @@
+package dev.strangler.syncengine; final class Placeholder {}
