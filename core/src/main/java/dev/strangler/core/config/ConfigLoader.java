@@ -108,11 +108,12 @@ public final class ConfigLoader {
         monolithNode.finish();
         CaptureSettings capture = capture(root.object("capture"));
         Map<String, ServiceSettings> services = services(root);
+        SyncSettings sync = sync(root.object("sync"));
         WriterSettings writer = writer(root.object("writer"));
         HttpSettings http = http(root.object("http"));
         root.finish();
         checkCrossReferences(root, services);
-        return new StranglerConfig(kafka, monolith, capture, services, writer, http);
+        return new StranglerConfig(kafka, monolith, capture, services, sync, writer, http);
     }
 
     private KafkaSettings kafka(ConfigNode n) {
@@ -174,6 +175,13 @@ public final class ConfigLoader {
         }
         n.finish();
         return new CaptureSettings(snapshot, poll, heartbeat, slot, publication);
+    }
+
+    private SyncSettings sync(ConfigNode n) {
+        String stateDir = n.string("stateDir", "strangler-data/streams");
+        Duration commitInterval = n.duration("commitInterval", Duration.ofMillis(25), Duration.ofMillis(1));
+        n.finish();
+        return new SyncSettings(workingDirectory.resolve(stateDir).normalize(), commitInterval);
     }
 
     private WriterSettings writer(ConfigNode n) {

@@ -13,7 +13,8 @@ import java.util.Set;
  * Every value here has been validated; see docs/configuration.md for each key.
  */
 public record StranglerConfig(KafkaSettings kafka, DatabaseSettings monolith, CaptureSettings capture,
-                              Map<String, ServiceSettings> services, WriterSettings writer, HttpSettings http) {
+                              Map<String, ServiceSettings> services, SyncSettings sync, WriterSettings writer,
+                              HttpSettings http) {
 
     public StranglerConfig {
         services = Map.copyOf(services);

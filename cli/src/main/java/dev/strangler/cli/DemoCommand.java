@@ -1,0 +1,164 @@
+package dev.strangler.cli;
+
+import dev.strangler.connectors.ApplyListener;
+import dev.strangler.core.config.ConfigLoader;
+import dev.strangler.core.config.StranglerConfig;
+import dev.strangler.sandbox.EmbeddedPostgres;
+import dev.strangler.sandbox.SampleShop;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.time.Clock;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/** {@code strangler demo}: the whole pipeline on this machine, on a generated sample monolith. */
+@Command(name = "demo", mixinStandardHelpOptions = true, usageHelpWidth = 110,
+        description = {"Runs Strangler end to end on this machine, with nothing to install:",
+                "  1. starts a Kafka broker (KRaft) and PostgreSQL inside this process, on free loopback ports;",
+                "  2. creates a sample monolith database 'shop' (customers, products, orders, order_items:",
+                "     generated from a fixed seed, a few thousand rows) and an empty service database 'orders';",
+                "  3. starts capture (Debezium), the sync engine (Kafka Streams) and the writer, which copy the",
+                "     existing rows and then stream every change (orders.order_note is renamed to note,",
+                "     internal columns are dropped, draft orders are filtered out);",
+                "  4. keeps a light write workload running on the monolith;",
+                "  5. prints rows captured, rows applied and end-to-end lag per table every 2 seconds.",
+                "/health and /metrics are served on --http-port. Ctrl-C stops everything and deletes the demo's data."})
+final class DemoCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--rate", defaultValue = "20", description = "Monolith transactions per second of the workload (default: ${DEFAULT-VALUE}).")
+    int rate;
+
+    @Option(names = "--http-port", defaultValue = "8080", description = "Port for /health and /metrics; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int httpPort;
+
+    @Option(names = "--duration", description = "Stop by itself after this many seconds (default: run until Ctrl-C).")
+    Integer durationSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        if (rate < 1 || rate > 10_000) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--rate must be between 1 and 10000, not " + rate);
+        }
+        Path work = Files.createTempDirectory("strangler-demo");
+        out.println("Starting PostgreSQL and Kafka inside this process (data in " + work + ") ...");
+        out.flush();
+        try (EmbeddedPostgres postgres = EmbeddedPostgres.start()) {
+            postgres.createDatabase("shop");
+            postgres.createDatabase("orders");
+            try (Connection c = postgres.connect("shop")) {
+                new SampleShop(42).create(c, 1000, 200, 1500);
+            }
+            String yaml = demoConfig(postgres, work);
+            StranglerConfig config = new ConfigLoader(Map.of("DEMO_PASSWORD", EmbeddedPostgres.PASSWORD)::get, work).parse(yaml, "demo config");
+            Files.writeString(work.resolve("strangler.yaml"), yaml);
+            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            CountDownLatch stop = new CountDownLatch(1);
+            Thread hook = new Thread(stop::countDown, "strangler-demo-stop");
+            Runtime.getRuntime().addShutdownHook(hook);
+            ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2);
+            try (Pipeline pipeline = new Pipeline(config, registry, Clock.systemUTC(), ApplyListener.NONE);
+                 ObservabilityServer http = new ObservabilityServer("127.0.0.1", httpPort, registry, pipeline::components);
+                 Connection workload = postgres.connect("shop")) {
+                pipeline.start();
+                out.println("Monolith:  " + postgres.jdbcUrl("shop") + "  (user postgres, password postgres)");
+                out.println("Service:   " + postgres.jdbcUrl("orders"));
+                out.println("Kafka:     " + pipeline.kafka().bootstrapServers() + "  (topics demo.cdc.monolith.public.*, demo.apply.orders)");
+                out.println("Config:    " + work.resolve("strangler.yaml"));
+                out.println("Health:    http://127.0.0.1:" + http.port() + "/health   Metrics: http://127.0.0.1:" + http.port() + "/metrics");
+                out.println("Workload:  " + rate + " monolith transactions/s. Ctrl-C to stop.");
+                out.flush();
+                SampleShop shop = new SampleShop(7);
+                scheduler.scheduleAtFixedRate(() -> {
+                    try {
+                        shop.nextTransaction(workload);
+                    } catch (Exception e) {
+                        out.println("workload transaction failed: " + e.getMessage());
+                    }
+                }, 500, Math.max(1, 1_000_000 / rate), TimeUnit.MICROSECONDS);
+                StatusLine status = new StatusLine(registry);
+                scheduler.scheduleAtFixedRate(() -> {
+                    out.println(status.next());
+                    out.flush();
+                }, 2, 2, TimeUnit.SECONDS);
+                long deadline = durationSeconds == null ? Long.MAX_VALUE : System.nanoTime() + TimeUnit.SECONDS.toNanos(durationSeconds);
+                while (stop.getCount() > 0 && System.nanoTime() < deadline) {
+                    if (pipeline.failed().isPresent()) {
+                        out.println("stopping: " + pipeline.failed().get().name() + " failed: " + pipeline.failed().get().failure().orElse(""));
+                        return Main.EXIT_FAILED;
+                    }
+                    stop.await(500, TimeUnit.MILLISECONDS);
+                }
+                out.println("Stopping ...");
+                out.flush();
+                scheduler.shutdownNow();
+                scheduler.awaitTermination(10, TimeUnit.SECONDS);
+            } finally {
+                scheduler.shutdownNow();
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException ignored) {
+                    // the JVM is already shutting down
+                }
+            }
+        } finally {
+            deleteRecursively(work);
+        }
+        out.println("Stopped.");
+        out.flush();
+        return 0;
+    }
+
+    private static String demoConfig(EmbeddedPostgres postgres, Path work) {
+        return """
+                kafka:
+                  bootstrap: embedded
+                  topicPrefix: demo
+                  dataDir: %s
+                monolith:
+                  type: postgres
+                  url: %s
+                  user: postgres
+                  password: ${DEMO_PASSWORD}
+                sync:
+                  stateDir: %s
+                services:
+                  orders:
+                    url: %s
+                    user: postgres
+                    password: ${DEMO_PASSWORD}
+                    tables:
+                      - from: public.customers
+                        columns: {internal_notes: null}
+                      - from: public.products
+                      - from: public.orders
+                        columns: {order_note: note, internal_flag: null}
+                        where: "status <> 'draft'"
+                      - from: public.order_items
+                """.formatted(work.resolve("kafka"), postgres.jdbcUrl("shop"), work.resolve("streams"), postgres.jdbcUrl("orders"));
+    }
+
+    private static void deleteRecursively(Path dir) {
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (Exception ignored) {
+            // best effort: it is a temporary directory
+        }
+    }
+}

@@ -1,0 +1,33 @@
+package dev.strangler.cli;
+
+import dev.strangler.core.config.ConfigException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code strangler} command. Exit codes: 0 done, 1 failed while running, 2 bad configuration or usage. */
+@Command(name = "strangler", mixinStandardHelpOptions = true, version = "strangler 0.1.0",
+        description = "Keeps a monolith's database and service databases in sync while a system is split.",
+        subcommands = {RunCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+
+    public static final int EXIT_FAILED = 1;
+    public static final int EXIT_CONFIG = 2;
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    static int execute(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof ConfigException config) {
+                commandLine.getErr().println(config.getMessage());
+                return EXIT_CONFIG;
+            }
+            commandLine.getErr().println("strangler failed: " + e);
+            return EXIT_FAILED;
+        });
+        cli.setExitCodeExceptionMapper(e -> e instanceof ConfigException ? EXIT_CONFIG : EXIT_FAILED);
+        return cli.execute(args);
+    }
+}

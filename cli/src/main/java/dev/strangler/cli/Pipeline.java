@@ -1,0 +1,174 @@
+package dev.strangler.cli;
+
+import dev.strangler.connectors.ApplyListener;
+import dev.strangler.connectors.JdbcApplyWriter;
+import dev.strangler.connectors.KafkaEndpoint;
+import dev.strangler.connectors.KafkaTopics;
+import dev.strangler.connectors.PostgresCapture;
+import dev.strangler.connectors.StartupChecks;
+import dev.strangler.core.Component;
+import dev.strangler.core.ComponentState;
+import dev.strangler.core.TableId;
+import dev.strangler.core.TopicNames;
+import dev.strangler.core.config.ConfigException;
+import dev.strangler.core.config.ServiceSettings;
+import dev.strangler.core.config.StranglerConfig;
+import dev.strangler.sandbox.EmbeddedKafka;
+import dev.strangler.syncengine.SyncEngine;
+import dev.strangler.syncengine.SyncPlan;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The components one Strangler process runs for a config: the embedded broker (with
+ * {@code bootstrap: embedded}), capture, sync engine and one writer per service, started in an order
+ * that lets each find what it needs, and stopped in reverse.
+ */
+public final class Pipeline implements AutoCloseable {
+
+    /** Parts of the data path a process can run; {@code strangler run --services} picks them. */
+    public enum Part {
+        CAPTURE("capture"), SYNC_ENGINE("sync-engine"), WRITER("writer");
+
+        private final String cliName;
+
+        Part(String cliName) {
+            this.cliName = cliName;
+        }
+
+        public String cliName() {
+            return cliName;
+        }
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
+
+    private final StranglerConfig config;
+    private final MeterRegistry metrics;
+    private final Clock clock;
+    private final ApplyListener listener;
+    private final List<Component> components = new ArrayList<>();
+    private EmbeddedKafka embeddedKafka;
+    private PostgresCapture capture;
+    private SyncEngine syncEngine;
+    private final List<JdbcApplyWriter> writers = new ArrayList<>();
+    private KafkaEndpoint kafka;
+
+    public Pipeline(StranglerConfig config, MeterRegistry metrics, Clock clock, ApplyListener listener) {
+        this.config = config;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.listener = listener;
+    }
+
+    /**
+     * Starts the parts asked for.
+     *
+     * @throws ConfigException when the config does not fit the databases (every problem listed)
+     */
+    public void start(Set<Part> parts) {
+        String bootstrap = config.kafka().bootstrap();
+        if (config.kafka().embedded()) {
+            embeddedKafka = EmbeddedKafka.startPersistent(config.kafka().dataDir(), 0);
+            bootstrap = embeddedKafka.bootstrapServers();
+        }
+        kafka = new KafkaEndpoint(bootstrap, config.kafka().clientProperties(), config.kafka().partitions(),
+                config.kafka().replicationFactor());
+        StartupChecks.Result checks = StartupChecks.run(config);
+        if (!checks.problems().isEmpty()) {
+            throw new ConfigException("the databases named in the config", checks.problems());
+        }
+        TopicNames topics = config.topics();
+        KafkaTopics admin = new KafkaTopics(kafka);
+        Set<String> cdcTopics = new LinkedHashSet<>();
+        for (TableId table : config.capturedTables()) {
+            cdcTopics.add(topics.cdc(TopicNames.MONOLITH_ORIGIN, table));
+        }
+        admin.ensureLog(cdcTopics, config.kafka().partitions());
+        Set<String> applyTopics = new LinkedHashSet<>();
+        for (ServiceSettings service : config.serviceList()) {
+            applyTopics.add(topics.apply(service.name()));
+        }
+        // One partition per service: the writer sees the service's rows in the order the engine routed them.
+        admin.ensureLog(applyTopics, 1);
+        admin.ensureLog(Set.of(topics.deadLetters()), 1);
+
+        if (parts.contains(Part.WRITER)) {
+            for (ServiceSettings service : config.serviceList()) {
+                JdbcApplyWriter writer = new JdbcApplyWriter(service, checks.sourceSchemas(), config.writer(), kafka, topics, metrics, clock, listener);
+                writers.add(writer);
+                components.add(writer);
+                writer.start();
+            }
+        }
+        if (parts.contains(Part.SYNC_ENGINE)) {
+            syncEngine = new SyncEngine(SyncPlan.fromConfig(config), config.sync(), kafka, metrics);
+            components.add(syncEngine);
+            syncEngine.start();
+        }
+        if (parts.contains(Part.CAPTURE)) {
+            capture = new PostgresCapture(TopicNames.MONOLITH_ORIGIN, config.monolith(), config.capture(), config.capturedTables(),
+                    kafka, topics, metrics, clock);
+            components.add(capture);
+            capture.start();
+        }
+        LOG.info("strangler started: {} on Kafka {}", parts, bootstrap);
+    }
+
+    public void start() {
+        start(EnumSet.allOf(Part.class));
+    }
+
+    public List<Component> components() {
+        return List.copyOf(components);
+    }
+
+    public KafkaEndpoint kafka() {
+        return kafka;
+    }
+
+    public List<JdbcApplyWriter> writers() {
+        return List.copyOf(writers);
+    }
+
+    /** Events captured from the monolith since start, or 0 when this process does not capture. */
+    public long capturedEvents() {
+        return capture == null ? 0 : capture.capturedEvents();
+    }
+
+    public long appliedRows() {
+        return writers.stream().mapToLong(JdbcApplyWriter::appliedRows).sum();
+    }
+
+    public boolean healthy() {
+        return components.stream().allMatch(c -> c.state().healthy());
+    }
+
+    /** The first component that failed, if any. */
+    public java.util.Optional<Component> failed() {
+        return components.stream().filter(c -> c.state() == ComponentState.FAILED).findFirst();
+    }
+
+    @Override
+    public void close() {
+        if (capture != null) {
+            capture.stop();
+        }
+        if (syncEngine != null) {
+            syncEngine.stop();
+        }
+        writers.forEach(JdbcApplyWriter::stop);
+        if (embeddedKafka != null) {
+            embeddedKafka.close();
+        }
+        LOG.info("strangler stopped");
+    }
+}

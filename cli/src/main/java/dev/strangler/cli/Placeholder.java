@@ -1,1 +1,0 @@
-package dev.strangler.cli; final class Placeholder {}

@@ -1,0 +1,538 @@
+package dev.strangler.connectors;
+
+import dev.strangler.connectors.internal.ApplyBatch;
+import dev.strangler.connectors.internal.PostgresDialect;
+import dev.strangler.core.ApplyRecord;
+import dev.strangler.core.Component;
+import dev.strangler.core.ComponentState;
+import dev.strangler.core.DeadLetter;
+import dev.strangler.core.MalformedChangeException;
+import dev.strangler.core.MetricNames;
+import dev.strangler.core.TableId;
+import dev.strangler.core.TopicNames;
+import dev.strangler.core.config.ServiceSettings;
+import dev.strangler.core.config.TableRoute;
+import dev.strangler.core.config.WriterSettings;
+import dev.strangler.core.internal.StateMachine;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Writes the rows of {@code <prefix>.apply.<service>} into the service database, exactly once.
+ *
+ * <p>Each poll of the apply topic becomes one target transaction that holds the rows <em>and</em> the
+ * Kafka offset just past them, in the {@code strangler_offsets} table. On start the writer seeks to
+ * the offsets stored there, not to Kafka's committed offsets, so a crash at any point replays nothing
+ * that was committed and skips nothing that was not. Each row also carries its source version in
+ * {@code strangler_version}; an upsert or delete never replaces a newer version.
+ *
+ * <p>Within one transaction, the changes of one key collapse to the newest; deletes run first (child
+ * tables first), then upserts (parent tables first), by the order of the service's tables in the config.
+ *
+ * <p>Failures: a lost connection, deadlock or similar is retried on a new connection from the stored
+ * offsets. A row the database rejects (constraint, bad value) is isolated with savepoints, sent to
+ * the dead-letter topic with the database's message, and the rest of the transaction commits.
+ */
+public final class JdbcApplyWriter implements Component {
+
+    private static final Logger LOG = LoggerFactory.getLogger(JdbcApplyWriter.class);
+
+    private final ServiceSettings service;
+    private final Map<TableId, TableSchema> sourceSchemas;
+    private final WriterSettings settings;
+    private final KafkaEndpoint kafka;
+    private final TopicNames topics;
+    private final MeterRegistry metrics;
+    private final Clock clock;
+    private final ApplyListener listener;
+    private final StateMachine state;
+    private final String writerName;
+    private final String topic;
+    private final Map<TableId, TableSchema> targetSchemas = new HashMap<>();
+    private final Map<TableId, Integer> tableOrder = new LinkedHashMap<>();
+    private final Map<TableId, TableMeters> tableMeters = new ConcurrentHashMap<>();
+    private final AtomicLong consumerLag = new AtomicLong();
+    private final AtomicLong appliedRows = new AtomicLong();
+    private final DistributionSummary batchRows;
+    private final Timer commitTimer;
+    private final Counter deadLetters;
+    private final Counter retries;
+
+    private volatile KafkaConsumer<byte[], byte[]> consumer;
+    private volatile Thread thread;
+    private KafkaProducer<byte[], byte[]> deadLetterProducer;
+
+    public JdbcApplyWriter(ServiceSettings service, Map<TableId, TableSchema> sourceSchemas, WriterSettings settings,
+                           KafkaEndpoint kafka, TopicNames topics, MeterRegistry metrics, Clock clock, ApplyListener listener) {
+        this.service = service;
+        this.sourceSchemas = Map.copyOf(sourceSchemas);
+        this.settings = settings;
+        this.kafka = kafka;
+        this.topics = topics;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.listener = listener;
+        this.state = new StateMachine("writer " + service.name());
+        this.writerName = topics.writerName(service.name());
+        this.topic = topics.apply(service.name());
+        int i = 0;
+        for (TableRoute route : service.tables()) {
+            tableOrder.put(route.to(), i++);
+        }
+        String name = service.name();
+        batchRows = DistributionSummary.builder(MetricNames.WRITER_BATCH_ROWS).tag(MetricNames.TAG_SERVICE, name)
+                .description("rows per writer transaction").register(metrics);
+        commitTimer = Timer.builder(MetricNames.WRITER_COMMIT).tag(MetricNames.TAG_SERVICE, name)
+                .description("time to write and commit one writer transaction").publishPercentileHistogram().register(metrics);
+        deadLetters = Counter.builder(MetricNames.DEAD_LETTERS).tag(MetricNames.TAG_COMPONENT, name())
+                .description("records sent to the dead-letter topic").register(metrics);
+        retries = Counter.builder("strangler.writer.retries").tag(MetricNames.TAG_SERVICE, name)
+                .description("writer transactions retried after a transient database failure").register(metrics);
+        metrics.gauge(MetricNames.WRITER_CONSUMER_LAG, List.of(io.micrometer.core.instrument.Tag.of(MetricNames.TAG_SERVICE, name)), consumerLag);
+    }
+
+    @Override
+    public String name() {
+        return "writer:" + service.name();
+    }
+
+    @Override
+    public ComponentState state() {
+        return state.get();
+    }
+
+    @Override
+    public Optional<String> failure() {
+        return state.failure();
+    }
+
+    /** Rows committed to the service database by this writer since it started. */
+    public long appliedRows() {
+        return appliedRows.get();
+    }
+
+    /**
+     * Prepares the target (offsets table, missing tables, version column) and starts writing in the
+     * background.
+     *
+     * @throws IllegalStateException when the target cannot be prepared, naming the table and reason
+     */
+    public synchronized void start() {
+        state.moveTo(ComponentState.STARTING);
+        try (Connection c = connect()) {
+            prepareTarget(c);
+        } catch (SQLException e) {
+            state.fail(e.getMessage());
+            throw new IllegalStateException("cannot prepare service database " + service.name() + " (" + service.database().url()
+                    + "): " + e.getMessage(), e);
+        }
+        Map<String, Object> producerConfig = kafka.clientConfig();
+        producerConfig.put("acks", "all");
+        producerConfig.put("client.id", "strangler-writer-dlq-" + service.name());
+        deadLetterProducer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
+        thread = new Thread(this::runLoop, "strangler-writer-" + service.name());
+        thread.start();
+    }
+
+    private void prepareTarget(Connection c) throws SQLException {
+        c.setAutoCommit(true);
+        try (Statement s = c.createStatement()) {
+            s.execute(PostgresDialect.createOffsetsTable());
+        }
+        PostgresCatalog catalog = new PostgresCatalog(c);
+        for (TableRoute route : service.tables()) {
+            Optional<TableSchema> existing = catalog.table(route.to());
+            if (existing.isEmpty()) {
+                if (!service.createTables()) {
+                    throw new SQLException("table " + route.to() + " does not exist in service " + service.name()
+                            + " and services." + service.name() + ".createTables is false; create it, or set createTables: true");
+                }
+                TableSchema source = sourceSchemas.get(route.from());
+                if (source == null) {
+                    throw new SQLException("no schema known for source table " + route.from());
+                }
+                try (Statement s = c.createStatement()) {
+                    for (String ddl : PostgresDialect.createTable(route, source)) {
+                        s.execute(ddl);
+                    }
+                }
+                LOG.info("created table {} in service {} from {}", route.to(), service.name(), route.from());
+            } else if (existing.get().column(PostgresDialect.VERSION_COLUMN).isEmpty()) {
+                try (Statement s = c.createStatement()) {
+                    s.execute(PostgresDialect.addVersionColumn(route.to()));
+                }
+                LOG.info("added column {} to {} in service {}", PostgresDialect.VERSION_COLUMN, route.to(), service.name());
+            }
+            TableSchema target = catalog.table(route.to()).orElseThrow();
+            if (target.primaryKey().isEmpty()) {
+                throw new SQLException("table " + route.to() + " in service " + service.name()
+                        + " has no primary key; add one (the writer upserts by key)");
+            }
+            targetSchemas.put(route.to(), target);
+        }
+    }
+
+    private Connection connect() throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", service.database().user());
+        props.setProperty("password", service.database().password().reveal());
+        props.setProperty("stringtype", "unspecified");
+        props.setProperty("reWriteBatchedInserts", "true");
+        props.setProperty("ApplicationName", "strangler-writer-" + service.name());
+        return DriverManager.getConnection(service.database().url(), props);
+    }
+
+    private void runLoop() {
+        MDC.put("component", name());
+        Duration backoff = Duration.ofMillis(200);
+        while (state.get() == ComponentState.STARTING || state.get() == ComponentState.RUNNING) {
+            try (Connection connection = connect();
+                 KafkaConsumer<byte[], byte[]> kafkaConsumer = newConsumer()) {
+                connection.setAutoCommit(false);
+                consumer = kafkaConsumer;
+                List<TopicPartition> partitions = kafkaConsumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                        .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+                kafkaConsumer.assign(partitions);
+                seekToStoredOffsets(connection, kafkaConsumer, partitions);
+                state.tryMoveTo(ComponentState.RUNNING);
+                backoff = Duration.ofMillis(200);
+                while (state.get() == ComponentState.RUNNING) {
+                    ConsumerRecords<byte[], byte[]> records = kafkaConsumer.poll(settings.pollTimeout());
+                    updateLag(kafkaConsumer, partitions);
+                    if (!records.isEmpty()) {
+                        writeBatch(connection, records);
+                        kafkaConsumer.commitAsync();
+                    }
+                }
+            } catch (WakeupException e) {
+                break;
+            } catch (SQLException e) {
+                if (state.get() != ComponentState.RUNNING && state.get() != ComponentState.STARTING) {
+                    break;
+                }
+                retries.increment();
+                LOG.warn("writer {}: database failure ({}, SQLState {}); retrying from the stored offsets in {} ms",
+                        service.name(), e.getMessage(), e.getSQLState(), backoff.toMillis());
+                sleep(backoff);
+                backoff = backoff.multipliedBy(2).compareTo(Duration.ofSeconds(10)) > 0 ? Duration.ofSeconds(10) : backoff.multipliedBy(2);
+            } catch (RuntimeException e) {
+                if (state.get() == ComponentState.STOPPING) {
+                    break;
+                }
+                LOG.error("writer {} failed: {}", service.name(), e.toString(), e);
+                state.fail(e.toString());
+            } finally {
+                consumer = null;
+            }
+        }
+    }
+
+    private KafkaConsumer<byte[], byte[]> newConsumer() {
+        Map<String, Object> config = kafka.clientConfig();
+        config.put("group.id", writerName);
+        config.put("client.id", writerName);
+        config.put("enable.auto.commit", "false");
+        config.put("isolation.level", "read_committed");
+        config.put("max.poll.records", String.valueOf(settings.maxBatchRows()));
+        config.put("fetch.max.bytes", String.valueOf(64 * 1024 * 1024));
+        config.put("max.partition.fetch.bytes", String.valueOf(16 * 1024 * 1024));
+        return new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private void seekToStoredOffsets(Connection c, KafkaConsumer<byte[], byte[]> kafkaConsumer, List<TopicPartition> partitions)
+            throws SQLException {
+        Map<Integer, Long> stored = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.readOffsets())) {
+            ps.setString(1, writerName);
+            ps.setString(2, topic);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    stored.put(rs.getInt(1), rs.getLong(2));
+                }
+            }
+        }
+        c.commit();
+        List<TopicPartition> fromStart = new ArrayList<>();
+        for (TopicPartition tp : partitions) {
+            Long next = stored.get(tp.partition());
+            if (next == null) {
+                fromStart.add(tp);
+            } else {
+                kafkaConsumer.seek(tp, next);
+            }
+        }
+        if (!fromStart.isEmpty()) {
+            kafkaConsumer.seekToBeginning(fromStart);
+        }
+        LOG.info("writer {} resumes {} at stored offsets {}", service.name(), topic, stored);
+    }
+
+    private void writeBatch(Connection c, ConsumerRecords<byte[], byte[]> records) throws SQLException {
+        long started = System.nanoTime();
+        ApplyBatch batch = new ApplyBatch(tableOrder);
+        List<DeadLetter> rejected = new ArrayList<>();
+        Map<TopicPartition, Long> nextOffsets = new HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+            nextOffsets.put(new TopicPartition(record.topic(), record.partition()), record.offset() + 1);
+            ApplyRecord row;
+            try {
+                row = ApplyRecord.fromBytes(record.value());
+            } catch (MalformedChangeException e) {
+                rejected.add(deadLetter(record, null, e.getMessage()));
+                continue;
+            }
+            if (!targetSchemas.containsKey(row.table())) {
+                rejected.add(deadLetter(record, row.table(), "table " + row.table() + " is not a target of service " + service.name()));
+                continue;
+            }
+            batch.add(row, record);
+        }
+        try {
+            for (ApplyBatch.Group group : batch.groups()) {
+                applyGroup(c, group, rejected);
+            }
+            storeOffsets(c, nextOffsets);
+            sendDeadLetters(rejected);
+            c.commit();
+        } catch (SQLException | RuntimeException e) {
+            rollbackQuietly(c);
+            throw e;
+        }
+        long committedMicros = clock.millis() * 1000;
+        commitTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+        batchRows.record(batch.size());
+        appliedRows.addAndGet(batch.size());
+        Map<TableId, long[]> latencies = batch.sourceCommitMicrosByTable();
+        latencies.forEach((table, micros) -> meters(table).record(micros, committedMicros));
+        listener.committed(service.name(), latencies, committedMicros);
+    }
+
+    private void applyGroup(Connection c, ApplyBatch.Group group, List<DeadLetter> rejected) throws SQLException {
+        TableSchema target = targetSchemas.get(group.table());
+        Savepoint savepoint = c.setSavepoint();
+        try {
+            executeGroup(c, group, group.rows(), target);
+            c.releaseSavepoint(savepoint);
+        } catch (SQLException e) {
+            c.rollback(savepoint);
+            if (PostgresDialect.isTransient(e)) {
+                throw e;
+            }
+            // Find the rows the database rejects, one by one; the others are written.
+            for (ApplyBatch.Row row : group.rows()) {
+                Savepoint single = c.setSavepoint();
+                try {
+                    executeGroup(c, group, List.of(row), target);
+                    c.releaseSavepoint(single);
+                } catch (SQLException rowError) {
+                    c.rollback(single);
+                    if (PostgresDialect.isTransient(rowError)) {
+                        throw rowError;
+                    }
+                    String reason = "service " + service.name() + " rejected " + row.record().action().name().toLowerCase()
+                            + " of " + group.table() + " key " + row.record().key() + ": " + firstLine(rowError.getMessage())
+                            + " (SQLState " + rowError.getSQLState() + ")";
+                    LOG.warn("{}; sent to {}", reason, topics.deadLetters());
+                    rejected.add(deadLetter(row.source(), group.table(), reason));
+                }
+            }
+        }
+    }
+
+    private void executeGroup(Connection c, ApplyBatch.Group group, List<ApplyBatch.Row> rows, TableSchema target) throws SQLException {
+        List<String> key = target.primaryKey();
+        Map<String, ColumnSchema> types = target.byName();
+        String sql = switch (group.kind()) {
+            case UPSERT -> PostgresDialect.upsert(group.table(), group.columns(), key);
+            case UPDATE -> PostgresDialect.update(group.table(), group.columns(), key);
+            case DELETE -> PostgresDialect.delete(group.table(), key);
+        };
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (ApplyBatch.Row row : rows) {
+                ApplyRecord r = row.record();
+                int i = 1;
+                switch (group.kind()) {
+                    case UPSERT -> {
+                        for (String column : group.columns()) {
+                            PostgresDialect.bind(ps, i++, r.row().get(column), types.get(column));
+                        }
+                        ps.setLong(i, r.version());
+                    }
+                    case UPDATE -> {
+                        for (String column : group.columns()) {
+                            if (!key.contains(column)) {
+                                PostgresDialect.bind(ps, i++, r.row().get(column), types.get(column));
+                            }
+                        }
+                        ps.setLong(i++, r.version());
+                        for (String column : key) {
+                            PostgresDialect.bind(ps, i++, r.key().get(column), types.get(column));
+                        }
+                        ps.setLong(i, r.version());
+                    }
+                    case DELETE -> {
+                        for (String column : key) {
+                            PostgresDialect.bind(ps, i++, r.key().get(column), types.get(column));
+                        }
+                        ps.setLong(i, r.version());
+                    }
+                }
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        } catch (java.sql.BatchUpdateException e) {
+            throw e.getNextException() != null ? e.getNextException() : e;
+        }
+    }
+
+    private void storeOffsets(Connection c, Map<TopicPartition, Long> nextOffsets) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.upsertOffset())) {
+            for (Map.Entry<TopicPartition, Long> e : nextOffsets.entrySet()) {
+                ps.setString(1, writerName);
+                ps.setString(2, e.getKey().topic());
+                ps.setInt(3, e.getKey().partition());
+                ps.setLong(4, e.getValue());
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    private DeadLetter deadLetter(ConsumerRecord<byte[], byte[]> record, TableId table, String reason) {
+        return new DeadLetter(name(), reason, record.topic(), record.partition(), record.offset(),
+                table == null ? null : table.toString(), record.key(), record.value());
+    }
+
+    /** Dead letters are sent (and acknowledged) before the transaction that skips them commits. */
+    private void sendDeadLetters(List<DeadLetter> rejected) {
+        if (rejected.isEmpty()) {
+            return;
+        }
+        try {
+            for (DeadLetter letter : rejected) {
+                deadLetterProducer.send(new ProducerRecord<>(topics.deadLetters(), letter.originalKey(), letter.toBytes())).get(30, TimeUnit.SECONDS);
+                deadLetters.increment();
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot write to the dead-letter topic " + topics.deadLetters() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void updateLag(KafkaConsumer<byte[], byte[]> kafkaConsumer, List<TopicPartition> partitions) {
+        long lag = 0;
+        for (TopicPartition tp : partitions) {
+            lag += kafkaConsumer.currentLag(tp).orElse(0);
+        }
+        consumerLag.set(lag);
+    }
+
+    private TableMeters meters(TableId table) {
+        return tableMeters.computeIfAbsent(table, t -> new TableMeters(
+                Counter.builder(MetricNames.APPLY_ROWS).tag(MetricNames.TAG_SERVICE, service.name()).tag(MetricNames.TAG_TARGET_TABLE, t.toString())
+                        .description("rows committed to the service database").register(metrics),
+                Timer.builder(MetricNames.E2E_LATENCY).tag(MetricNames.TAG_SERVICE, service.name()).tag(MetricNames.TAG_TARGET_TABLE, t.toString())
+                        .description("source commit to target commit").publishPercentileHistogram()
+                        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(10)).register(metrics),
+                registerLagGauge(t)));
+    }
+
+    private AtomicLong registerLagGauge(TableId table) {
+        AtomicLong lag = new AtomicLong();
+        metrics.gauge(MetricNames.E2E_LAG, List.of(io.micrometer.core.instrument.Tag.of(MetricNames.TAG_SERVICE, service.name()),
+                io.micrometer.core.instrument.Tag.of(MetricNames.TAG_TARGET_TABLE, table.toString())), lag);
+        return lag;
+    }
+
+    private record TableMeters(Counter rows, Timer latency, AtomicLong lastLagMillis) {
+        void record(long[] sourceMicros, long committedMicros) {
+            rows.increment(sourceMicros.length);
+            for (long micros : sourceMicros) {
+                latency.record(Math.max(0, committedMicros - micros), TimeUnit.MICROSECONDS);
+            }
+            if (sourceMicros.length > 0) {
+                lastLagMillis.set(Math.max(0, (committedMicros - sourceMicros[sourceMicros.length - 1]) / 1000));
+            }
+        }
+    }
+
+    public void stop() {
+        if (!state.tryMoveTo(ComponentState.STOPPING)) {
+            return;
+        }
+        KafkaConsumer<byte[], byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        Thread t = thread;
+        if (t != null) {
+            try {
+                t.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (deadLetterProducer != null) {
+            deadLetterProducer.close(Duration.ofSeconds(5));
+        }
+        state.tryMoveTo(ComponentState.STOPPED);
+    }
+
+    private static void rollbackQuietly(Connection c) {
+        try {
+            c.rollback();
+        } catch (SQLException e) {
+            LOG.debug("rollback failed: {}", e.toString());
+        }
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}

@@ -1,0 +1,66 @@
+package dev.strangler.connectors;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** Creates the topics Strangler needs when they are missing; existing topics are left as they are. */
+public final class KafkaTopics {
+
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaTopics.class);
+
+    private final KafkaEndpoint kafka;
+
+    public KafkaTopics(KafkaEndpoint kafka) {
+        this.kafka = kafka;
+    }
+
+    /** Topics with {@code cleanup.policy=delete}. */
+    public void ensureLog(Set<String> names, int partitions) {
+        ensure(names, partitions, Map.of());
+    }
+
+    /** Topics with {@code cleanup.policy=compact} (control topics: rules, routes, validation). */
+    public void ensureCompacted(Set<String> names) {
+        ensure(names, 1, Map.of("cleanup.policy", "compact"));
+    }
+
+    private void ensure(Set<String> names, int partitions, Map<String, String> config) {
+        try (Admin admin = Admin.create(kafka.clientConfig())) {
+            Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            List<NewTopic> missing = new ArrayList<>();
+            for (String name : names) {
+                if (!existing.contains(name)) {
+                    missing.add(new NewTopic(name, partitions, kafka.replicationFactor()).configs(config));
+                }
+            }
+            if (missing.isEmpty()) {
+                return;
+            }
+            try {
+                admin.createTopics(missing).all().get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) {
+                    throw e;
+                }
+            }
+            LOG.info("created topics {}", missing.stream().map(NewTopic::name).toList());
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot create topics " + names + " on " + kafka.bootstrapServers()
+                    + ": " + (e.getCause() == null ? e : e.getCause()), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating topics", e);
+        }
+    }
+}

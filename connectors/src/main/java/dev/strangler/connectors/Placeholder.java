@@ -1,1 +1,0 @@
-package dev.strangler.connectors; final class Placeholder {}

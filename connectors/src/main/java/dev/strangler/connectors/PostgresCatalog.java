@@ -1,0 +1,81 @@
+package dev.strangler.connectors;
+
+import dev.strangler.core.TableId;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** Reads table definitions from PostgreSQL's catalog (pg_catalog, not JDBC metadata: it keeps exact types). */
+public final class PostgresCatalog {
+
+    private final Connection connection;
+
+    public PostgresCatalog(Connection connection) {
+        this.connection = connection;
+    }
+
+    /** The table's definition, or empty when there is no such table (views are not tables). */
+    public Optional<TableSchema> table(TableId id) throws SQLException {
+        List<ColumnSchema> columns = new ArrayList<>();
+        try (PreparedStatement ps = connection.prepareStatement("""
+                SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typname, NOT a.attnotnull, t.typcategory = 'A'
+                FROM pg_attribute a
+                JOIN pg_class c ON c.oid = a.attrelid
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                JOIN pg_type t ON t.oid = a.atttypid
+                WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p')
+                  AND a.attnum > 0 AND NOT a.attisdropped
+                ORDER BY a.attnum""")) {
+            ps.setString(1, id.schema());
+            ps.setString(2, id.table());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    columns.add(new ColumnSchema(rs.getString(1), rs.getString(2), rs.getString(3), rs.getBoolean(4), rs.getBoolean(5)));
+                }
+            }
+        }
+        if (columns.isEmpty()) {
+            return Optional.empty();
+        }
+        List<String> key = new ArrayList<>();
+        try (PreparedStatement ps = connection.prepareStatement("""
+                SELECT a.attname
+                FROM pg_index i
+                JOIN pg_class c ON c.oid = i.indrelid
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) ON true
+                JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+                WHERE n.nspname = ? AND c.relname = ? AND i.indisprimary
+                ORDER BY k.ord""")) {
+            ps.setString(1, id.schema());
+            ps.setString(2, id.table());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    key.add(rs.getString(1));
+                }
+            }
+        }
+        return Optional.of(new TableSchema(id, columns, key));
+    }
+
+    /** Every ordinary or partitioned table outside the system schemas, for "did you mean" suggestions. */
+    public List<TableId> tables() throws SQLException {
+        List<TableId> tables = new ArrayList<>();
+        try (PreparedStatement ps = connection.prepareStatement("""
+                SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+                  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+                ORDER BY 1, 2""");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                tables.add(new TableId(rs.getString(1), rs.getString(2)));
+            }
+        }
+        return tables;
+    }
+}

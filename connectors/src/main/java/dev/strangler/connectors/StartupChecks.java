@@ -1,0 +1,148 @@
+package dev.strangler.connectors;
+
+import dev.strangler.core.Spelling;
+import dev.strangler.core.TableId;
+import dev.strangler.core.config.ConfigProblem;
+import dev.strangler.core.config.DatabaseSettings;
+import dev.strangler.core.config.ServiceSettings;
+import dev.strangler.core.config.StranglerConfig;
+import dev.strangler.core.config.TableRoute;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Checks a loaded config against the live databases before anything starts: the monolith can be
+ * captured from (logical decoding, replication privilege), every mapped table and column exists and
+ * has a primary key, every service database can be reached. Problems come in the same form as the
+ * config file's, with the path of the field to fix, and all of them at once.
+ */
+public final class StartupChecks {
+
+    /** The outcome: problems (empty when all is well) and the schemas of the monolith tables read on the way. */
+    public record Result(List<ConfigProblem> problems, Map<TableId, TableSchema> sourceSchemas) {
+    }
+
+    private StartupChecks() {
+    }
+
+    public static Result run(StranglerConfig config) {
+        List<ConfigProblem> problems = new ArrayList<>();
+        Map<TableId, TableSchema> schemas = new LinkedHashMap<>();
+        try (Connection monolith = connect(config.monolith())) {
+            checkCapturePrerequisites(monolith, config.monolith(), problems);
+            PostgresCatalog catalog = new PostgresCatalog(monolith);
+            List<String> known = catalog.tables().stream().map(TableId::toString).toList();
+            for (ServiceSettings service : config.serviceList()) {
+                for (TableRoute route : service.tables()) {
+                    checkRoute(catalog, known, route, problems).ifPresent(s -> schemas.put(s.id(), s));
+                }
+            }
+        } catch (SQLException e) {
+            problems.add(new ConfigProblem("monolith.url", "cannot connect to the monolith at " + config.monolith().url()
+                    + " as " + config.monolith().user() + ": " + firstLine(e.getMessage())));
+        }
+        for (ServiceSettings service : config.serviceList()) {
+            try (Connection target = connect(service.database())) {
+                if (!service.createTables()) {
+                    PostgresCatalog catalog = new PostgresCatalog(target);
+                    for (TableRoute route : service.tables()) {
+                        if (catalog.table(route.to()).isEmpty()) {
+                            problems.add(new ConfigProblem(route.path() + ".to", "table " + route.to() + " does not exist in service "
+                                    + service.name() + "; create it, or set services." + service.name() + ".createTables: true"));
+                        }
+                    }
+                }
+            } catch (SQLException e) {
+                problems.add(new ConfigProblem("services." + service.name() + ".url", "cannot connect to service database "
+                        + service.database().url() + " as " + service.database().user() + ": " + firstLine(e.getMessage())));
+            }
+        }
+        return new Result(problems, schemas);
+    }
+
+    private static void checkCapturePrerequisites(Connection c, DatabaseSettings monolith, List<ConfigProblem> problems) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery("SELECT current_setting('wal_level')")) {
+                rs.next();
+                String level = rs.getString(1);
+                if (!"logical".equals(level)) {
+                    problems.add(new ConfigProblem("monolith", "wal_level is '" + level + "', capture needs 'logical'. Fix: "
+                            + "ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL"));
+                }
+            }
+            try (ResultSet rs = s.executeQuery("SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user")) {
+                if (rs.next() && !rs.getBoolean(1)) {
+                    problems.add(new ConfigProblem("monolith.user", "user " + monolith.user() + " may not replicate. Fix: ALTER ROLE "
+                            + monolith.user() + " WITH REPLICATION;"));
+                }
+            }
+        }
+    }
+
+    private static Optional<TableSchema> checkRoute(PostgresCatalog catalog, List<String> known, TableRoute route,
+                                                    List<ConfigProblem> problems) throws SQLException {
+        Optional<TableSchema> found = catalog.table(route.from());
+        if (found.isEmpty()) {
+            problems.add(new ConfigProblem(route.path() + ".from", "table " + route.from() + " does not exist in the monolith"
+                    + Spelling.didYouMean(route.from().toString(), known)));
+            return Optional.empty();
+        }
+        TableSchema table = found.get();
+        List<String> columns = table.columnNames();
+        if (table.primaryKey().isEmpty()) {
+            problems.add(new ConfigProblem(route.path() + ".from", "table " + route.from() + " has no primary key; add one "
+                    + "(ALTER TABLE " + route.from() + " ADD PRIMARY KEY (...)): rows are matched by key"));
+        }
+        Set<String> mentioned = new TreeSet<>(route.renames().keySet());
+        mentioned.addAll(route.dropped());
+        for (String column : mentioned) {
+            if (!columns.contains(column)) {
+                problems.add(new ConfigProblem(route.path() + ".columns." + column, "column " + column + " does not exist in "
+                        + route.from() + Spelling.didYouMean(column, columns)));
+            }
+        }
+        for (String keyColumn : table.primaryKey()) {
+            if (route.dropped().contains(keyColumn)) {
+                problems.add(new ConfigProblem(route.path() + ".columns." + keyColumn, "is part of the primary key of "
+                        + route.from() + " and cannot be dropped; rename it instead"));
+            }
+        }
+        route.where().ifPresent(filter -> {
+            for (String column : filter.columns()) {
+                if (!columns.contains(column)) {
+                    problems.add(new ConfigProblem(route.path() + ".where", "reads column " + column + ", which " + route.from()
+                            + " does not have" + Spelling.didYouMean(column, columns)));
+                }
+            }
+        });
+        return found;
+    }
+
+    static Connection connect(DatabaseSettings db) throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", db.user());
+        props.setProperty("password", db.password().reveal());
+        props.setProperty("connectTimeout", "10");
+        return DriverManager.getConnection(db.url(), props);
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}

@@ -1,0 +1,98 @@
+package dev.strangler.connectors.internal;
+
+import dev.strangler.core.ApplyRecord;
+import dev.strangler.core.TableId;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The rows of one writer transaction. Changes of one key collapse to the newest version (it alone
+ * decides the row's final state). Groups come out in a safe order: deletes first, child tables before
+ * parents (a primary-key change is a delete of the old key and an insert of the new one, which may
+ * carry the same unique values), then upserts, parent tables before children; "parent" is an earlier
+ * position in {@code tableOrder}.
+ */
+public final class ApplyBatch {
+
+    /** The kind of statement a group runs. */
+    public enum Kind {
+        /** insert or update whole rows */
+        UPSERT,
+        /** update rows whose unchanged (TOAST) columns must keep their target value */
+        UPDATE,
+        DELETE
+    }
+
+    /** One surviving change and the Kafka record it came from. */
+    public record Row(ApplyRecord record, ConsumerRecord<byte[], byte[]> source) {
+    }
+
+    /** Rows of one table that run as one batched statement. */
+    public record Group(TableId table, Kind kind, List<String> columns, List<Row> rows) {
+    }
+
+    private final Map<TableId, Integer> tableOrder;
+    private final Map<String, Row> latestByKey = new LinkedHashMap<>();
+    private final Map<TableId, List<Long>> sourceMicros = new HashMap<>();
+    private int size;
+
+    public ApplyBatch(Map<TableId, Integer> tableOrder) {
+        this.tableOrder = tableOrder;
+    }
+
+    public void add(ApplyRecord record, ConsumerRecord<byte[], byte[]> source) {
+        size++;
+        sourceMicros.computeIfAbsent(record.table(), t -> new ArrayList<>()).add(record.sourceCommitMicros());
+        String key = record.kafkaKey();
+        Row existing = latestByKey.get(key);
+        if (existing == null || existing.record().version() <= record.version()) {
+            latestByKey.put(key, new Row(record, source));
+        }
+    }
+
+    /** Changes in the batch, before collapsing keys. */
+    public int size() {
+        return size;
+    }
+
+    public List<Group> groups() {
+        Map<String, Group> upserts = new LinkedHashMap<>();
+        Map<TableId, Group> deletes = new LinkedHashMap<>();
+        for (Row row : latestByKey.values()) {
+            ApplyRecord r = row.record();
+            if (r.action() == ApplyRecord.Action.DELETE) {
+                deletes.computeIfAbsent(r.table(), t -> new Group(t, Kind.DELETE, List.of(), new ArrayList<>())).rows().add(row);
+            } else {
+                List<String> columns = new ArrayList<>();
+                r.row().fieldNames().forEachRemaining(c -> {
+                    if (!r.unchanged().contains(c)) {
+                        columns.add(c);
+                    }
+                });
+                Kind kind = r.unchanged().isEmpty() ? Kind.UPSERT : Kind.UPDATE;
+                String groupKey = r.table() + "|" + kind + "|" + columns;
+                upserts.computeIfAbsent(groupKey, k -> new Group(r.table(), kind, List.copyOf(columns), new ArrayList<>())).rows().add(row);
+            }
+        }
+        Comparator<Group> parentsFirst = Comparator.comparingInt(g -> tableOrder.getOrDefault(g.table(), Integer.MAX_VALUE));
+        List<Group> ordered = new ArrayList<>(deletes.values());
+        ordered.sort(parentsFirst.reversed());
+        List<Group> upsertGroups = new ArrayList<>(upserts.values());
+        upsertGroups.sort(parentsFirst);
+        ordered.addAll(upsertGroups);
+        return ordered;
+    }
+
+    /** Source commit times of every change in the batch, per target table, for latency metrics. */
+    public Map<TableId, long[]> sourceCommitMicrosByTable() {
+        Map<TableId, long[]> out = new LinkedHashMap<>();
+        sourceMicros.forEach((table, list) -> out.put(table, list.stream().mapToLong(Long::longValue).toArray()));
+        return out;
+    }
+}

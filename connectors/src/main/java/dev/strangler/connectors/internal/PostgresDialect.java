@@ -1,0 +1,159 @@
+package dev.strangler.connectors.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.strangler.connectors.ColumnSchema;
+import dev.strangler.connectors.TableSchema;
+import dev.strangler.core.TableId;
+import dev.strangler.core.config.TableRoute;
+
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * Everything the writer says to PostgreSQL: statements and how a JSON value is bound to a column.
+ * The one place PostgreSQL types are mapped on the write side.
+ *
+ * <p>Values are bound as text with {@code stringtype=unspecified}, so PostgreSQL parses each into its
+ * column's own type (numeric of any precision, uuid, jsonb, timestamptz, inet, enums) exactly as it
+ * parses SQL literals. Only bytea (base64 in the envelope) and arrays (JSON arrays) are converted.
+ */
+public final class PostgresDialect {
+
+    /** The column each target row keeps its source version in; a write never replaces a newer version. */
+    public static final String VERSION_COLUMN = "strangler_version";
+    public static final String OFFSETS_TABLE = "strangler_offsets";
+
+    private PostgresDialect() {
+    }
+
+    public static String quote(String identifier) {
+        return "\"" + identifier.replace("\"", "\"\"") + "\"";
+    }
+
+    public static String qualified(TableId table) {
+        return quote(table.schema()) + "." + quote(table.table());
+    }
+
+    public static String createOffsetsTable() {
+        return "CREATE TABLE IF NOT EXISTS " + OFFSETS_TABLE + " (writer text NOT NULL, topic text NOT NULL, "
+                + "kafka_partition int NOT NULL, next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), "
+                + "PRIMARY KEY (writer, topic, kafka_partition))";
+    }
+
+    public static String readOffsets() {
+        return "SELECT kafka_partition, next_offset FROM " + OFFSETS_TABLE + " WHERE writer = ? AND topic = ?";
+    }
+
+    public static String upsertOffset() {
+        return "INSERT INTO " + OFFSETS_TABLE + " (writer, topic, kafka_partition, next_offset, updated_at) VALUES (?, ?, ?, ?, now()) "
+                + "ON CONFLICT (writer, topic, kafka_partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()";
+    }
+
+    public static String addVersionColumn(TableId table) {
+        return "ALTER TABLE " + qualified(table) + " ADD COLUMN IF NOT EXISTS " + VERSION_COLUMN + " bigint";
+    }
+
+    /** The target table for a route, built from the source table: mapped names, same types and key. */
+    public static List<String> createTable(TableRoute route, TableSchema source) {
+        List<String> columns = new ArrayList<>();
+        for (ColumnSchema column : source.columns()) {
+            Optional<String> target = route.targetColumn(column.name());
+            target.ifPresent(name -> columns.add(quote(name) + " " + column.type() + (column.nullable() ? "" : " NOT NULL")));
+        }
+        columns.add(VERSION_COLUMN + " bigint");
+        String key = source.primaryKey().stream().map(c -> quote(route.targetColumn(c).orElseThrow())).collect(Collectors.joining(", "));
+        return List.of("CREATE SCHEMA IF NOT EXISTS " + quote(route.to().schema()),
+                "CREATE TABLE IF NOT EXISTS " + qualified(route.to()) + " (" + String.join(", ", columns)
+                        + ", PRIMARY KEY (" + key + "))");
+    }
+
+    /** Insert, or update when the stored version is older. Parameters: columns..., version. */
+    public static String upsert(TableId table, List<String> columns, List<String> key) {
+        String names = columns.stream().map(PostgresDialect::quote).collect(Collectors.joining(", "));
+        String params = columns.stream().map(c -> "?").collect(Collectors.joining(", "));
+        List<String> sets = new ArrayList<>();
+        for (String c : columns) {
+            if (!key.contains(c)) {
+                sets.add(quote(c) + " = EXCLUDED." + quote(c));
+            }
+        }
+        sets.add(VERSION_COLUMN + " = EXCLUDED." + VERSION_COLUMN);
+        return "INSERT INTO " + qualified(table) + " AS t (" + names + ", " + VERSION_COLUMN + ") VALUES (" + params + ", ?) "
+                + "ON CONFLICT (" + key.stream().map(PostgresDialect::quote).collect(Collectors.joining(", ")) + ") DO UPDATE SET "
+                + String.join(", ", sets) + " WHERE t." + VERSION_COLUMN + " IS NULL OR t." + VERSION_COLUMN + " < EXCLUDED." + VERSION_COLUMN;
+    }
+
+    /** Update of the given columns only, when the stored version is older. Parameters: columns..., version, key..., version. */
+    public static String update(TableId table, List<String> columns, List<String> key) {
+        String sets = columns.stream().filter(c -> !key.contains(c)).map(c -> quote(c) + " = ?").collect(Collectors.joining(", "));
+        return "UPDATE " + qualified(table) + " SET " + (sets.isEmpty() ? "" : sets + ", ") + VERSION_COLUMN + " = ? WHERE "
+                + keyCondition(key) + " AND (" + VERSION_COLUMN + " IS NULL OR " + VERSION_COLUMN + " < ?)";
+    }
+
+    /** Delete when the stored version is older. Parameters: key..., version. */
+    public static String delete(TableId table, List<String> key) {
+        return "DELETE FROM " + qualified(table) + " WHERE " + keyCondition(key)
+                + " AND (" + VERSION_COLUMN + " IS NULL OR " + VERSION_COLUMN + " < ?)";
+    }
+
+    private static String keyCondition(List<String> key) {
+        return key.stream().map(c -> quote(c) + " = ?").collect(Collectors.joining(" AND "));
+    }
+
+    /** Binds one JSON value for a column of the given type (null column: unknown, bound as text). */
+    public static void bind(PreparedStatement ps, int index, JsonNode value, ColumnSchema column) throws SQLException {
+        if (value == null || value.isNull() || value.isMissingNode()) {
+            ps.setNull(index, Types.OTHER);
+        } else if (column != null && column.binary() && value.isTextual()) {
+            ps.setBytes(index, Base64.getDecoder().decode(value.textValue()));
+        } else if (value.isTextual()) {
+            ps.setString(index, value.textValue());
+        } else if (value.isArray() && (column == null || column.array())) {
+            ps.setString(index, arrayLiteral(value));
+        } else if (value.isBigDecimal() || value.isDouble() || value.isFloat()) {
+            ps.setString(index, value.decimalValue().toPlainString());
+        } else if (value.isValueNode()) {
+            ps.setString(index, value.asText());
+        } else {
+            ps.setString(index, value.toString());
+        }
+    }
+
+    /** A PostgreSQL array literal, {@code {"a","b",NULL}}, from a JSON array (nested arrays for dimensions). */
+    static String arrayLiteral(JsonNode array) {
+        StringBuilder out = new StringBuilder("{");
+        for (int i = 0; i < array.size(); i++) {
+            if (i > 0) {
+                out.append(',');
+            }
+            JsonNode element = array.get(i);
+            if (element == null || element.isNull()) {
+                out.append("NULL");
+            } else if (element.isArray()) {
+                out.append(arrayLiteral(element));
+            } else {
+                String text = element.isTextual() ? element.textValue()
+                        : element.isBigDecimal() || element.isDouble() ? element.decimalValue().toPlainString()
+                        : element.isValueNode() ? element.asText() : element.toString();
+                out.append('"').append(text.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+            }
+        }
+        return out.append('}').toString();
+    }
+
+    /** Whether a failure is worth retrying on a new connection (connection loss, deadlock, resources). */
+    public static boolean isTransient(SQLException e) {
+        String state = e.getSQLState();
+        if (state == null) {
+            return true;
+        }
+        return state.startsWith("08") || state.startsWith("40") || state.startsWith("53") || state.startsWith("57")
+                || state.equals("55P03");
+    }
+}

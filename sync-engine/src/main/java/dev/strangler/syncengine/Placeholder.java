@@ -1,1 +1,0 @@
-package dev.strangler.syncengine; final class Placeholder {}

@@ -1,0 +1,99 @@
+package dev.strangler.syncengine;
+
+import dev.strangler.connectors.KafkaEndpoint;
+import dev.strangler.core.Component;
+import dev.strangler.core.ComponentState;
+import dev.strangler.core.config.SyncSettings;
+import dev.strangler.core.internal.StateMachine;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * Runs the {@link SyncTopology} as a Kafka Streams application with exactly-once processing
+ * ({@code exactly_once_v2}): a cdc record's apply records, its version-store update and its input
+ * offset commit in one Kafka transaction. Writers read the apply topics with {@code read_committed}.
+ */
+public final class SyncEngine implements Component {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SyncEngine.class);
+
+    private final SyncPlan plan;
+    private final SyncSettings settings;
+    private final KafkaEndpoint kafka;
+    private final MeterRegistry metrics;
+    private final StateMachine state = new StateMachine("sync engine");
+    private KafkaStreams streams;
+
+    public SyncEngine(SyncPlan plan, SyncSettings settings, KafkaEndpoint kafka, MeterRegistry metrics) {
+        this.plan = plan;
+        this.settings = settings;
+        this.kafka = kafka;
+        this.metrics = metrics;
+    }
+
+    @Override
+    public String name() {
+        return "sync-engine";
+    }
+
+    @Override
+    public ComponentState state() {
+        return state.get();
+    }
+
+    @Override
+    public Optional<String> failure() {
+        return state.failure();
+    }
+
+    public synchronized void start() {
+        state.moveTo(ComponentState.STARTING);
+        Properties props = new Properties();
+        kafka.clientConfig().forEach(props::put);
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, plan.topics().syncApplicationId());
+        props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, String.valueOf(settings.commitInterval().toMillis()));
+        props.put(StreamsConfig.STATE_DIR_CONFIG, settings.stateDir().toString());
+        props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, String.valueOf(kafka.replicationFactor()));
+        props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
+        props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, String.valueOf(16 * 1024 * 1024));
+        props.put(StreamsConfig.producerPrefix("linger.ms"), "2");
+        props.put(StreamsConfig.producerPrefix("batch.size"), String.valueOf(256 * 1024));
+        props.put(StreamsConfig.producerPrefix("compression.type"), "lz4");
+        props.put(StreamsConfig.consumerPrefix("max.poll.records"), "5000");
+        props.put(StreamsConfig.consumerPrefix("fetch.max.wait.ms"), "5");
+        streams = new KafkaStreams(SyncTopology.build(plan, metrics), props);
+        streams.setStateListener((next, previous) -> {
+            LOG.info("sync engine {} → {}", previous, next);
+            if (next == KafkaStreams.State.RUNNING) {
+                state.tryMoveTo(ComponentState.RUNNING);
+            } else if (next == KafkaStreams.State.ERROR) {
+                state.fail("Kafka Streams is in state ERROR; see the log for the exception");
+            }
+        });
+        streams.setUncaughtExceptionHandler(e -> {
+            LOG.error("sync engine failed: {}", e.toString(), e);
+            state.fail(e.toString());
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        });
+        streams.start();
+    }
+
+    public synchronized void stop() {
+        if (!state.tryMoveTo(ComponentState.STOPPING)) {
+            return;
+        }
+        if (streams != null) {
+            streams.close(Duration.ofSeconds(30));
+        }
+        state.tryMoveTo(ComponentState.STOPPED);
+    }
+}

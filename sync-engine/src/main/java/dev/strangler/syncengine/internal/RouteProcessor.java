@@ -1,0 +1,113 @@
+package dev.strangler.syncengine.internal;
+
+import dev.strangler.core.ApplyRecord;
+import dev.strangler.core.ChangeEvent;
+import dev.strangler.core.DeadLetter;
+import dev.strangler.core.DebeziumEnvelope;
+import dev.strangler.core.MalformedChangeException;
+import dev.strangler.core.MetricNames;
+import dev.strangler.syncengine.SyncPlan;
+import dev.strangler.syncengine.SyncTopology;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Reads one cdc record, maps it for every service that receives its table, and forwards each result
+ * to that service's apply topic, unless the store shows the key already at this version or newer
+ * (a capture restart re-sends what it had not yet checkpointed). Records that cannot be read or mapped
+ * go to the dead-letter topic with the reason.
+ */
+public final class RouteProcessor implements Processor<byte[], byte[], byte[], byte[]> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RouteProcessor.class);
+
+    private final SyncPlan plan;
+    private final MeterRegistry metrics;
+    private final Map<String, Counter> routed = new ConcurrentHashMap<>();
+    private final Counter duplicates;
+    private final Counter deadLetters;
+    private ProcessorContext<byte[], byte[]> context;
+    private KeyValueStore<String, Long> versions;
+
+    public RouteProcessor(SyncPlan plan, MeterRegistry metrics) {
+        this.plan = plan;
+        this.metrics = metrics;
+        this.duplicates = Counter.builder(MetricNames.SYNC_DUPLICATES).description("replayed changes dropped by version").register(metrics);
+        this.deadLetters = Counter.builder(MetricNames.DEAD_LETTERS).tag(MetricNames.TAG_COMPONENT, "sync-engine")
+                .description("records sent to the dead-letter topic").register(metrics);
+    }
+
+    @Override
+    public void init(ProcessorContext<byte[], byte[]> context) {
+        this.context = context;
+        this.versions = context.getStateStore(SyncTopology.VERSION_STORE);
+    }
+
+    @Override
+    public void process(Record<byte[], byte[]> record) {
+        Optional<ChangeEvent> parsed;
+        try {
+            parsed = DebeziumEnvelope.parse(record.key(), record.value());
+        } catch (MalformedChangeException e) {
+            deadLetter(record, null, e.getMessage());
+            return;
+        }
+        if (parsed.isEmpty()) {
+            return;
+        }
+        ChangeEvent change = parsed.get();
+        List<SyncPlan.Destination> destinations = plan.destinations(change.table());
+        if (destinations.isEmpty()) {
+            deadLetter(record, change.table().toString(), "no service receives table " + change.table()
+                    + "; the record's topic is captured but not mapped");
+            return;
+        }
+        for (SyncPlan.Destination destination : destinations) {
+            Optional<ApplyRecord> mapped;
+            try {
+                mapped = destination.mapping().apply(change);
+            } catch (RuntimeException e) {
+                deadLetter(record, change.table().toString(), "mapping " + destination.mapping().route().path() + " failed: " + e.getMessage());
+                continue;
+            }
+            if (mapped.isEmpty()) {
+                continue;
+            }
+            ApplyRecord apply = mapped.get();
+            String versionKey = destination.service() + "|" + apply.kafkaKey();
+            Long seen = versions.get(versionKey);
+            if (seen != null && seen >= apply.version()) {
+                duplicates.increment();
+                continue;
+            }
+            versions.put(versionKey, apply.version());
+            context.forward(new Record<>(apply.kafkaKeyBytes(), apply.toBytes(), record.timestamp()),
+                    SyncTopology.sinkName(destination.service()));
+            routed.computeIfAbsent(destination.service() + "|" + change.table(), k -> Counter.builder(MetricNames.SYNC_ROUTED)
+                    .tag(MetricNames.TAG_SERVICE, destination.service()).tag(MetricNames.TAG_TABLE, change.table().toString())
+                    .description("rows routed to a service's apply topic").register(metrics)).increment();
+        }
+    }
+
+    private void deadLetter(Record<byte[], byte[]> record, String table, String reason) {
+        Optional<RecordMetadata> meta = context.recordMetadata();
+        DeadLetter letter = new DeadLetter("sync-engine", reason, meta.map(RecordMetadata::topic).orElse("?"),
+                meta.map(RecordMetadata::partition).orElse(-1), meta.map(RecordMetadata::offset).orElse(-1L), table,
+                record.key(), record.value());
+        LOG.warn("dead letter from {}: {}", letter.topic() + "@" + letter.offset(), reason);
+        deadLetters.increment();
+        context.forward(new Record<>(record.key(), letter.toBytes(), record.timestamp()), SyncTopology.deadLetterSink());
+    }
+}
