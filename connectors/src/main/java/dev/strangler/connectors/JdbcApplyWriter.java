@@ -164,6 +164,7 @@ public final class JdbcApplyWriter implements Component {
         Map<String, Object> producerConfig = kafka.clientConfig();
         producerConfig.put("acks", "all");
         producerConfig.put("client.id", "strangler-writer-dlq-" + service.name());
+        producerConfig.put("max.request.size", String.valueOf(KafkaTopics.MAX_RECORD_BYTES));
         deadLetterProducer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
         thread = new Thread(this::runLoop, "strangler-writer-" + service.name());
         thread.start();

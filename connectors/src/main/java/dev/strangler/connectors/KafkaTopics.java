@@ -19,6 +19,12 @@ public final class KafkaTopics {
 
     private static final Logger LOG = LoggerFactory.getLogger(KafkaTopics.class);
 
+    /**
+     * Largest record Strangler's topics and producers accept: a row with large text or bytea values
+     * (1 MB is common) must fit in one change event.
+     */
+    public static final int MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
     private final KafkaEndpoint kafka;
 
     public KafkaTopics(KafkaEndpoint kafka) {
@@ -27,7 +33,7 @@ public final class KafkaTopics {
 
     /** Topics with {@code cleanup.policy=delete}. */
     public void ensureLog(Set<String> names, int partitions) {
-        ensure(names, partitions, Map.of());
+        ensure(names, partitions, Map.of("max.message.bytes", String.valueOf(MAX_RECORD_BYTES)));
     }
 
     /** Topics with {@code cleanup.policy=compact} (control topics: rules, routes, validation). */

@@ -110,6 +110,7 @@ public final class PostgresCapture implements Component {
         producerConfig.put("linger.ms", "2");
         producerConfig.put("batch.size", String.valueOf(256 * 1024));
         producerConfig.put("compression.type", "lz4");
+        producerConfig.put("max.request.size", String.valueOf(KafkaTopics.MAX_RECORD_BYTES));
         producerConfig.put("client.id", "strangler-capture-" + origin);
         producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
         keyConverter = jsonConverter(true);

@@ -68,6 +68,7 @@ public final class SyncEngine implements Component {
         props.put(StreamsConfig.producerPrefix("linger.ms"), "2");
         props.put(StreamsConfig.producerPrefix("batch.size"), String.valueOf(256 * 1024));
         props.put(StreamsConfig.producerPrefix("compression.type"), "lz4");
+        props.put(StreamsConfig.producerPrefix("max.request.size"), String.valueOf(dev.strangler.connectors.KafkaTopics.MAX_RECORD_BYTES));
         props.put(StreamsConfig.consumerPrefix("max.poll.records"), "5000");
         props.put(StreamsConfig.consumerPrefix("fetch.max.wait.ms"), "5");
         streams = new KafkaStreams(SyncTopology.build(plan, metrics), props);

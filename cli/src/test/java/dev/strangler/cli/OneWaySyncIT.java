@@ -1,0 +1,157 @@
+package dev.strangler.cli;
+
+import dev.strangler.sandbox.EmbeddedKafka;
+import dev.strangler.sandbox.EmbeddedPostgres;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** One-way sync PostgreSQL → PostgreSQL on a real broker and a real PostgreSQL. */
+class OneWaySyncIT {
+
+    private static EmbeddedKafka kafka;
+    private static EmbeddedPostgres postgres;
+
+    @BeforeAll
+    static void sandbox() {
+        kafka = EmbeddedKafka.startTemporary();
+        postgres = EmbeddedPostgres.start();
+    }
+
+    @AfterAll
+    static void stopSandbox() {
+        kafka.close();
+        postgres.close();
+    }
+
+    private static final String THINGS = """
+            CREATE TABLE things (
+              id bigint PRIMARY KEY,
+              name text,
+              amount numeric(38,10),
+              happened timestamptz,
+              uid uuid,
+              doc jsonb,
+              big text,
+              flag boolean,
+              n int)""";
+
+    private static final String ALL_COLUMNS = "SELECT id, name, amount::text, happened::text, uid::text, doc::text, md5(big), length(big), flag, n FROM things ORDER BY id";
+
+    @Test
+    void everyKindOfChangeAndValueArrivesExactly() {
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith(THINGS);
+            h.startStrangler("- from: public.things");
+            h.inMonolith(
+                    "INSERT INTO things VALUES (1, 'plain', 1.5, '2024-02-29 23:59:59.123456+00', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"a\": [1, 2, {\"b\": null}]}', 'x', true, 1)",
+                    "INSERT INTO things VALUES (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+                    "INSERT INTO things VALUES (3, 'ünïcödé ✓ 漢字 🚀 \"quoted\" ''single''', 9999999999999999999999999999.9999999999, '1970-01-01 00:00:00+00', gen_random_uuid(), '[]', repeat('0123456789abcdef', 65536), false, -2147483648)",
+                    "INSERT INTO things VALUES (4, 'negative', -0.0000000001, '2262-04-11 23:47:16.854775+05:30', gen_random_uuid(), '\"scalar\"', '', NULL, 2147483647)");
+            h.inMonolith(
+                    "UPDATE things SET name = 'updated', amount = amount * 2 WHERE id = 1",
+                    "UPDATE things SET n = 42 WHERE id = 3",      // does not touch the 1 MB TOAST value
+                    "UPDATE things SET name = NULL, doc = NULL WHERE id = 4",
+                    "DELETE FROM things WHERE id = 2",
+                    "UPDATE things SET id = 40 WHERE id = 4");    // primary key change
+            h.awaitServiceMatchesMonolith(ALL_COLUMNS, ALL_COLUMNS, Duration.ofSeconds(60));
+            assertThat(h.serviceRows("SELECT length(big) FROM things WHERE id = 3").get(0).get(0)).isEqualTo("1048576");
+            assertThat(h.serviceRows("SELECT count(*) FROM things").get(0).get(0)).isEqualTo("3");
+        }
+    }
+
+    @Test
+    void existingRowsAreCopiedThenChangesStream() {
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith(THINGS, "INSERT INTO things (id, name, amount) SELECT g, 'row ' || g, g / 7.0 FROM generate_series(1, 3000) g");
+            h.startStrangler("- from: public.things");
+            h.awaitServiceMatchesMonolith(ALL_COLUMNS, ALL_COLUMNS, Duration.ofSeconds(60));
+            h.inMonolith("UPDATE things SET name = 'after snapshot' WHERE id % 10 = 0",
+                    "DELETE FROM things WHERE id > 2900",
+                    "INSERT INTO things (id, name) SELECT g, 'new ' || g FROM generate_series(5001, 5100) g");
+            h.awaitServiceMatchesMonolith(ALL_COLUMNS, ALL_COLUMNS, Duration.ofSeconds(60));
+            assertThat(h.serviceRows("SELECT count(*) FROM things").get(0).get(0)).isEqualTo("3000");
+        }
+    }
+
+    @Test
+    void tablesAndColumnsAreRenamedDroppedAndFiltered() {
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith("CREATE TABLE orders (id int PRIMARY KEY, status text NOT NULL, order_note text, internal_flag boolean)",
+                    "INSERT INTO orders VALUES (1, 'paid', 'a', true), (2, 'draft', 'b', false), (3, 'placed', NULL, NULL)");
+            h.startStrangler("""
+                    - from: public.orders
+                      to: sales.orders
+                      columns: {order_note: note, internal_flag: null}
+                      where: "status <> 'draft'"
+                    """);
+            String expected = "SELECT id, status, order_note FROM orders WHERE status <> 'draft' ORDER BY id";
+            String actual = "SELECT id, status, note FROM sales.orders ORDER BY id";
+            h.awaitServiceMatchesMonolith(expected, actual, Duration.ofSeconds(60));
+            h.inMonolith("UPDATE orders SET status = 'draft' WHERE id = 1", "UPDATE orders SET status = 'paid' WHERE id = 2",
+                    "INSERT INTO orders VALUES (4, 'draft', 'never', true)");
+            h.awaitServiceMatchesMonolith(expected, actual, Duration.ofSeconds(60));
+            assertThat(h.serviceRows("SELECT column_name FROM information_schema.columns WHERE table_schema = 'sales' AND table_name = 'orders' ORDER BY ordinal_position"))
+                    .extracting(r -> r.get(0)).containsExactly("id", "status", "note", "strangler_version");
+        }
+    }
+
+    @Test
+    void configThatDoesNotFitTheDatabasesStopsWithEveryProblemAndExitCode2() {
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith("CREATE TABLE orders (id int PRIMARY KEY, status text)", "CREATE TABLE nokey (a int)");
+            var config = h.writeConfig("""
+                    - from: public.ordrs
+                    - from: public.orders
+                      columns: {statsu: state}
+                      where: "stauts = 'x'"
+                    - from: public.nokey
+                    """);
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            PrintStream original = System.err;
+            int code;
+            try {
+                System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+                code = Main.execute("run", "--config", config.toString());
+            } finally {
+                System.setErr(original);
+            }
+            String message = err.toString(StandardCharsets.UTF_8);
+            assertThat(code).isEqualTo(2);
+            assertThat(message)
+                    .contains("services.svc.tables[0].from: table public.ordrs does not exist in the monolith; did you mean public.orders?")
+                    .contains("services.svc.tables[1].columns.statsu: column statsu does not exist in public.orders; did you mean status?")
+                    .contains("services.svc.tables[1].where: reads column stauts, which public.orders does not have; did you mean status?")
+                    .contains("services.svc.tables[2].from: table public.nokey has no primary key")
+                    .doesNotContain("password: postgres");
+        }
+    }
+
+    @Test
+    void aBadConfigFileGivesExitCode2WithoutTouchingAnything() throws Exception {
+        var file = java.nio.file.Files.createTempFile("bad", ".yaml");
+        java.nio.file.Files.writeString(file, "kafka: {bootstrap: nowhere}\nservices: {}\n");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream original = System.err;
+        int code;
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            code = Main.execute("run", "--config", file.toString());
+        } finally {
+            System.setErr(original);
+        }
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8))
+                .contains("kafka.bootstrap: 'nowhere' is not host:port")
+                .contains("monolith.url: is required")
+                .contains("services: names no service");
+        assertThat(Main.execute("run", "--config", "/does/not/exist.yaml")).isEqualTo(2);
+    }
+}

@@ -1,0 +1,47 @@
+package dev.strangler.core;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class DebeziumEnvelopeTest {
+
+    private static byte[] b(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void readsTheEnvelopeWithOrWithoutTheSchemaWrapper() {
+        String plain = "{\"before\":null,\"after\":{\"id\":5,\"amount\":\"12345678901234567890.0123456789\"},"
+                + "\"source\":{\"schema\":\"public\",\"table\":\"t\",\"lsn\":42,\"ts_ms\":1000},\"op\":\"c\"}";
+        ChangeEvent a = DebeziumEnvelope.parse(b("{\"id\":5}"), b(plain)).orElseThrow();
+        ChangeEvent b = DebeziumEnvelope.parse(b("{\"schema\":{},\"payload\":{\"id\":5}}"), b("{\"schema\":{},\"payload\":" + plain + "}")).orElseThrow();
+        assertThat(a).isEqualTo(b);
+        assertThat(a.op()).isEqualTo(ChangeEvent.Op.CREATE);
+        assertThat(a.position().version()).isEqualTo(42);
+        assertThat(a.position().commitTimeMicros()).isEqualTo(1_000_000);
+        assertThat(a.after().get("amount").asText()).isEqualTo("12345678901234567890.0123456789");
+    }
+
+    @Test
+    void tombstonesAreSkipped() {
+        assertThat(DebeziumEnvelope.parse(b("{\"id\":5}"), null)).isEmpty();
+    }
+
+    @Test
+    void badRecordsSayWhatIsWrong() {
+        assertThatThrownBy(() -> DebeziumEnvelope.parse(null, b("not json"))).isInstanceOf(MalformedChangeException.class).hasMessageContaining("not JSON");
+        assertThatThrownBy(() -> DebeziumEnvelope.parse(null, b("{\"a\":1}"))).hasMessageContaining("'op' and 'source' are required");
+        assertThatThrownBy(() -> DebeziumEnvelope.parse(null, b("{\"op\":\"x\",\"source\":{}}"))).hasMessageContaining("unknown change operation 'x'");
+        assertThatThrownBy(() -> DebeziumEnvelope.parse(null, b("{\"op\":\"c\",\"after\":{\"id\":1},\"source\":{\"schema\":\"s\",\"table\":\"t\"}}")))
+                .hasMessageContaining("no position");
+    }
+
+    @Test
+    void binlogPositionsOrderAcrossFiles() {
+        assertThat(DebeziumEnvelope.binlogVersion("mysql-bin.000002", 4)).isGreaterThan(DebeziumEnvelope.binlogVersion("mysql-bin.000001", 999_999));
+    }
+}

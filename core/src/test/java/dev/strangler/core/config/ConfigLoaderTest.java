@@ -1,0 +1,143 @@
+package dev.strangler.core.config;
+
+import dev.strangler.core.TableId;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ConfigLoaderTest {
+
+    private final ConfigLoader loader = new ConfigLoader(Map.of("MONOLITH_PASSWORD", "s3cret-pw", "ORDERS_PASSWORD", "other-pw")::get, Path.of("/srv"));
+
+    private static final String GOOD = """
+            kafka:
+              bootstrap: embedded
+              topicPrefix: strangler
+            monolith:
+              type: postgres
+              url: jdbc:postgresql://127.0.0.1:5432/shop
+              user: strangler
+              password: ${MONOLITH_PASSWORD}
+            services:
+              orders:
+                url: jdbc:postgresql://127.0.0.1:5433/orders
+                user: orders
+                password: ${ORDERS_PASSWORD}
+                tables:
+                  - from: public.orders
+                    to: public.orders
+                    columns: {order_note: note, internal_flag: null}
+                    where: "status <> 'draft'"
+                  - public.order_items
+            """;
+
+    @Test
+    void readsTheDocumentedExample() {
+        StranglerConfig config = loader.parse(GOOD, "test");
+        assertThat(config.kafka().embedded()).isTrue();
+        assertThat(config.kafka().dataDir()).isEqualTo(Path.of("/srv/strangler-data/kafka"));
+        assertThat(config.monolith().password().reveal()).isEqualTo("s3cret-pw");
+        assertThat(config.monolith().password()).hasToString("****");
+        ServiceSettings orders = config.services().get("orders");
+        assertThat(orders.tables()).hasSize(2);
+        TableRoute route = orders.tables().get(0);
+        assertThat(route.from()).isEqualTo(new TableId("public", "orders"));
+        assertThat(route.targetColumn("order_note")).contains("note");
+        assertThat(route.targetColumn("internal_flag")).isEmpty();
+        assertThat(route.targetColumn("status")).contains("status");
+        assertThat(route.where()).isPresent();
+        assertThat(orders.tables().get(1).to()).isEqualTo(new TableId("public", "order_items"));
+        assertThat(config.capture().pollInterval()).isEqualTo(Duration.ofMillis(10));
+        assertThat(config.capturedTables()).extracting(TableId::toString).containsExactly("public.order_items", "public.orders");
+    }
+
+    @Test
+    void listsEveryProblemWithItsPathAtOnce() {
+        String bad = """
+                kafka:
+                  bootstrap: "localhost"
+                  partitons: 3
+                monolith:
+                  type: oracle
+                  url: postgres://x
+                services:
+                  orders:
+                    url: jdbc:postgresql://127.0.0.1:5433/orders
+                    user: orders
+                    password: ${NOT_SET}
+                    tables:
+                      - from: public.orders
+                        columns: {a: b, c: b}
+                        where: "status <> "
+                      - to: public.x
+                capture:
+                  pollInterval: soon
+                """;
+        assertThatThrownBy(() -> loader.parse(bad, "bad.yaml"))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).extracting(ConfigProblem::toString)
+                        .anySatisfy(p -> assertThat(p).startsWith("kafka.bootstrap: 'localhost' is not host:port"))
+                        .anySatisfy(p -> assertThat(p).startsWith("kafka.partitons: unknown key; did you mean partitions?"))
+                        .anySatisfy(p -> assertThat(p).startsWith("monolith.type: must be one of postgres, not 'oracle'"))
+                        .anySatisfy(p -> assertThat(p).startsWith("monolith.user: is required"))
+                        .anySatisfy(p -> assertThat(p).startsWith("services.orders.password: environment variable NOT_SET is not set"))
+                        .anySatisfy(p -> assertThat(p).startsWith("services.orders.tables[0].columns.c: renames to 'b'"))
+                        .anySatisfy(p -> assertThat(p).startsWith("services.orders.tables[0].where: 'status <> ' is not a SQL condition"))
+                        .anySatisfy(p -> assertThat(p).startsWith("services.orders.tables[1].from: is required"))
+                        .anySatisfy(p -> assertThat(p).startsWith("capture.pollInterval: must be a duration")))
+                .hasMessageStartingWith("10 problems in bad.yaml:");
+    }
+
+    @Test
+    void unknownKeysAreErrorsWithASuggestion() {
+        String yaml = GOOD.replace("  topicPrefix: strangler", "  topicPrefx: strangler") + "extra: 1\n";
+        assertThatThrownBy(() -> loader.parse(yaml, "x"))
+                .hasMessageContaining("kafka.topicPrefx: unknown key; did you mean topicPrefix?")
+                .hasMessageContaining("extra: unknown key");
+    }
+
+    @Test
+    void passwordsNeverAppearInErrors() {
+        String yaml = GOOD.replace("user: orders", "user: ''").replace("${ORDERS_PASSWORD}", "plain-password-123");
+        assertThatThrownBy(() -> loader.parse(yaml, "x"))
+                .hasMessageContaining("services.orders.user: must not be empty")
+                .hasMessageNotContaining("plain-password-123")
+                .hasMessageNotContaining("s3cret-pw");
+    }
+
+    @Test
+    void invalidYamlSaysWhere() {
+        assertThatThrownBy(() -> loader.parse("kafka:\n  bootstrap: [\n", "x"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("line ")
+                .hasMessageContaining("not valid YAML");
+        assertThatThrownBy(() -> loader.parse("", "x")).hasMessageContaining("the file is empty");
+        assertThatThrownBy(() -> loader.parse("kafka: {}\nkafka: {}\n", "x")).hasMessageContaining("Duplicate field 'kafka'");
+    }
+
+    @Test
+    void aTargetTableMayBeWrittenByOneRouteOnly() {
+        String yaml = GOOD.replace("  - public.order_items", "  - {from: public.order_items, to: public.orders}");
+        assertThatThrownBy(() -> loader.parse(yaml, "x"))
+                .hasMessageContaining("services.orders.tables[1].to: writes public.orders in service orders, which services.orders.tables[0] writes already");
+    }
+
+    @Test
+    void environmentDefaultsAndEscapes() {
+        ConfigLoader noEnv = new ConfigLoader(name -> null, Path.of("/"));
+        StranglerConfig config = noEnv.parse(GOOD.replace("${MONOLITH_PASSWORD}", "${MONOLITH_PASSWORD:-fallback}")
+                .replace("${ORDERS_PASSWORD}", "$${LITERAL}"), "x");
+        assertThat(config.monolith().password().reveal()).isEqualTo("fallback");
+        assertThat(config.services().get("orders").database().password().reveal()).isEqualTo("${LITERAL}");
+    }
+
+    @Test
+    void embeddedBrokerCannotReplicate() {
+        assertThatThrownBy(() -> loader.parse(GOOD.replace("topicPrefix: strangler", "topicPrefix: strangler\n  replicationFactor: 3"), "x"))
+                .hasMessageContaining("kafka.replicationFactor: the embedded broker is a single node");
+    }
+}
