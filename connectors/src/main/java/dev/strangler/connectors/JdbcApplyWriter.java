@@ -13,7 +13,7 @@ import dev.strangler.core.TopicNames;
 import dev.strangler.core.config.ServiceSettings;
 import dev.strangler.core.config.TableRoute;
 import dev.strangler.core.config.WriterSettings;
-import dev.strangler.core.internal.StateMachine;
+import dev.strangler.core.ComponentLifecycle;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -80,7 +80,7 @@ public final class JdbcApplyWriter implements Component {
     private final MeterRegistry metrics;
     private final Clock clock;
     private final ApplyListener listener;
-    private final StateMachine state;
+    private final ComponentLifecycle state;
     private final String writerName;
     private final String topic;
     private final Map<TableId, TableSchema> targetSchemas = new HashMap<>();
@@ -107,7 +107,7 @@ public final class JdbcApplyWriter implements Component {
         this.metrics = metrics;
         this.clock = clock;
         this.listener = listener;
-        this.state = new StateMachine("writer " + service.name());
+        this.state = new ComponentLifecycle("writer " + service.name());
         this.writerName = topics.writerName(service.name());
         this.topic = topics.apply(service.name());
         int i = 0;

@@ -8,7 +8,7 @@ import dev.strangler.core.TableId;
 import dev.strangler.core.TopicNames;
 import dev.strangler.core.config.CaptureSettings;
 import dev.strangler.core.config.DatabaseSettings;
-import dev.strangler.core.internal.StateMachine;
+import dev.strangler.core.ComponentLifecycle;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.debezium.engine.format.ChangeEventFormat;
@@ -61,7 +61,7 @@ public final class PostgresCapture implements Component {
     private final TopicNames topics;
     private final MeterRegistry metrics;
     private final Clock clock;
-    private final StateMachine state;
+    private final ComponentLifecycle state;
     private final Map<String, TableMeters> meters = new ConcurrentHashMap<>();
     private final AtomicLong heartbeats = new AtomicLong();
     private final String cdcTopicPrefix;
@@ -82,7 +82,7 @@ public final class PostgresCapture implements Component {
         this.topics = topics;
         this.metrics = metrics;
         this.clock = clock;
-        this.state = new StateMachine("capture " + origin);
+        this.state = new ComponentLifecycle("capture " + origin);
         this.cdcTopicPrefix = topics.cdcPrefix(origin) + ".";
     }
 

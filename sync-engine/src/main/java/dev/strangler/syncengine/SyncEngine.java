@@ -4,7 +4,7 @@ import dev.strangler.connectors.KafkaEndpoint;
 import dev.strangler.core.Component;
 import dev.strangler.core.ComponentState;
 import dev.strangler.core.config.SyncSettings;
-import dev.strangler.core.internal.StateMachine;
+import dev.strangler.core.ComponentLifecycle;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -29,7 +29,7 @@ public final class SyncEngine implements Component {
     private final SyncSettings settings;
     private final KafkaEndpoint kafka;
     private final MeterRegistry metrics;
-    private final StateMachine state = new StateMachine("sync engine");
+    private final ComponentLifecycle state = new ComponentLifecycle("sync engine");
     private KafkaStreams streams;
 
     public SyncEngine(SyncPlan plan, SyncSettings settings, KafkaEndpoint kafka, MeterRegistry metrics) {

@@ -1,18 +1,17 @@
-package dev.strangler.core.internal;
+package dev.strangler.core;
 
-import dev.strangler.core.ComponentState;
 
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 
 /** Holds a {@link ComponentState} and refuses illegal transitions with a message naming both states. */
-public final class StateMachine {
+public final class ComponentLifecycle {
 
     private final String owner;
     private final AtomicReference<ComponentState> state = new AtomicReference<>(ComponentState.CREATED);
     private volatile String failure;
 
-    public StateMachine(String owner) {
+    public ComponentLifecycle(String owner) {
         this.owner = owner;
     }
 
