@@ -81,6 +81,37 @@ class OneWaySyncIT {
         }
     }
 
+    /**
+     * The race a snapshot must survive: a transaction that begins while the replication slot is being
+     * created and commits after the slot's consistent point is not in the snapshot, and is streamed
+     * with change positions lower than the snapshot's. Its change must still win.
+     */
+    @Test
+    void aTransactionSpanningTheSnapshotPointIsNotLost() throws Exception {
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith(THINGS, "INSERT INTO things (id, name) SELECT g, 'before' FROM generate_series(1, 100) g");
+            try (var older = postgres.connect(h.monolithDb); var spanning = postgres.connect(h.monolithDb)) {
+                older.setAutoCommit(false);
+                spanning.setAutoCommit(false);
+                older.createStatement().execute("UPDATE things SET name = 'older' WHERE id = 1");
+                Thread starter = new Thread(() -> h.startStrangler("- from: public.things"));
+                starter.start();
+                // slot creation now waits for the older transaction to end
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(() ->
+                        h.count(h.monolithDb, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'") > 0);
+                spanning.createStatement().execute("UPDATE things SET name = 'spanning' WHERE id = 2");
+                older.commit();
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(() ->
+                        h.count(h.monolithDb, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + h.prefix + "'") > 0);
+                spanning.commit();
+                starter.join();
+            }
+            h.awaitServiceMatchesMonolith(ALL_COLUMNS, ALL_COLUMNS, Duration.ofSeconds(60));
+            assertThat(h.serviceRows("SELECT name FROM things WHERE id IN (1, 2) ORDER BY id")).extracting(r -> r.get(0))
+                    .containsExactly("older", "spanning");
+        }
+    }
+
     @Test
     void tablesAndColumnsAreRenamedDroppedAndFiltered() {
         try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {

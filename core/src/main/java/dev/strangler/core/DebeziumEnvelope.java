@@ -56,13 +56,18 @@ public final class DebeziumEnvelope {
         if (op != ChangeEvent.Op.DELETE && op != ChangeEvent.Op.TRUNCATE && after == null) {
             throw new MalformedChangeException("change '" + op.code() + "' to " + table + " has no 'after' row image");
         }
-        return Optional.of(new ChangeEvent(table, op, keyNode, before, after, position(source, envelope)));
+        return Optional.of(new ChangeEvent(table, op, keyNode, before, after, position(source, envelope, op)));
     }
 
-    private static SourcePosition position(JsonNode source, JsonNode envelope) {
+    private static SourcePosition position(JsonNode source, JsonNode envelope, ChangeEvent.Op op) {
         long version;
         JsonNode lsn = source.get("lsn");
-        if (lsn != null && lsn.canConvertToLong()) {
+        if (op == ChangeEvent.Op.READ) {
+            // A snapshot row is older than every streamed change of its key, which the topic always
+            // holds after it. Its own LSN (the slot's consistent point) is not: a transaction that began
+            // before that point and committed after it is streamed with smaller change LSNs.
+            version = SourcePosition.SNAPSHOT_VERSION;
+        } else if (lsn != null && lsn.canConvertToLong()) {
             version = lsn.asLong();
         } else if (source.has("file") && source.has("pos")) {
             version = binlogVersion(source.get("file").asText(), source.get("pos").asLong());

@@ -27,6 +27,15 @@ class DebeziumEnvelopeTest {
     }
 
     @Test
+    void snapshotRowsAreOlderThanAnyStreamedChange() {
+        String snapshot = "{\"after\":{\"id\":5},\"source\":{\"schema\":\"public\",\"table\":\"t\",\"lsn\":900,\"ts_ms\":1000},\"op\":\"r\"}";
+        String streamed = "{\"after\":{\"id\":5},\"source\":{\"schema\":\"public\",\"table\":\"t\",\"lsn\":100,\"ts_ms\":1000},\"op\":\"u\"}";
+        long snapshotVersion = DebeziumEnvelope.parse(null, b(snapshot)).orElseThrow().position().version();
+        long streamedVersion = DebeziumEnvelope.parse(null, b(streamed)).orElseThrow().position().version();
+        assertThat(snapshotVersion).isEqualTo(SourcePosition.SNAPSHOT_VERSION).isLessThan(streamedVersion);
+    }
+
+    @Test
     void tombstonesAreSkipped() {
         assertThat(DebeziumEnvelope.parse(b("{\"id\":5}"), null)).isEmpty();
     }

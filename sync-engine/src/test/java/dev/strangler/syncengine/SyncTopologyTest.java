@@ -94,7 +94,7 @@ class SyncTopologyTest {
                 "{\"id\":1,\"status\":\"paid\",\"note\":\"n\"}",
                 "{\"id\":1,\"status\":\"shipped\",\"note\":\"n2\"}");
         assertThat(toOrders).extracting(ApplyRecord::table).containsOnly(TableId.parse("sales.orders"));
-        assertThat(toOrders).extracting(ApplyRecord::version).containsExactly(10L, 20L);
+        assertThat(toOrders).extracting(ApplyRecord::version).as("snapshot rows are older than any streamed change").containsExactly(0L, 20L);
 
         List<ApplyRecord> toBilling = read(billingApply);
         assertThat(toBilling).extracting(r -> r.row().toString()).containsExactly(

@@ -1,0 +1,265 @@
+package dev.strangler.benchmarks;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strangler.cli.Pipeline;
+import dev.strangler.core.Json;
+import dev.strangler.core.config.ConfigLoader;
+import dev.strangler.core.config.StranglerConfig;
+import dev.strangler.sandbox.EmbeddedKafka;
+import dev.strangler.sandbox.EmbeddedPostgres;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.util.ArrayList;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The whole pipeline on the sandbox: capture → Kafka → sync engine → Kafka → writer → PostgreSQL.
+ * Measures, in one run: the raw PostgreSQL insert ceiling (for reference), sustained changes/s end to
+ * end (median of rounds, after warm-up), and end-to-end latency percentiles at fixed source rates.
+ */
+@Command(name = "e2e", mixinStandardHelpOptions = true, description = "End-to-end throughput and latency; prints one JSON object.")
+final class E2eBenchmark implements Callable<Integer> {
+
+    @Option(names = "--warmup", defaultValue = "250000", description = "Changes to run through before measuring (JIT warm-up).")
+    int warmup;
+
+    @Option(names = "--round-changes", defaultValue = "300000", description = "Changes per sustained-throughput round.")
+    int roundChanges;
+
+    @Option(names = "--rounds", defaultValue = "3", description = "Sustained-throughput rounds (the median is reported).")
+    int rounds;
+
+    @Option(names = "--rates", split = ",", defaultValue = "1000,5000", description = "Source rates (changes/s) for latency.")
+    int[] rates;
+
+    @Option(names = "--latency-seconds", defaultValue = "10", description = "Seconds per latency window (3 windows per rate, medians reported).")
+    int latencySeconds;
+
+    private final PrintStream progress = System.err;
+    private long nextId = 1;
+
+    @Override
+    public Integer call() throws Exception {
+        ObjectNode result = Json.mapper().createObjectNode();
+        result.put("benchmark", "e2e");
+        result.put("cores", Runtime.getRuntime().availableProcessors());
+        result.put("java", System.getProperty("java.version"));
+        Path work = Files.createTempDirectory("strangler-bench");
+        try (EmbeddedKafka kafka = EmbeddedKafka.startTemporary(); EmbeddedPostgres postgres = EmbeddedPostgres.start()) {
+            postgres.createDatabase("monolith");
+            postgres.createDatabase("service");
+            postgres.execute("monolith", "CREATE TABLE events (id bigint PRIMARY KEY, account int NOT NULL, amount numeric(12,2) NOT NULL, "
+                    + "note text, at timestamptz NOT NULL DEFAULT now())");
+            result.put("postgresInsertCeilingPerSecond", insertCeiling(postgres));
+
+            StranglerConfig config = new ConfigLoader(k -> null, work).parse(config(kafka, postgres, work), "bench config");
+            LatencyRecorder recorder = new LatencyRecorder();
+            try (Pipeline pipeline = new Pipeline(config, new SimpleMeterRegistry(), Clock.systemUTC(), recorder);
+                 Connection monolith = postgres.connect("monolith")) {
+                pipeline.start();
+                monolith.setAutoCommit(false);
+                awaitStreaming(monolith, recorder);
+                progress.printf("warming up with %,d changes ...%n", warmup);
+                burst(monolith, recorder, warmup);
+
+                List<Double> throughputs = new ArrayList<>();
+                for (int round = 1; round <= rounds; round++) {
+                    double perSecond = burst(monolith, recorder, roundChanges);
+                    progress.printf("round %d: %,.0f changes/s%n", round, perSecond);
+                    throughputs.add(perSecond);
+                }
+                result.put("sustainedChangesPerSecond", Math.round(median(throughputs)));
+                ArrayNode all = result.putArray("sustainedRounds");
+                throughputs.forEach(t -> all.add(Math.round(t)));
+
+                ObjectNode latency = result.putObject("latencyMs");
+                for (int rate : rates) {
+                    latency.set(String.valueOf(rate), fixedRate(monolith, recorder, rate));
+                }
+            }
+        } finally {
+            try (var paths = Files.walk(work)) {
+                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        System.out.println(result.toPrettyString());
+        return 0;
+    }
+
+    private static String config(EmbeddedKafka kafka, EmbeddedPostgres postgres, Path work) {
+        return """
+                kafka: {bootstrap: "%s", topicPrefix: bench}
+                monolith: {url: "%s", user: postgres, password: postgres}
+                sync: {stateDir: "%s"}
+                services:
+                  svc:
+                    url: "%s"
+                    user: postgres
+                    password: postgres
+                    tables: [{from: public.events}]
+                """.formatted(kafka.bootstrapServers(), postgres.jdbcUrl("monolith"), work.resolve("streams"), postgres.jdbcUrl("service"));
+    }
+
+    /** Rows/s one connection inserts into PostgreSQL with batched multi-row INSERTs, same row shape: median of 3. */
+    private long insertCeiling(EmbeddedPostgres postgres) throws SQLException {
+        List<Double> runs = new ArrayList<>();
+        try (Connection c = postgres.connect("service")) {
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE ceiling (id bigint PRIMARY KEY, account int NOT NULL, amount numeric(12,2) NOT NULL, note text, at timestamptz NOT NULL DEFAULT now())");
+            }
+            c.setAutoCommit(false);
+            StringBuilder sql = new StringBuilder("INSERT INTO ceiling (id, account, amount, note) VALUES ");
+            for (int i = 0; i < 1000; i++) {
+                sql.append(i == 0 ? "" : ",").append("(?, ?, ?, ?)");
+            }
+            long id = 1;
+            for (int run = 0; run < 4; run++) {
+                long started = System.nanoTime();
+                int rows = 200_000;
+                try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
+                    for (int batch = 0; batch < rows / 1000; batch++) {
+                        int p = 1;
+                        for (int i = 0; i < 1000; i++) {
+                            ps.setLong(p++, id++);
+                            ps.setInt(p++, (int) (id % 1000));
+                            ps.setBigDecimal(p++, java.math.BigDecimal.valueOf(id % 100_000, 2));
+                            ps.setString(p++, "note " + id);
+                        }
+                        ps.executeUpdate();
+                        c.commit();
+                    }
+                }
+                double perSecond = rows / ((System.nanoTime() - started) / 1e9);
+                if (run > 0) {
+                    runs.add(perSecond);
+                }
+                progress.printf("postgres insert ceiling run %d: %,.0f rows/s%s%n", run, perSecond, run == 0 ? " (warm-up)" : "");
+            }
+        }
+        return Math.round(median(runs));
+    }
+
+    /** Returns once a row inserted now is applied: the snapshot is over and changes stream. */
+    private void awaitStreaming(Connection monolith, LatencyRecorder recorder) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        long probe = -1;
+        while (System.nanoTime() < deadline) {
+            long before = recorder.applied();
+            try (Statement s = monolith.createStatement()) {
+                s.execute("INSERT INTO events (id, account, amount) VALUES (" + probe-- + ", 0, 0)");
+                monolith.commit();
+            }
+            long waitUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            while (System.nanoTime() < waitUntil) {
+                if (recorder.applied() > before) {
+                    progress.println("pipeline is streaming");
+                    return;
+                }
+                Thread.sleep(5);
+            }
+        }
+        throw new IllegalStateException("the pipeline did not apply a probe row within 2 minutes");
+    }
+
+    /**
+     * Makes {@code changes} changes in the monolith as fast as it can (half inserts, half updates of
+     * those rows, 5,000 rows per transaction) and waits until all are applied.
+     *
+     * @return changes per second from the first source commit to the last target commit
+     */
+    private double burst(Connection monolith, LatencyRecorder recorder, int changes) throws Exception {
+        long target = recorder.applied() + changes;
+        long started = System.nanoTime();
+        int inserts = changes / 2;
+        long firstId = nextId;
+        try (Statement s = monolith.createStatement()) {
+            for (long from = firstId; from < firstId + inserts; from += 5000) {
+                long to = Math.min(firstId + inserts, from + 5000) - 1;
+                s.execute("INSERT INTO events (id, account, amount, note) SELECT g, g % 1000, (g % 100000) / 100.0, 'note ' || g "
+                        + "FROM generate_series(" + from + ", " + to + ") g");
+                monolith.commit();
+            }
+            for (long from = firstId; from < firstId + (changes - inserts); from += 5000) {
+                long to = Math.min(firstId + (changes - inserts), from + 5000) - 1;
+                s.execute("UPDATE events SET amount = amount + 1, note = 'updated' WHERE id BETWEEN " + from + " AND " + to);
+                monolith.commit();
+            }
+        }
+        nextId = firstId + inserts;
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+        while (recorder.applied() < target) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("pipeline did not apply " + changes + " changes within 10 minutes: " + recorder.applied() + " of " + target);
+            }
+            Thread.sleep(5);
+        }
+        return changes / ((System.nanoTime() - started) / 1e9);
+    }
+
+    /** Latency at a fixed source rate: a transaction every 10 ms with rate/100 inserted rows; 3 windows, median percentiles. */
+    private ObjectNode fixedRate(Connection monolith, LatencyRecorder recorder, int rate) throws Exception {
+        int rowsPerTick = Math.max(1, rate / 100);
+        List<double[]> windows = new ArrayList<>();
+        try (PreparedStatement ps = monolith.prepareStatement("INSERT INTO events (id, account, amount, note) SELECT g, g % 1000, 1.00, 'rate' "
+                + "FROM generate_series(?, ?) g")) {
+            for (int window = -1; window < 3; window++) {
+                if (window >= 0) {
+                    recorder.startRecording();
+                }
+                long ticks = (window < 0 ? 3L : latencySeconds) * 100;
+                long start = System.nanoTime();
+                for (long tick = 0; tick < ticks; tick++) {
+                    long due = start + tick * 10_000_000L;
+                    long wait = due - System.nanoTime();
+                    if (wait > 0) {
+                        TimeUnit.NANOSECONDS.sleep(wait);
+                    }
+                    ps.setLong(1, nextId);
+                    ps.setLong(2, nextId + rowsPerTick - 1);
+                    ps.execute();
+                    monolith.commit();
+                    nextId += rowsPerTick;
+                }
+                Thread.sleep(1000);
+                if (window >= 0) {
+                    double[] w = recorder.stopRecording();
+                    windows.add(w);
+                    progress.printf("rate %,d/s window %d: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms (%,.0f rows)%n",
+                            rate, window + 1, w[0], w[1], w[2], w[3], w[4]);
+                }
+            }
+        }
+        ObjectNode node = Json.mapper().createObjectNode();
+        node.put("p50", round1(median(windows.stream().map(w -> w[0]).toList())));
+        node.put("p95", round1(median(windows.stream().map(w -> w[1]).toList())));
+        node.put("p99", round1(median(windows.stream().map(w -> w[2]).toList())));
+        node.put("windows", windows.size());
+        node.put("rowsPerWindow", Math.round(median(windows.stream().map(w -> w[4]).toList())));
+        return node;
+    }
+
+    private static double median(List<Double> values) {
+        double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return sorted.length == 0 ? Double.NaN : sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    }
+
+    private static double round1(double v) {
+        return Math.round(v * 10) / 10.0;
+    }
+
+}

@@ -1,0 +1,61 @@
+package dev.strangler.benchmarks;
+
+import dev.strangler.connectors.ApplyListener;
+import dev.strangler.core.TableId;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Counts applied rows and, while recording, keeps each row's end-to-end latency (source commit →
+ * target commit, microseconds) for percentiles.
+ */
+final class LatencyRecorder implements ApplyListener {
+
+    private final AtomicLong applied = new AtomicLong();
+    private long[] samples = new long[1 << 20];
+    private int size;
+    private volatile boolean recording;
+
+    @Override
+    public synchronized void committed(String service, Map<TableId, long[]> sourceCommitMicros, long committedMicros) {
+        for (long[] micros : sourceCommitMicros.values()) {
+            applied.addAndGet(micros.length);
+            if (recording) {
+                for (long m : micros) {
+                    if (size == samples.length) {
+                        samples = Arrays.copyOf(samples, size * 2);
+                    }
+                    samples[size++] = committedMicros - m;
+                }
+            }
+        }
+    }
+
+    long applied() {
+        return applied.get();
+    }
+
+    synchronized void startRecording() {
+        size = 0;
+        recording = true;
+    }
+
+    /** Stops recording and returns p50, p95, p99 and max in milliseconds, and the sample count. */
+    synchronized double[] stopRecording() {
+        recording = false;
+        long[] sorted = Arrays.copyOf(samples, size);
+        Arrays.sort(sorted);
+        return new double[]{percentile(sorted, 50), percentile(sorted, 95), percentile(sorted, 99),
+                sorted.length == 0 ? Double.NaN : sorted[sorted.length - 1] / 1000.0, sorted.length};
+    }
+
+    private static double percentile(long[] sorted, double p) {
+        if (sorted.length == 0) {
+            return Double.NaN;
+        }
+        int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, index))] / 1000.0;
+    }
+}

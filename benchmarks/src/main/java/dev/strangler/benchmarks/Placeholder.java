@@ -1,1 +1,0 @@
-package dev.strangler.benchmarks; final class Placeholder {}
