@@ -34,13 +34,13 @@ import java.util.concurrent.TimeUnit;
 @Command(name = "e2e", mixinStandardHelpOptions = true, description = "End-to-end throughput and latency; prints one JSON object.")
 final class E2eBenchmark implements Callable<Integer> {
 
-    @Option(names = "--warmup", defaultValue = "250000", description = "Changes to run through before measuring (JIT warm-up).")
+    @Option(names = "--warmup", defaultValue = "800000", description = "Changes to run through before measuring (JIT warm-up).")
     int warmup;
 
     @Option(names = "--round-changes", defaultValue = "300000", description = "Changes per sustained-throughput round.")
     int roundChanges;
 
-    @Option(names = "--rounds", defaultValue = "3", description = "Sustained-throughput rounds (the median is reported).")
+    @Option(names = "--rounds", defaultValue = "5", description = "Sustained-throughput rounds (the median is reported).")
     int rounds;
 
     @Option(names = "--rates", split = ",", defaultValue = "1000,5000", description = "Source rates (changes/s) for latency.")
@@ -50,6 +50,7 @@ final class E2eBenchmark implements Callable<Integer> {
     int latencySeconds;
 
     private final PrintStream progress = System.err;
+    private SimpleMeterRegistry metrics;
     private long nextId = 1;
 
     @Override
@@ -68,7 +69,9 @@ final class E2eBenchmark implements Callable<Integer> {
 
             StranglerConfig config = new ConfigLoader(k -> null, work).parse(config(kafka, postgres, work), "bench config");
             LatencyRecorder recorder = new LatencyRecorder();
-            try (Pipeline pipeline = new Pipeline(config, new SimpleMeterRegistry(), Clock.systemUTC(), recorder);
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            this.metrics = registry;
+            try (Pipeline pipeline = new Pipeline(config, registry, Clock.systemUTC(), recorder);
                  Connection monolith = postgres.connect("monolith")) {
                 pipeline.start();
                 monolith.setAutoCommit(false);
@@ -182,7 +185,9 @@ final class E2eBenchmark implements Callable<Integer> {
      * @return changes per second from the first source commit to the last target commit
      */
     private double burst(Connection monolith, LatencyRecorder recorder, int changes) throws Exception {
-        long target = recorder.applied() + changes;
+        long appliedTarget = recorder.applied() + changes;
+        double capturedTarget = count("strangler.capture.events") + changes;
+        double routedTarget = count("strangler.sync.routed") + changes;
         long started = System.nanoTime();
         int inserts = changes / 2;
         long firstId = nextId;
@@ -200,14 +205,35 @@ final class E2eBenchmark implements Callable<Integer> {
             }
         }
         nextId = firstId + inserts;
+        double sourceDone = seconds(started);
+        double captureDone = -1;
+        double syncDone = -1;
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
-        while (recorder.applied() < target) {
+        while (recorder.applied() < appliedTarget) {
+            if (captureDone < 0 && count("strangler.capture.events") >= capturedTarget) {
+                captureDone = seconds(started);
+            }
+            if (syncDone < 0 && count("strangler.sync.routed") >= routedTarget) {
+                syncDone = seconds(started);
+            }
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("pipeline did not apply " + changes + " changes within 10 minutes: " + recorder.applied() + " of " + target);
+                throw new IllegalStateException("pipeline did not apply " + changes + " changes within 10 minutes: "
+                        + (changes - (appliedTarget - recorder.applied())) + " applied");
             }
             Thread.sleep(5);
         }
-        return changes / ((System.nanoTime() - started) / 1e9);
+        double total = seconds(started);
+        progress.printf("  stages done after: source %.1fs, capture %.1fs, sync engine %.1fs, writer %.1fs%n",
+                sourceDone, captureDone < 0 ? total : captureDone, syncDone < 0 ? total : syncDone, total);
+        return changes / total;
+    }
+
+    private static double seconds(long startedNanos) {
+        return (System.nanoTime() - startedNanos) / 1e9;
+    }
+
+    private double count(String counter) {
+        return metrics.find(counter).counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
     }
 
     /** Latency at a fixed source rate: a transaction every 10 ms with rate/100 inserted rows; 3 windows, median percentiles. */

@@ -161,10 +161,10 @@ public final class JdbcApplyWriter implements Component {
             throw new IllegalStateException("cannot prepare service database " + service.name() + " (" + service.database().url()
                     + "): " + e.getMessage(), e);
         }
-        Map<String, Object> producerConfig = kafka.clientConfig();
+        Map<String, Object> producerConfig = kafka.clientConfig(Map.of(
+                "client.id", "strangler-writer-dlq-" + service.name(),
+                "max.request.size", String.valueOf(KafkaTopics.MAX_RECORD_BYTES)));
         producerConfig.put("acks", "all");
-        producerConfig.put("client.id", "strangler-writer-dlq-" + service.name());
-        producerConfig.put("max.request.size", String.valueOf(KafkaTopics.MAX_RECORD_BYTES));
         deadLetterProducer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
         thread = new Thread(this::runLoop, "strangler-writer-" + service.name());
         thread.start();
@@ -264,14 +264,16 @@ public final class JdbcApplyWriter implements Component {
     }
 
     private KafkaConsumer<byte[], byte[]> newConsumer() {
-        Map<String, Object> config = kafka.clientConfig();
+        Map<String, Object> config = kafka.clientConfig(Map.of(
+                "client.id", writerName,
+                "fetch.max.wait.ms", "10",
+                "fetch.max.bytes", String.valueOf(64 * 1024 * 1024),
+                "max.partition.fetch.bytes", String.valueOf(16 * 1024 * 1024)));
+        // correctness: offsets live in the target; only committed sync-engine transactions are applied
         config.put("group.id", writerName);
-        config.put("client.id", writerName);
         config.put("enable.auto.commit", "false");
         config.put("isolation.level", "read_committed");
         config.put("max.poll.records", String.valueOf(settings.maxBatchRows()));
-        config.put("fetch.max.bytes", String.valueOf(64 * 1024 * 1024));
-        config.put("max.partition.fetch.bytes", String.valueOf(16 * 1024 * 1024));
         return new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 

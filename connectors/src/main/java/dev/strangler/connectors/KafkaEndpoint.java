@@ -14,9 +14,19 @@ public record KafkaEndpoint(String bootstrapServers, Map<String, String> clientP
         clientProperties = Map.copyOf(clientProperties);
     }
 
-    /** Base properties for any Kafka client; callers add their own on top. */
+    /** Base properties for any Kafka client: the config's {@code kafka.properties} and the bootstrap servers. */
     public Map<String, Object> clientConfig() {
-        Map<String, Object> config = new HashMap<>(clientProperties);
+        return clientConfig(Map.of());
+    }
+
+    /**
+     * Properties for a client: Strangler's {@code defaults} for it, overridden by the config's
+     * {@code kafka.properties} (so an operator can change compression, timeouts, security), and the
+     * bootstrap servers.
+     */
+    public Map<String, Object> clientConfig(Map<String, Object> defaults) {
+        Map<String, Object> config = new HashMap<>(defaults);
+        config.putAll(clientProperties);
         config.put("bootstrap.servers", bootstrapServers);
         return config;
     }

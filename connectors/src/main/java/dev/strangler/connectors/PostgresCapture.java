@@ -1,5 +1,6 @@
 package dev.strangler.connectors;
 
+import dev.strangler.connectors.internal.ConnectJson;
 import dev.strangler.connectors.internal.JdbcUrls;
 import dev.strangler.core.Component;
 import dev.strangler.core.ComponentState;
@@ -19,7 +20,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.connect.data.Struct;
-import org.apache.kafka.connect.json.JsonConverter;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,6 +44,9 @@ import java.util.stream.Collectors;
  * publishes them as standard Debezium JSON envelopes to {@code <prefix>.cdc.<origin>.<schema>.<table>},
  * keyed by primary key.
  *
+ * <p>Events are written as Kafka's {@code JsonConverter} writes them without schemas, except that a
+ * NULL column value stays NULL (JsonConverter's default replaces it with the column's default).
+ *
  * <p>At-least-once by construction: a batch's source offsets are marked processed only after Kafka has
  * acknowledged every record of it, and the offsets live in Kafka ({@code <prefix>.capture-offsets.<origin>}),
  * so a restart resumes at the last acknowledged batch. Records a crash makes it send twice are dropped
@@ -67,8 +70,6 @@ public final class PostgresCapture implements Component {
     private final String cdcTopicPrefix;
 
     private KafkaProducer<byte[], byte[]> producer;
-    private JsonConverter keyConverter;
-    private JsonConverter valueConverter;
     private DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
     private ExecutorService executor;
 
@@ -104,17 +105,14 @@ public final class PostgresCapture implements Component {
     /** Starts capturing in the background; topics must exist (see {@link KafkaTopics}). */
     public synchronized void start() {
         state.moveTo(ComponentState.STARTING);
-        Map<String, Object> producerConfig = kafka.clientConfig();
+        Map<String, Object> producerConfig = kafka.clientConfig(Map.of(
+                "linger.ms", "2",
+                "batch.size", String.valueOf(256 * 1024),
+                "max.request.size", String.valueOf(KafkaTopics.MAX_RECORD_BYTES),
+                "client.id", "strangler-capture-" + origin));
         producerConfig.put("acks", "all");
         producerConfig.put("enable.idempotence", "true");
-        producerConfig.put("linger.ms", "2");
-        producerConfig.put("batch.size", String.valueOf(256 * 1024));
-        producerConfig.put("compression.type", "lz4");
-        producerConfig.put("max.request.size", String.valueOf(KafkaTopics.MAX_RECORD_BYTES));
-        producerConfig.put("client.id", "strangler-capture-" + origin);
         producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
-        keyConverter = jsonConverter(true);
-        valueConverter = jsonConverter(false);
 
         engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
                 .using(engineProperties())
@@ -196,8 +194,8 @@ public final class PostgresCapture implements Component {
                 heartbeats.incrementAndGet();
                 continue;
             }
-            byte[] key = keyConverter.fromConnectData(topic, record.keySchema(), record.key());
-            byte[] value = valueConverter.fromConnectData(topic, record.valueSchema(), record.value());
+            byte[] key = ConnectJson.toBytes(record.keySchema(), record.key());
+            byte[] value = ConnectJson.toBytes(record.valueSchema(), record.value());
             producer.send(new ProducerRecord<>(topic, key, value), (metadata, error) -> {
                 if (error != null) {
                     sendFailure.compareAndSet(null, error);
@@ -233,12 +231,6 @@ public final class PostgresCapture implements Component {
     }
 
     private record TableMeters(Counter events, AtomicLong lagMillis) {
-    }
-
-    private static JsonConverter jsonConverter(boolean isKey) {
-        JsonConverter converter = new JsonConverter();
-        converter.configure(Map.of("schemas.enable", "false", "decimal.format", "NUMERIC"), isKey);
-        return converter;
     }
 
     /** Events captured so far, all tables. */

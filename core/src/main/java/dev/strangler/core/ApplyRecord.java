@@ -1,13 +1,20 @@
 package dev.strangler.core;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -42,28 +49,64 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
 
     /** The Kafka record key: target table and primary key, so a key's changes stay on one partition. */
     public String kafkaKey() {
-        return table + "|" + key;
+        StringBuilder out = new StringBuilder(64).append(table.schema()).append('.').append(table.table()).append('|');
+        appendKey(out, key);
+        return out.toString();
+    }
+
+    /** The key as compact JSON; written by hand because {@code ObjectNode.toString()} is slow on this hot path. */
+    static void appendKey(StringBuilder out, ObjectNode key) {
+        out.append('{');
+        boolean first = true;
+        for (Iterator<Map.Entry<String, JsonNode>> fields = key.fields(); fields.hasNext(); ) {
+            Map.Entry<String, JsonNode> field = fields.next();
+            if (!first) {
+                out.append(',');
+            }
+            first = false;
+            out.append('"');
+            JsonStringEncoder.getInstance().quoteAsString(field.getKey(), out);
+            out.append("\":");
+            JsonNode value = field.getValue();
+            if (value.isTextual()) {
+                out.append('"');
+                JsonStringEncoder.getInstance().quoteAsString(value.textValue(), out);
+                out.append('"');
+            } else if (value.isValueNode()) {
+                out.append(value.asText());
+            } else {
+                out.append(value);
+            }
+        }
+        out.append('}');
     }
 
     public byte[] toBytes() {
-        ObjectNode node = JSON.createObjectNode();
-        node.put("table", table.toString());
-        node.put("action", action.name().toLowerCase());
-        node.set("key", key);
-        if (row != null) {
-            node.set("row", row);
-        }
-        if (!unchanged.isEmpty()) {
-            ArrayNode list = node.putArray("unchanged");
-            unchanged.forEach(list::add);
-        }
-        node.put("version", version);
-        node.put("sourceCommitMicros", sourceCommitMicros);
-        if (transactionId != null) {
-            node.put("tx", transactionId);
-        }
-        try {
-            return JSON.writeValueAsBytes(node);
+        try (ByteArrayBuilder out = new ByteArrayBuilder(256); JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("table", table.toString());
+            g.writeStringField("action", action == Action.UPSERT ? "upsert" : "delete");
+            g.writeFieldName("key");
+            JSON.writeTree(g, key);
+            if (row != null) {
+                g.writeFieldName("row");
+                JSON.writeTree(g, row);
+            }
+            if (!unchanged.isEmpty()) {
+                g.writeArrayFieldStart("unchanged");
+                for (String column : unchanged) {
+                    g.writeString(column);
+                }
+                g.writeEndArray();
+            }
+            g.writeNumberField("version", version);
+            g.writeNumberField("sourceCommitMicros", sourceCommitMicros);
+            if (transactionId != null) {
+                g.writeStringField("tx", transactionId);
+            }
+            g.writeEndObject();
+            g.flush();
+            return out.toByteArray();
         } catch (IOException e) {
             throw new IllegalStateException("cannot serialise apply record for " + table, e);
         }
@@ -71,42 +114,88 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
 
     /** @throws MalformedChangeException naming what is wrong with the record */
     public static ApplyRecord fromBytes(byte[] bytes) {
-        JsonNode node;
-        try {
-            node = JSON.readTree(bytes);
-        } catch (IOException e) {
-            throw new MalformedChangeException("apply record is not JSON: " + e.getMessage());
-        }
-        if (node == null || !node.isObject()) {
-            throw new MalformedChangeException("apply record is not a JSON object");
-        }
-        for (String field : new String[]{"table", "action", "key", "version"}) {
-            if (!node.hasNonNull(field)) {
-                throw new MalformedChangeException("apply record has no '" + field + "'");
+        String tableName = null;
+        String actionName = null;
+        ObjectNode key = null;
+        ObjectNode row = null;
+        Set<String> unchanged = Set.of();
+        Long version = null;
+        long sourceCommitMicros = 0;
+        String tx = null;
+        try (JsonParser p = JSON.getFactory().createParser(bytes)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new MalformedChangeException("apply record is not a JSON object");
             }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken token = p.nextToken();
+                switch (name) {
+                    case "table" -> tableName = token == JsonToken.VALUE_NULL ? null : p.getText();
+                    case "action" -> actionName = token == JsonToken.VALUE_NULL ? null : p.getText();
+                    case "key" -> key = token == JsonToken.START_OBJECT ? (ObjectNode) JSON.readTree(p) : skip(p);
+                    case "row" -> row = token == JsonToken.START_OBJECT ? (ObjectNode) JSON.readTree(p) : skip(p);
+                    case "unchanged" -> {
+                        Set<String> columns = new LinkedHashSet<>();
+                        if (token == JsonToken.START_ARRAY) {
+                            while (p.nextToken() != JsonToken.END_ARRAY) {
+                                columns.add(p.getText());
+                            }
+                        }
+                        unchanged = columns;
+                    }
+                    case "version" -> version = token.isNumeric() ? Long.valueOf(p.getLongValue()) : null;
+                    case "sourceCommitMicros" -> sourceCommitMicros = token.isNumeric() ? p.getLongValue() : 0;
+                    case "tx" -> tx = token == JsonToken.VALUE_NULL ? null : p.getText();
+                    default -> p.skipChildren();
+                }
+            }
+        } catch (JsonProcessingException e) {
+            throw new MalformedChangeException("apply record is not JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new MalformedChangeException("apply record cannot be read: " + e.getMessage());
+        }
+        if (tableName == null) {
+            throw new MalformedChangeException("apply record has no 'table'");
+        }
+        if (actionName == null) {
+            throw new MalformedChangeException("apply record has no 'action'");
+        }
+        if (key == null) {
+            throw new MalformedChangeException("apply record has no 'key' object");
+        }
+        if (version == null) {
+            throw new MalformedChangeException("apply record has no 'version'");
         }
         Action action;
-        try {
-            action = Action.valueOf(node.get("action").asText().toUpperCase());
-        } catch (IllegalArgumentException e) {
-            throw new MalformedChangeException("apply record action '" + node.get("action").asText() + "' is not upsert or delete");
+        switch (actionName) {
+            case "upsert" -> action = Action.UPSERT;
+            case "delete" -> action = Action.DELETE;
+            default -> throw new MalformedChangeException("apply record action '" + actionName + "' is not upsert or delete");
         }
-        if (!(node.get("key") instanceof ObjectNode key)) {
-            throw new MalformedChangeException("apply record key is not an object");
-        }
-        ObjectNode row = node.get("row") instanceof ObjectNode r ? r : null;
         if (action == Action.UPSERT && row == null) {
             throw new MalformedChangeException("apply record upsert has no 'row'");
         }
-        Set<String> unchanged = new LinkedHashSet<>();
-        node.path("unchanged").forEach(c -> unchanged.add(c.asText()));
-        return new ApplyRecord(TableId.parse(node.get("table").asText()), action, key, row, unchanged,
-                node.get("version").asLong(), node.path("sourceCommitMicros").asLong(),
-                node.hasNonNull("tx") ? node.get("tx").asText() : null);
+        TableId table;
+        try {
+            table = TableId.parse(tableName);
+        } catch (IllegalArgumentException e) {
+            throw new MalformedChangeException("apply record table: " + e.getMessage());
+        }
+        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, tx);
+    }
+
+    private static ObjectNode skip(JsonParser p) throws IOException {
+        p.skipChildren();
+        return null;
     }
 
     /** Bytes of {@link #kafkaKey()}. */
     public byte[] kafkaKeyBytes() {
         return kafkaKey().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Bytes of an already computed {@link #kafkaKey()}. */
+    public static byte[] kafkaKeyBytes(String kafkaKey) {
+        return kafkaKey.getBytes(StandardCharsets.UTF_8);
     }
 }

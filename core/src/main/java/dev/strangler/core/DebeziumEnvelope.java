@@ -1,10 +1,15 @@
 package dev.strangler.core;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -27,64 +32,160 @@ public final class DebeziumEnvelope {
         if (value == null || value.length == 0) {
             return Optional.empty();
         }
-        JsonNode envelope = unwrap(read(value, "value"));
-        if (envelope == null || envelope.isNull()) {
+        Envelope e;
+        try (JsonParser p = JSON.getFactory().createParser(value)) {
+            JsonToken first = p.nextToken();
+            if (first == null || first == JsonToken.VALUE_NULL) {
+                return Optional.empty();
+            }
+            if (first != JsonToken.START_OBJECT) {
+                throw new MalformedChangeException("not a Debezium change envelope: the value is not a JSON object");
+            }
+            e = readEnvelope(p);
+        } catch (JsonProcessingException ex) {
+            throw new MalformedChangeException("the record's value is not JSON: " + ex.getOriginalMessage());
+        } catch (IOException ex) {
+            throw new MalformedChangeException("the record's value cannot be read: " + ex.getMessage());
+        }
+        if (e.wrapped != null) {
+            e = e.wrapped;
+        }
+        if (e.empty) {
             return Optional.empty();
         }
-        JsonNode opNode = envelope.get("op");
-        JsonNode source = envelope.get("source");
-        if (opNode == null || source == null || !source.isObject()) {
-            throw new MalformedChangeException("not a Debezium change envelope: 'op' and 'source' are required, found fields "
-                    + fieldNames(envelope));
+        if (e.op == null || !e.hasSource) {
+            throw new MalformedChangeException("not a Debezium change envelope: 'op' and 'source' are required, found fields " + e.fields);
         }
         ChangeEvent.Op op;
         try {
-            op = ChangeEvent.Op.fromCode(opNode.asText());
-        } catch (IllegalArgumentException e) {
-            throw new MalformedChangeException(e.getMessage());
+            op = ChangeEvent.Op.fromCode(e.op);
+        } catch (IllegalArgumentException ex) {
+            throw new MalformedChangeException(ex.getMessage());
         }
-        TableId table = new TableId(text(source, "schema"), text(source, "table"));
-        ObjectNode before = object(envelope.get("before"));
-        ObjectNode after = object(envelope.get("after"));
+        if (e.schema == null || e.schema.isEmpty()) {
+            throw new MalformedChangeException("the change's source block has no 'schema'");
+        }
+        if (e.table == null || e.table.isEmpty()) {
+            throw new MalformedChangeException("the change's source block has no 'table'");
+        }
+        TableId table = new TableId(e.schema, e.table);
         ObjectNode keyNode = key == null ? null : object(unwrap(read(key, "key")));
         if (keyNode == null) {
-            keyNode = op == ChangeEvent.Op.DELETE ? before : after;
+            keyNode = op == ChangeEvent.Op.DELETE ? e.before : e.after;
         }
         if (keyNode == null && op != ChangeEvent.Op.TRUNCATE) {
             throw new MalformedChangeException("change to " + table + " has neither a key nor a row image");
         }
-        if (op != ChangeEvent.Op.DELETE && op != ChangeEvent.Op.TRUNCATE && after == null) {
+        if (op != ChangeEvent.Op.DELETE && op != ChangeEvent.Op.TRUNCATE && e.after == null) {
             throw new MalformedChangeException("change '" + op.code() + "' to " + table + " has no 'after' row image");
         }
-        return Optional.of(new ChangeEvent(table, op, keyNode, before, after, position(source, envelope, op)));
+        return Optional.of(new ChangeEvent(table, op, keyNode, e.before, e.after, position(e, op)));
     }
 
-    private static SourcePosition position(JsonNode source, JsonNode envelope, ChangeEvent.Op op) {
+    /** The parts of an envelope Strangler uses, read in one streaming pass (only row images become trees). */
+    private static final class Envelope {
+        ObjectNode before;
+        ObjectNode after;
+        String op;
+        boolean hasSource;
+        String schema;
+        String table;
+        Long lsn;
+        String file;
+        Long pos;
+        Long tsUs;
+        Long tsMs;
+        Long envelopeTsMs;
+        String txId;
+        Envelope wrapped;
+        boolean empty;
+        final List<String> fields = new ArrayList<>();
+    }
+
+    private static Envelope readEnvelope(JsonParser p) throws IOException {
+        Envelope e = new Envelope();
+        boolean sawSchema = false;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken token = p.nextToken();
+            e.fields.add(name);
+            switch (name) {
+                case "before" -> e.before = token == JsonToken.START_OBJECT ? (ObjectNode) JSON.readTree(p) : skip(p);
+                case "after" -> e.after = token == JsonToken.START_OBJECT ? (ObjectNode) JSON.readTree(p) : skip(p);
+                case "op" -> e.op = token == JsonToken.VALUE_NULL ? null : p.getText();
+                case "source" -> {
+                    if (token == JsonToken.START_OBJECT) {
+                        e.hasSource = true;
+                        readSource(p, e);
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+                case "ts_ms" -> e.envelopeTsMs = token.isNumeric() ? p.getLongValue() : null;
+                case "schema" -> {
+                    sawSchema = true;
+                    p.skipChildren();
+                }
+                case "payload" -> {
+                    if (token == JsonToken.START_OBJECT) {
+                        e.wrapped = readEnvelope(p);
+                    } else {
+                        if (token == JsonToken.VALUE_NULL) {
+                            e.wrapped = new Envelope();
+                            e.wrapped.empty = true;
+                        }
+                        p.skipChildren();
+                    }
+                }
+                default -> p.skipChildren();
+            }
+        }
+        if (e.wrapped != null && !sawSchema) {
+            // a "payload" field without "schema" is an ordinary column-free envelope field: not the wrapper
+            e.wrapped = null;
+        }
+        return e;
+    }
+
+    private static void readSource(JsonParser p, Envelope e) throws IOException {
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken token = p.nextToken();
+            switch (name) {
+                case "schema" -> e.schema = token == JsonToken.VALUE_NULL ? null : p.getText();
+                case "table" -> e.table = token == JsonToken.VALUE_NULL ? null : p.getText();
+                case "lsn" -> e.lsn = token.isNumeric() ? Long.valueOf(p.getLongValue()) : null;
+                case "file" -> e.file = token == JsonToken.VALUE_NULL ? null : p.getText();
+                case "pos" -> e.pos = token.isNumeric() ? Long.valueOf(p.getLongValue()) : null;
+                case "ts_us" -> e.tsUs = token.isNumeric() ? Long.valueOf(p.getLongValue()) : null;
+                case "ts_ms" -> e.tsMs = token.isNumeric() ? Long.valueOf(p.getLongValue()) : null;
+                case "txId" -> e.txId = token == JsonToken.VALUE_NULL ? null : p.getText();
+                default -> p.skipChildren();
+            }
+        }
+    }
+
+    private static ObjectNode skip(JsonParser p) throws IOException {
+        p.skipChildren();
+        return null;
+    }
+
+    private static SourcePosition position(Envelope e, ChangeEvent.Op op) {
         long version;
-        JsonNode lsn = source.get("lsn");
         if (op == ChangeEvent.Op.READ) {
             // A snapshot row is older than every streamed change of its key, which the topic always
             // holds after it. Its own LSN (the slot's consistent point) is not: a transaction that began
             // before that point and committed after it is streamed with smaller change LSNs.
             version = SourcePosition.SNAPSHOT_VERSION;
-        } else if (lsn != null && lsn.canConvertToLong()) {
-            version = lsn.asLong();
-        } else if (source.has("file") && source.has("pos")) {
-            version = binlogVersion(source.get("file").asText(), source.get("pos").asLong());
+        } else if (e.lsn != null) {
+            version = e.lsn;
+        } else if (e.file != null && e.pos != null) {
+            version = binlogVersion(e.file, e.pos);
         } else {
-            throw new MalformedChangeException("the change's source block has no position (lsn, or file and pos); fields: "
-                    + fieldNames(source));
+            throw new MalformedChangeException("the change's source block has no position (lsn, or file and pos)");
         }
-        long micros;
-        if (source.hasNonNull("ts_us")) {
-            micros = source.get("ts_us").asLong();
-        } else if (source.hasNonNull("ts_ms")) {
-            micros = source.get("ts_ms").asLong() * 1000;
-        } else {
-            micros = envelope.path("ts_ms").asLong() * 1000;
-        }
-        String tx = source.hasNonNull("txId") ? source.get("txId").asText() : null;
-        return new SourcePosition(version, micros, tx);
+        long micros = e.tsUs != null ? e.tsUs : e.tsMs != null ? e.tsMs * 1000 : e.envelopeTsMs != null ? e.envelopeTsMs * 1000 : 0;
+        return new SourcePosition(version, micros, e.txId);
     }
 
     /** Orders MySQL/MariaDB binlog positions: the file's sequence number in the high bits, the offset below. */
@@ -113,17 +214,4 @@ public final class DebeziumEnvelope {
         return node instanceof ObjectNode o ? o : null;
     }
 
-    private static String text(JsonNode source, String field) {
-        JsonNode v = source.get(field);
-        if (v == null || v.isNull() || v.asText().isEmpty()) {
-            throw new MalformedChangeException("the change's source block has no '" + field + "'");
-        }
-        return v.asText();
-    }
-
-    private static String fieldNames(JsonNode node) {
-        StringBuilder names = new StringBuilder("[");
-        node.fieldNames().forEachRemaining(n -> names.append(names.length() > 1 ? ", " : "").append(n));
-        return names.append(']').toString();
-    }
 }

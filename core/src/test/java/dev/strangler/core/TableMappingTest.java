@@ -61,5 +61,8 @@ class TableMappingTest {
         ApplyRecord back = ApplyRecord.fromBytes(r.toBytes());
         assertThat(back).isEqualTo(r);
         assertThat(new String(r.kafkaKeyBytes(), StandardCharsets.UTF_8)).isEqualTo("sales.orders|{\"id\":1}");
+        ApplyRecord composite = new ApplyRecord(TableId.parse("s.t"), ApplyRecord.Action.DELETE,
+                Json.mapper().createObjectNode().put("a", "x\"y\\z ✓").put("b", 2).putNull("c"), null, Set.of(), 1, 1, null);
+        assertThat(composite.kafkaKey()).isEqualTo("s.t|" + composite.key().toString());
     }
 }

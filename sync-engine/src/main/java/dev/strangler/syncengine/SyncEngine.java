@@ -13,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 
@@ -57,20 +58,19 @@ public final class SyncEngine implements Component {
     public synchronized void start() {
         state.moveTo(ComponentState.STARTING);
         Properties props = new Properties();
-        kafka.clientConfig().forEach(props::put);
+        kafka.clientConfig(Map.of(
+                StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, String.valueOf(16 * 1024 * 1024),
+                StreamsConfig.producerPrefix("linger.ms"), "2",
+                StreamsConfig.producerPrefix("batch.size"), String.valueOf(256 * 1024),
+                StreamsConfig.producerPrefix("max.request.size"), String.valueOf(dev.strangler.connectors.KafkaTopics.MAX_RECORD_BYTES),
+                StreamsConfig.consumerPrefix("max.poll.records"), "5000",
+                StreamsConfig.consumerPrefix("fetch.max.wait.ms"), "5")).forEach(props::put);
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, plan.topics().syncApplicationId());
         props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, String.valueOf(settings.commitInterval().toMillis()));
         props.put(StreamsConfig.STATE_DIR_CONFIG, settings.stateDir().toString());
         props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, String.valueOf(kafka.replicationFactor()));
         props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
-        props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, String.valueOf(16 * 1024 * 1024));
-        props.put(StreamsConfig.producerPrefix("linger.ms"), "2");
-        props.put(StreamsConfig.producerPrefix("batch.size"), String.valueOf(256 * 1024));
-        props.put(StreamsConfig.producerPrefix("compression.type"), "lz4");
-        props.put(StreamsConfig.producerPrefix("max.request.size"), String.valueOf(dev.strangler.connectors.KafkaTopics.MAX_RECORD_BYTES));
-        props.put(StreamsConfig.consumerPrefix("max.poll.records"), "5000");
-        props.put(StreamsConfig.consumerPrefix("fetch.max.wait.ms"), "5");
         streams = new KafkaStreams(SyncTopology.build(plan, metrics), props);
         streams.setStateListener((next, previous) -> {
             LOG.info("sync engine {} → {}", previous, next);

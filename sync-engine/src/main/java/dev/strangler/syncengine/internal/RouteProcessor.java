@@ -35,7 +35,7 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
 
     private final SyncPlan plan;
     private final MeterRegistry metrics;
-    private final Map<String, Counter> routed = new ConcurrentHashMap<>();
+    private final Map<String, Map<dev.strangler.core.TableId, Counter>> routed = new ConcurrentHashMap<>();
     private final Counter duplicates;
     private final Counter deadLetters;
     private ProcessorContext<byte[], byte[]> context;
@@ -86,19 +86,30 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
                 continue;
             }
             ApplyRecord apply = mapped.get();
-            String versionKey = destination.service() + "|" + apply.kafkaKey();
+            String kafkaKey = apply.kafkaKey();
+            String versionKey = destination.service() + "|" + kafkaKey;
             Long seen = versions.get(versionKey);
             if (seen != null && seen >= apply.version()) {
                 duplicates.increment();
                 continue;
             }
             versions.put(versionKey, apply.version());
-            context.forward(new Record<>(apply.kafkaKeyBytes(), apply.toBytes(), record.timestamp()),
+            context.forward(new Record<>(ApplyRecord.kafkaKeyBytes(kafkaKey), apply.toBytes(), record.timestamp()),
                     SyncTopology.sinkName(destination.service()));
-            routed.computeIfAbsent(destination.service() + "|" + change.table(), k -> Counter.builder(MetricNames.SYNC_ROUTED)
-                    .tag(MetricNames.TAG_SERVICE, destination.service()).tag(MetricNames.TAG_TABLE, change.table().toString())
-                    .description("rows routed to a service's apply topic").register(metrics)).increment();
+            routedCounter(destination.service(), change).increment();
         }
+    }
+
+    private Counter routedCounter(String service, ChangeEvent change) {
+        Map<dev.strangler.core.TableId, Counter> byTable = routed.computeIfAbsent(service, s -> new ConcurrentHashMap<>());
+        Counter counter = byTable.get(change.table());
+        if (counter == null) {
+            counter = Counter.builder(MetricNames.SYNC_ROUTED).tag(MetricNames.TAG_SERVICE, service)
+                    .tag(MetricNames.TAG_TABLE, change.table().toString())
+                    .description("rows routed to a service's apply topic").register(metrics);
+            byTable.put(change.table(), counter);
+        }
+        return counter;
     }
 
     private void deadLetter(Record<byte[], byte[]> record, String table, String reason) {
