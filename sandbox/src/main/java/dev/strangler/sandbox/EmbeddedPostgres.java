@@ -43,6 +43,14 @@ public final class EmbeddedPostgres implements AutoCloseable {
      * directory when null.
      */
     public static EmbeddedPostgres start(Path dataDir) {
+        return start(dataDir, java.util.Map.of());
+    }
+
+    /**
+     * A server with some settings changed from the sandbox's (e.g. {@code wal_level=replica}, to test
+     * what Strangler says about a monolith it cannot capture from).
+     */
+    public static EmbeddedPostgres start(Path dataDir, java.util.Map<String, String> settings) {
         // zonky does not notice a port already taken by another server; retry on a fresh port and
         // check we reached our own server by its data directory.
         IOException last = null;
@@ -60,6 +68,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
                         .setServerConfig("wal_writer_delay", "10ms")
                         .setServerConfig("max_locks_per_transaction", "256")
                         .setPGStartupWait(java.time.Duration.ofSeconds(60));
+                settings.forEach(builder::setServerConfig);
                 if (dataDir != null) {
                     Files.createDirectories(dataDir);
                     builder.setDataDirectory(dataDir).setCleanDataDirectory(false);

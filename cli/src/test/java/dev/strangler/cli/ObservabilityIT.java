@@ -1,0 +1,120 @@
+package dev.strangler.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.strangler.connectors.ApplyListener;
+import dev.strangler.core.Json;
+import dev.strangler.core.config.ConfigLoader;
+import dev.strangler.sandbox.EmbeddedKafka;
+import dev.strangler.sandbox.EmbeddedPostgres;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** /health and /metrics over real HTTP, from a running pipeline. */
+class ObservabilityIT {
+
+    private static EmbeddedKafka kafka;
+    private static EmbeddedPostgres postgres;
+
+    @BeforeAll
+    static void sandbox() {
+        kafka = EmbeddedKafka.startTemporary();
+        postgres = EmbeddedPostgres.start();
+    }
+
+    @AfterAll
+    static void stopSandbox() {
+        kafka.close();
+        postgres.close();
+    }
+
+    @Test
+    void healthAndMetricsTellTheTruthAboutTheRunningPipeline() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith("CREATE TABLE items (id int PRIMARY KEY, name text)");
+            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            var config = new ConfigLoader(k -> null, h.workDir).parse(h.config("- from: public.items"), "test");
+            try (Pipeline pipeline = new Pipeline(config, registry, Clock.systemUTC(), ApplyListener.NONE);
+                 ObservabilityServer server = new ObservabilityServer("127.0.0.1", 0, registry, pipeline::components)) {
+                pipeline.start();
+                String base = "http://127.0.0.1:" + server.port();
+                h.inMonolith("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 250) g");
+                h.awaitServiceMatchesMonolith("SELECT id, name FROM items ORDER BY id", "SELECT id, name FROM items ORDER BY id", Duration.ofSeconds(60));
+
+                Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                    HttpResponse<String> health = http.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+                    assertThat(health.statusCode()).isEqualTo(200);
+                    JsonNode body = Json.mapper().readTree(health.body());
+                    assertThat(body.get("status").asText()).isEqualTo("UP");
+                    assertThat(body.at("/components/capture:monolith/state").asText()).isEqualTo("RUNNING");
+                    assertThat(body.at("/components/writer:svc/state").asText()).isEqualTo("RUNNING");
+                    assertThat(body.at("/components/sync-engine/state").asText()).isEqualTo("RUNNING");
+                });
+
+                HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(metrics.statusCode()).isEqualTo(200);
+                assertThat(metrics.body())
+                        .contains("strangler_capture_events_total{table=\"public.items\"} 250.0")
+                        .contains("strangler_apply_rows_total{service=\"svc\",target_table=\"public.items\"} 250.0")
+                        .contains("strangler_e2e_latency_seconds_bucket{service=\"svc\",target_table=\"public.items\"")
+                        .contains("strangler_e2e_latency_seconds_count{service=\"svc\",target_table=\"public.items\"} 250")
+                        .contains("strangler_writer_commit_seconds_count{service=\"svc\"}")
+                        .contains("strangler_writer_batch_rows_sum{service=\"svc\"} 250.0")
+                        .contains("strangler_writer_consumer_lag{service=\"svc\"} 0.0")
+                        .contains("strangler_capture_lag_ms{table=\"public.items\"}")
+                        .contains("strangler_sync_routed_total{service=\"svc\",table=\"public.items\"} 250.0");
+
+                pipeline.writers().get(0).stop();
+                HttpResponse<String> down = http.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(down.statusCode()).isEqualTo(503);
+                assertThat(Json.mapper().readTree(down.body()).at("/components/writer:svc/state").asText()).isEqualTo("STOPPED");
+                assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                        HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(405);
+            }
+        }
+    }
+
+    @Test
+    void aMonolithThatCannotBeCapturedFromIsRefusedWithTheFix() throws Exception {
+        try (EmbeddedPostgres replicaOnly = EmbeddedPostgres.start(null, Map.of("wal_level", "replica"))) {
+            replicaOnly.createDatabase("shop");
+            replicaOnly.execute("shop", "CREATE TABLE t (id int PRIMARY KEY)", "CREATE ROLE app LOGIN PASSWORD 'app'", "GRANT SELECT ON t TO app");
+            String yaml = """
+                    kafka: {bootstrap: "%s", topicPrefix: refused}
+                    monolith: {url: "%s", user: app, password: app}
+                    services:
+                      svc: {url: "%s", user: postgres, password: postgres, tables: [public.t]}
+                    """.formatted(kafka.bootstrapServers(), replicaOnly.jdbcUrl("shop"), replicaOnly.jdbcUrl("shop"));
+            var file = java.nio.file.Files.createTempFile("refused", ".yaml");
+            java.nio.file.Files.writeString(file, yaml);
+            var err = new java.io.ByteArrayOutputStream();
+            var original = System.err;
+            int code;
+            try {
+                System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+                code = Main.execute("run", "--config", file.toString());
+            } finally {
+                System.setErr(original);
+            }
+            assertThat(code).isEqualTo(2);
+            assertThat(err.toString(java.nio.charset.StandardCharsets.UTF_8))
+                    .contains("monolith: wal_level is 'replica', capture needs 'logical'. Fix: ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL")
+                    .contains("monolith.user: user app may not replicate. Fix: ALTER ROLE app WITH REPLICATION;")
+                    .doesNotContain("password: app");
+        }
+    }
+}
