@@ -57,6 +57,30 @@ final class DemoCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--rate must be between 1 and 10000, not " + rate);
         }
         Path work = Files.createTempDirectory("strangler-demo");
+        CountDownLatch stop = new CountDownLatch(1);
+        CountDownLatch cleanedUp = new CountDownLatch(1);
+        // On Ctrl-C / SIGTERM the JVM halts when its hooks return: this one returns only once the
+        // demo has stopped everything and deleted its data.
+        Thread hook = new Thread(() -> {
+            stop.countDown();
+            try {
+                cleanedUp.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "strangler-demo-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return runDemo(out, work, stop, hook);
+        } finally {
+            deleteRecursively(work);
+            out.println("Stopped.");
+            out.flush();
+            cleanedUp.countDown();
+        }
+    }
+
+    private int runDemo(PrintWriter out, Path work, CountDownLatch stop, Thread hook) throws Exception {
         out.println("Starting PostgreSQL and Kafka inside this process (data in " + work + ") ...");
         out.flush();
         try (EmbeddedPostgres postgres = EmbeddedPostgres.start()) {
@@ -69,9 +93,6 @@ final class DemoCommand implements Callable<Integer> {
             StranglerConfig config = new ConfigLoader(Map.of("DEMO_PASSWORD", EmbeddedPostgres.PASSWORD)::get, work).parse(yaml, "demo config");
             Files.writeString(work.resolve("strangler.yaml"), yaml);
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            CountDownLatch stop = new CountDownLatch(1);
-            Thread hook = new Thread(stop::countDown, "strangler-demo-stop");
-            Runtime.getRuntime().addShutdownHook(hook);
             ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2);
             try (Pipeline pipeline = new Pipeline(config, registry, Clock.systemUTC(), ApplyListener.NONE);
                  ObservabilityServer http = new ObservabilityServer("127.0.0.1", httpPort, registry, pipeline::components);
@@ -117,11 +138,7 @@ final class DemoCommand implements Callable<Integer> {
                     // the JVM is already shutting down
                 }
             }
-        } finally {
-            deleteRecursively(work);
         }
-        out.println("Stopped.");
-        out.flush();
         return 0;
     }
 
