@@ -99,6 +99,41 @@ class CrashSafetyIT {
         }
     }
 
+    /**
+     * With {@code bootstrap: embedded} the broker dies with the process: its log directory must carry
+     * the topics, offsets and transactions over the crash, so that the restarted process continues.
+     */
+    @Test
+    void withTheEmbeddedBrokerARestartAfterAKillContinuesWhereItStopped() throws Exception {
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith("CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric(12,2) NOT NULL, rev int NOT NULL, note text)",
+                    "INSERT INTO accounts SELECT g, g / 100.0, 0, 'initial ' || g FROM generate_series(1, 2000) g");
+            Path config = h.writeEmbeddedBrokerConfig("- from: public.accounts");
+            String query = "SELECT id, balance::text, rev, note FROM accounts ORDER BY id";
+            Process strangler = startProcess(config, h.workDir.resolve("embedded-1.log"));
+            h.awaitServiceMatchesMonolith(query, query, Duration.ofSeconds(90));
+
+            AtomicBoolean running = new AtomicBoolean(true);
+            AtomicLong transactions = new AtomicLong();
+            Thread workload = new Thread(() -> runWorkload(h, running, transactions, new Random(7)), "workload");
+            workload.start();
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> transactions.get() > 2000);
+            strangler.destroyForcibly().waitFor();
+            long whileDown = transactions.get() + 500;
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> transactions.get() > whileDown);
+            running.set(false);
+            workload.join();
+
+            strangler = startProcess(config, h.workDir.resolve("embedded-2.log"));
+            h.awaitServiceMatchesMonolith(query, query, Duration.ofSeconds(120));
+            String secondRun = java.nio.file.Files.readString(h.workDir.resolve("embedded-2.log"));
+            assertThat(secondRun).as("the restarted writer resumes from its stored offsets, not from the start")
+                    .containsPattern("writer svc resumes t\\d+\\.apply\\.svc at stored offsets \\{0=\\d+}");
+            strangler.destroy();
+            assertThat(strangler.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
     private static void runWorkload(StranglerHarness h, AtomicBoolean running, AtomicLong transactions, Random random) {
         long nextId = 100_000;
         try (Connection c = h.postgres.connect(h.monolithDb)) {

@@ -103,9 +103,19 @@ final class StranglerHarness implements AutoCloseable {
     }
 
     Path writeConfig(String tables) {
+        return writeConfigText(config(tables));
+    }
+
+    /** A config whose Kafka broker runs inside Strangler's own process ({@code bootstrap: embedded}), log in the work dir. */
+    Path writeEmbeddedBrokerConfig(String tables) {
+        return writeConfigText(config(tables).replace("bootstrap: " + kafka.bootstrapServers(),
+                "bootstrap: embedded\n  dataDir: " + workDir.resolve("kafka")));
+    }
+
+    private Path writeConfigText(String text) {
         Path file = workDir.resolve("strangler.yaml");
         try {
-            Files.writeString(file, config(tables));
+            Files.writeString(file, text);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -133,7 +143,7 @@ final class StranglerHarness implements AutoCloseable {
 
     /** Waits until the service table holds exactly the monolith table's rows (every column compared as text). */
     void awaitServiceMatchesMonolith(String sourceQuery, String targetQuery, Duration timeout) {
-        Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(250)).untilAsserted(() ->
+        Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(250)).ignoreExceptions().untilAsserted(() ->
                 assertThat(rows(serviceDb, targetQuery)).containsExactlyElementsOf(rows(monolithDb, sourceQuery)));
     }
 
