@@ -100,6 +100,11 @@ public final class Pipeline implements AutoCloseable {
         // One partition per service: the writer sees the service's rows in the order the engine routed them.
         admin.ensureLog(applyTopics, 1);
         admin.ensureLog(Set.of(topics.deadLetters()), 1);
+        SyncPlan plan = SyncPlan.fromConfig(config);
+        if (plan.usesTransactions()) {
+            // one partition each: transactions END in commit order, and meet their changes in one task
+            admin.ensureLog(Set.of(topics.transactions(TopicNames.MONOLITH_ORIGIN), topics.sequencer(TopicNames.MONOLITH_ORIGIN)), 1);
+        }
 
         if (parts.contains(Part.WRITER)) {
             for (ServiceSettings service : config.serviceList()) {
@@ -110,13 +115,13 @@ public final class Pipeline implements AutoCloseable {
             }
         }
         if (parts.contains(Part.SYNC_ENGINE)) {
-            syncEngine = new SyncEngine(SyncPlan.fromConfig(config), config.sync(), kafka, metrics);
+            syncEngine = new SyncEngine(plan, config.sync(), kafka, metrics);
             components.add(syncEngine);
             syncEngine.start();
         }
         if (parts.contains(Part.CAPTURE)) {
             capture = new PostgresCapture(TopicNames.MONOLITH_ORIGIN, config.monolith(), config.capture(), config.capturedTables(),
-                    kafka, topics, metrics, clock);
+                    plan.usesTransactions(), kafka, topics, metrics, clock);
             components.add(capture);
             capture.start();
         }

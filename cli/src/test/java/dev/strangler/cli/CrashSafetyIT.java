@@ -66,7 +66,8 @@ class CrashSafetyIT {
             Path config = h.writeConfig("- from: public.accounts");
             String query = "SELECT id, balance::text, rev, note FROM accounts ORDER BY id";
 
-            Process strangler = startProcess(config, h.workDir.resolve("run-1.log"));
+            Path logs = itLogs("random-kills-" + seed);
+            Process strangler = startProcess(config, logs.resolve("run-1.log"));
             // the first kill comes after the initial copy: a snapshot cut short is taken again from the start
             h.awaitServiceMatchesMonolith(query, query, Duration.ofSeconds(90));
 
@@ -81,7 +82,7 @@ class CrashSafetyIT {
                         .until(() -> transactions.get() > before);
                 LOG.info("kill {} after {} workload transactions", kill, transactions.get());
                 strangler.destroyForcibly().waitFor();
-                strangler = startProcess(config, h.workDir.resolve("run-" + (kill + 1) + ".log"));
+                strangler = startProcess(config, logs.resolve("run-" + (kill + 1) + ".log"));
             }
             long stopAt = transactions.get() + 300;
             Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> transactions.get() > stopAt);
@@ -89,7 +90,7 @@ class CrashSafetyIT {
             workload.join();
             LOG.info("workload done: {} transactions", transactions.get());
 
-            h.awaitServiceMatchesMonolith(query, query, Duration.ofSeconds(120));
+            h.awaitServiceMatchesMonolith(query, query, Duration.ofSeconds(180));
             List<List<String>> doubled = h.serviceRows(
                     "SELECT id, rev, op, count(*) FROM apply_log WHERE op <> 'DELETE' GROUP BY id, rev, op HAVING count(*) > 1 ORDER BY id LIMIT 10");
             assertThat(doubled).as("row versions applied more than once (id, rev, op, times)").isEmpty();
@@ -163,10 +164,17 @@ class CrashSafetyIT {
                 }
                 c.commit();
                 transactions.incrementAndGet();
+                // a steady load (about 3,000 transactions/s), not a flood: the test is about crashes
+                java.util.concurrent.locks.LockSupport.parkNanos(300_000);
             }
         } catch (SQLException e) {
             throw new IllegalStateException("workload failed", e);
         }
+    }
+
+    /** Child logs stay under target/it-logs, for reading after a failure. */
+    private static Path itLogs(String name) throws java.io.IOException {
+        return java.nio.file.Files.createDirectories(Path.of("target", "it-logs", name).toAbsolutePath());
     }
 
     private static Process startProcess(Path config, Path log) throws Exception {

@@ -10,6 +10,7 @@ import dev.strangler.core.MalformedChangeException;
 import dev.strangler.core.MetricNames;
 import dev.strangler.core.TableId;
 import dev.strangler.core.TopicNames;
+import dev.strangler.core.TransactionCommit;
 import dev.strangler.core.config.ServiceSettings;
 import dev.strangler.core.config.TableRoute;
 import dev.strangler.core.config.WriterSettings;
@@ -56,7 +57,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * Writes the rows of {@code <prefix>.apply.<service>} into the service database, exactly once.
  *
  * <p>Each poll of the apply topic becomes one target transaction that holds the rows <em>and</em> the
- * Kafka offset just past them, in the {@code strangler_offsets} table. On start the writer seeks to
+ * Kafka offset just past them, in the {@code strangler_offsets} table. Rows of transaction-consistent
+ * tables arrive as whole source transactions closed by a {@link TransactionCommit} marker; a target
+ * transaction only ends at such a marker (or after rows that belong to no open transaction), so a
+ * reader never sees part of a source transaction. Rows after the last such point wait for the next poll. On start the writer seeks to
  * the offsets stored there, not to Kafka's committed offsets, so a crash at any point replays nothing
  * that was committed and skips nothing that was not. Each row also carries its source version in
  * {@code strangler_version}; an upsert or delete never replaces a newer version.
@@ -92,6 +96,8 @@ public final class JdbcApplyWriter implements Component {
     private final Timer commitTimer;
     private final Counter deadLetters;
     private final Counter retries;
+    private final Counter transactions;
+    private final DistributionSummary transactionRows;
 
     private volatile KafkaConsumer<byte[], byte[]> consumer;
     private volatile Thread thread;
@@ -123,6 +129,10 @@ public final class JdbcApplyWriter implements Component {
                 .description("records sent to the dead-letter topic").register(metrics);
         retries = Counter.builder("strangler.writer.retries").tag(MetricNames.TAG_SERVICE, name)
                 .description("writer transactions retried after a transient database failure").register(metrics);
+        transactions = Counter.builder(MetricNames.WRITER_TRANSACTIONS).tag(MetricNames.TAG_SERVICE, name)
+                .description("source transactions committed whole to the service database").register(metrics);
+        transactionRows = DistributionSummary.builder(MetricNames.WRITER_TRANSACTION_ROWS).tag(MetricNames.TAG_SERVICE, name)
+                .description("rows per source transaction applied").register(metrics);
         metrics.gauge(MetricNames.WRITER_CONSUMER_LAG, List.of(io.micrometer.core.instrument.Tag.of(MetricNames.TAG_SERVICE, name)), consumerLag);
     }
 
@@ -232,12 +242,16 @@ public final class JdbcApplyWriter implements Component {
                 seekToStoredOffsets(connection, kafkaConsumer, partitions);
                 state.tryMoveTo(ComponentState.RUNNING);
                 backoff = Duration.ofMillis(200);
+                List<Item> carried = List.of();
                 while (state.get() == ComponentState.RUNNING) {
                     ConsumerRecords<byte[], byte[]> records = kafkaConsumer.poll(settings.pollTimeout());
                     updateLag(kafkaConsumer, partitions);
                     if (!records.isEmpty()) {
-                        writeBatch(connection, records);
-                        kafkaConsumer.commitAsync();
+                        int before = carried.size();
+                        carried = writeBatch(connection, carried, records);
+                        if (carried.size() < before + records.count()) {
+                            kafkaConsumer.commitAsync();
+                        }
                     }
                 }
             } catch (WakeupException e) {
@@ -305,25 +319,52 @@ public final class JdbcApplyWriter implements Component {
         LOG.info("writer {} resumes {} at stored offsets {}", service.name(), topic, stored);
     }
 
-    private void writeBatch(Connection c, ConsumerRecords<byte[], byte[]> records) throws SQLException {
+    /** One record of the apply topic, read: a row, a commit marker, or a record that cannot be read. */
+    private record Item(ConsumerRecord<byte[], byte[]> source, ApplyRecord row, TransactionCommit commit, DeadLetter rejected) {
+    }
+
+    /**
+     * Writes what can be committed now and returns what cannot yet: rows of a source transaction whose
+     * commit marker has not arrived. Their offsets are not stored, so after a crash they are read again.
+     */
+    private List<Item> writeBatch(Connection c, List<Item> carried, ConsumerRecords<byte[], byte[]> records) throws SQLException {
+        List<Item> items = new ArrayList<>(carried.size() + records.count());
+        items.addAll(carried);
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+            items.add(read(record));
+        }
+        int safeEnd = -1;
+        boolean open = false;
+        for (int i = 0; i < items.size(); i++) {
+            Item item = items.get(i);
+            if (item.commit() != null) {
+                open = false;
+                safeEnd = i;
+            } else if (item.row() != null && item.row().awaitsCommit()) {
+                open = true;
+            } else if (!open) {
+                safeEnd = i;
+            }
+        }
+        if (safeEnd < 0) {
+            return items;
+        }
+        List<Item> ready = items.subList(0, safeEnd + 1);
         long started = System.nanoTime();
         ApplyBatch batch = new ApplyBatch(tableOrder);
         List<DeadLetter> rejected = new ArrayList<>();
         Map<TopicPartition, Long> nextOffsets = new HashMap<>();
-        for (ConsumerRecord<byte[], byte[]> record : records) {
+        List<TransactionCommit> commits = new ArrayList<>();
+        for (Item item : ready) {
+            ConsumerRecord<byte[], byte[]> record = item.source();
             nextOffsets.put(new TopicPartition(record.topic(), record.partition()), record.offset() + 1);
-            ApplyRecord row;
-            try {
-                row = ApplyRecord.fromBytes(record.value());
-            } catch (MalformedChangeException e) {
-                rejected.add(deadLetter(record, null, e.getMessage()));
-                continue;
+            if (item.rejected() != null) {
+                rejected.add(item.rejected());
+            } else if (item.commit() != null) {
+                commits.add(item.commit());
+            } else {
+                batch.add(item.row(), record);
             }
-            if (!targetSchemas.containsKey(row.table())) {
-                rejected.add(deadLetter(record, row.table(), "table " + row.table() + " is not a target of service " + service.name()));
-                continue;
-            }
-            batch.add(row, record);
         }
         try {
             for (ApplyBatch.Group group : batch.groups()) {
@@ -340,9 +381,29 @@ public final class JdbcApplyWriter implements Component {
         commitTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
         batchRows.record(batch.size());
         appliedRows.addAndGet(batch.size());
+        for (TransactionCommit commit : commits) {
+            transactions.increment();
+            transactionRows.record(commit.rows());
+        }
         Map<TableId, long[]> latencies = batch.sourceCommitMicrosByTable();
         latencies.forEach((table, micros) -> meters(table).record(micros, committedMicros));
         listener.committed(service.name(), latencies, committedMicros);
+        return new ArrayList<>(items.subList(safeEnd + 1, items.size()));
+    }
+
+    private Item read(ConsumerRecord<byte[], byte[]> record) {
+        try {
+            if (TransactionCommit.isCommitKey(record.key())) {
+                return new Item(record, null, TransactionCommit.fromBytes(record.value()), null);
+            }
+            ApplyRecord row = ApplyRecord.fromBytes(record.value());
+            if (!targetSchemas.containsKey(row.table())) {
+                return new Item(record, null, null, deadLetter(record, row.table(), "table " + row.table() + " is not a target of service " + service.name()));
+            }
+            return new Item(record, row, null, null);
+        } catch (MalformedChangeException e) {
+            return new Item(record, null, null, deadLetter(record, null, e.getMessage()));
+        }
     }
 
     private void applyGroup(Connection c, ApplyBatch.Group group, List<DeadLetter> rejected) throws SQLException {

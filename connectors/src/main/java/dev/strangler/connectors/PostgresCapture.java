@@ -68,13 +68,21 @@ public final class PostgresCapture implements Component {
     private final Map<String, TableMeters> meters = new ConcurrentHashMap<>();
     private final AtomicLong heartbeats = new AtomicLong();
     private final String cdcTopicPrefix;
+    private final boolean transactionMetadata;
+    private final String transactionTopic;
 
     private KafkaProducer<byte[], byte[]> producer;
     private DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
     private ExecutorService executor;
 
+    /**
+     * @param transactionMetadata publish Debezium's transaction metadata (BEGIN/END on
+     *                            {@code <prefix>.cdc.<origin>.transaction}, and each change's place in its
+     *                            transaction), which transaction-consistent apply needs
+     */
     public PostgresCapture(String origin, DatabaseSettings database, CaptureSettings settings, Set<TableId> tables,
-                           KafkaEndpoint kafka, TopicNames topics, MeterRegistry metrics, Clock clock) {
+                           boolean transactionMetadata, KafkaEndpoint kafka, TopicNames topics, MeterRegistry metrics, Clock clock) {
+        this.transactionMetadata = transactionMetadata;
         this.origin = origin;
         this.database = database;
         this.settings = settings;
@@ -85,6 +93,7 @@ public final class PostgresCapture implements Component {
         this.clock = clock;
         this.state = new ComponentLifecycle("capture " + origin);
         this.cdcTopicPrefix = topics.cdcPrefix(origin) + ".";
+        this.transactionTopic = topics.transactions(origin);
     }
 
     @Override
@@ -167,6 +176,7 @@ public final class PostgresCapture implements Component {
         p.setProperty("binary.handling.mode", "base64");
         p.setProperty("hstore.handling.mode", "json");
         p.setProperty("tombstones.on.delete", "false");
+        p.setProperty("provide.transaction.metadata", String.valueOf(transactionMetadata));
         p.setProperty("max.batch.size", "8192");
         p.setProperty("max.queue.size", "32768");
         p.setProperty("offset.storage", "org.apache.kafka.connect.storage.KafkaOffsetBackingStore");
@@ -201,6 +211,9 @@ public final class PostgresCapture implements Component {
                     sendFailure.compareAndSet(null, error);
                 }
             });
+            if (topic.equals(transactionTopic)) {
+                continue;
+            }
             TableMeters m = meters.computeIfAbsent(topic, this::metersFor);
             m.events.increment();
             if (record.value() instanceof Struct envelope && envelope.schema().field("source") != null) {

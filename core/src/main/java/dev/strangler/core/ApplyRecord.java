@@ -26,9 +26,21 @@ import java.util.Set;
  * @param unchanged columns whose value the source did not send (PostgreSQL TOAST values an UPDATE
  *                  did not touch): the writer keeps the target's value for them
  * @param version   the source version of the change; the writer never replaces a newer one
+ * @param awaitsCommit the row is part of a whole source transaction: the writer applies it only
+ *                  together with the {@link TransactionCommit} marker that follows it
  */
 public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNode row, Set<String> unchanged,
-                          long version, long sourceCommitMicros, String transactionId) {
+                          long version, long sourceCommitMicros, String transactionId, boolean awaitsCommit) {
+
+    public ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNode row, Set<String> unchanged,
+                       long version, long sourceCommitMicros, String transactionId) {
+        this(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, false);
+    }
+
+    /** The same row, marked as part of a whole source transaction. */
+    public ApplyRecord awaitingCommit() {
+        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, true);
+    }
 
     /** What the writer does with the row. */
     public enum Action {
@@ -104,6 +116,9 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
             if (transactionId != null) {
                 g.writeStringField("tx", transactionId);
             }
+            if (awaitsCommit) {
+                g.writeBooleanField("awaitsCommit", true);
+            }
             g.writeEndObject();
             g.flush();
             return out.toByteArray();
@@ -122,6 +137,7 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
         Long version = null;
         long sourceCommitMicros = 0;
         String tx = null;
+        boolean awaitsCommit = false;
         try (JsonParser p = JSON.getFactory().createParser(bytes)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new MalformedChangeException("apply record is not a JSON object");
@@ -146,6 +162,7 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
                     case "version" -> version = token.isNumeric() ? Long.valueOf(p.getLongValue()) : null;
                     case "sourceCommitMicros" -> sourceCommitMicros = token.isNumeric() ? p.getLongValue() : 0;
                     case "tx" -> tx = token == JsonToken.VALUE_NULL ? null : p.getText();
+                    case "awaitsCommit" -> awaitsCommit = token == JsonToken.VALUE_TRUE;
                     default -> p.skipChildren();
                 }
             }
@@ -181,7 +198,7 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
         } catch (IllegalArgumentException e) {
             throw new MalformedChangeException("apply record table: " + e.getMessage());
         }
-        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, tx);
+        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, tx, awaitsCommit);
     }
 
     private static ObjectNode skip(JsonParser p) throws IOException {

@@ -79,7 +79,9 @@ public final class DebeziumEnvelope {
         if (op != ChangeEvent.Op.DELETE && op != ChangeEvent.Op.TRUNCATE && e.after == null) {
             throw new MalformedChangeException("change '" + op.code() + "' to " + table + " has no 'after' row image");
         }
-        return Optional.of(new ChangeEvent(table, op, keyNode, e.before, e.after, position(e, op)));
+        ChangeEvent.TransactionRef transaction = e.transactionId == null || e.totalOrder == null ? null
+                : new ChangeEvent.TransactionRef(ChangeEvent.TransactionRef.normalize(e.transactionId), e.totalOrder);
+        return Optional.of(new ChangeEvent(table, op, keyNode, e.before, e.after, position(e, op), transaction));
     }
 
     /** The parts of an envelope Strangler uses, read in one streaming pass (only row images become trees). */
@@ -97,6 +99,8 @@ public final class DebeziumEnvelope {
         Long tsMs;
         Long envelopeTsMs;
         String txId;
+        String transactionId;
+        Long totalOrder;
         Envelope wrapped;
         boolean empty;
         final List<String> fields = new ArrayList<>();
@@ -122,6 +126,13 @@ public final class DebeziumEnvelope {
                     }
                 }
                 case "ts_ms" -> e.envelopeTsMs = token.isNumeric() ? p.getLongValue() : null;
+                case "transaction" -> {
+                    if (token == JsonToken.START_OBJECT) {
+                        readTransaction(p, e);
+                    } else {
+                        p.skipChildren();
+                    }
+                }
                 case "schema" -> {
                     sawSchema = true;
                     p.skipChildren();
@@ -160,6 +171,18 @@ public final class DebeziumEnvelope {
                 case "ts_us" -> e.tsUs = token.isNumeric() ? Long.valueOf(p.getLongValue()) : null;
                 case "ts_ms" -> e.tsMs = token.isNumeric() ? Long.valueOf(p.getLongValue()) : null;
                 case "txId" -> e.txId = token == JsonToken.VALUE_NULL ? null : p.getText();
+                default -> p.skipChildren();
+            }
+        }
+    }
+
+    private static void readTransaction(JsonParser p, Envelope e) throws IOException {
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken token = p.nextToken();
+            switch (name) {
+                case "id" -> e.transactionId = token == JsonToken.VALUE_NULL ? null : p.getText();
+                case "total_order" -> e.totalOrder = token.isNumeric() ? Long.valueOf(p.getLongValue()) : null;
                 default -> p.skipChildren();
             }
         }

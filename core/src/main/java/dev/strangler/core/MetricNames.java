@@ -35,6 +35,18 @@ public final class MetricNames {
     public static final String WRITER_COMMIT = "strangler.writer.commit";
     /** Gauge: apply-topic records not yet committed by the writer, per service. */
     public static final String WRITER_CONSUMER_LAG = "strangler.writer.consumer.lag";
+    /** Counter: source transactions the sync engine completed and emitted, per origin. */
+    public static final String SYNC_TRANSACTIONS = "strangler.sync.transactions";
+    /** Timer: from the first change of a source transaction to its emission (waiting for all of it). */
+    public static final String SYNC_TRANSACTION_WAIT = "strangler.sync.transaction.wait";
+    /** Gauge: source transactions waiting for their END or some of their changes. */
+    public static final String SYNC_TRANSACTIONS_PENDING = "strangler.sync.transactions.pending";
+    /** Counter: transactions reported incomplete after sync.transactionTimeout and applied with what arrived. */
+    public static final String SYNC_TRANSACTIONS_INCOMPLETE = "strangler.sync.transactions.incomplete";
+    /** Counter: source transactions committed to a service database, per service. */
+    public static final String WRITER_TRANSACTIONS = "strangler.writer.transactions";
+    /** Distribution: rows per source transaction applied, per service. */
+    public static final String WRITER_TRANSACTION_ROWS = "strangler.writer.transaction.rows";
     /** Gauge: 1 when a component is running, 0 otherwise, per component. */
     public static final String COMPONENT_UP = "strangler.component.up";
 

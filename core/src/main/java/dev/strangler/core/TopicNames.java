@@ -29,6 +29,16 @@ public final class TopicNames {
         return cdcPrefix(origin) + "." + table.schema() + "." + table.table();
     }
 
+    /** Debezium's transaction topic for one origin: BEGIN and END of every source transaction, in commit order. */
+    public String transactions(String origin) {
+        return cdcPrefix(origin) + ".transaction";
+    }
+
+    /** The sync engine's internal topic (one partition) where a transaction's changes meet its END. */
+    public String sequencer(String origin) {
+        return prefix + ".sequencer." + origin;
+    }
+
     /** {@code <prefix>.apply.<service>}: row images to write into one service database. */
     public String apply(String service) {
         return prefix + ".apply." + service;

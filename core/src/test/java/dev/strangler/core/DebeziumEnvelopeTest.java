@@ -36,6 +36,19 @@ class DebeziumEnvelopeTest {
     }
 
     @Test
+    void postgresTransactionIdsNameTheTransactionNotTheEvent() {
+        String change = "{\"after\":{\"id\":5},\"source\":{\"schema\":\"public\",\"table\":\"t\",\"lsn\":31557448,\"ts_ms\":1000},"
+                + "\"op\":\"c\",\"transaction\":{\"id\":\"2394:31557448\",\"total_order\":3,\"data_collection_order\":1}}";
+        ChangeEvent.TransactionRef tx = DebeziumEnvelope.parse(null, b(change)).orElseThrow().transaction();
+        assertThat(tx).isEqualTo(new ChangeEvent.TransactionRef("2394", 3));
+        String end = "{\"status\":\"END\",\"id\":\"2394:31557600\",\"event_count\":3,\"data_collections\":"
+                + "[{\"data_collection\":\"public.t\",\"event_count\":3}],\"ts_ms\":1}";
+        assertThat(TransactionEnd.parse(b(end)).orElseThrow()).isEqualTo(new TransactionEnd("2394", 3, java.util.Map.of("public.t", 3L)));
+        assertThat(ChangeEvent.TransactionRef.normalize("3E11FA47-71CA-11E1-9E33-C80AA9429562:23")).isEqualTo("3E11FA47-71CA-11E1-9E33-C80AA9429562:23");
+        assertThat(TransactionEnd.parse(b("{\"status\":\"BEGIN\",\"id\":\"1:2\"}"))).isEmpty();
+    }
+
+    @Test
     void tombstonesAreSkipped() {
         assertThat(DebeziumEnvelope.parse(b("{\"id\":5}"), null)).isEmpty();
     }

@@ -71,7 +71,9 @@ public final class SyncEngine implements Component {
         props.put(StreamsConfig.STATE_DIR_CONFIG, settings.stateDir().toString());
         props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, String.valueOf(kafka.replicationFactor()));
         props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
-        streams = new KafkaStreams(SyncTopology.build(plan, metrics), props);
+        // static membership: a restarted process takes its place in the group at once
+        props.put(StreamsConfig.mainConsumerPrefix("group.instance.id"), plan.topics().syncApplicationId() + "-" + settings.instanceId());
+        streams = new KafkaStreams(SyncTopology.build(plan, settings.transactionTimeout(), metrics), props);
         streams.setStateListener((next, previous) -> {
             LOG.info("sync engine {} → {}", previous, next);
             if (next == KafkaStreams.State.RUNNING) {

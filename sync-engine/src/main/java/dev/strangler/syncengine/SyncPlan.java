@@ -64,4 +64,14 @@ public final class SyncPlan {
     public Set<String> services() {
         return services;
     }
+
+    public String origin() {
+        return origin;
+    }
+
+    /** Whether some table is applied with transaction consistency, which needs the sequencer. */
+    public boolean usesTransactions() {
+        return bySource.values().stream().flatMap(List::stream)
+                .anyMatch(d -> d.mapping().route().consistency() == TableRoute.Consistency.TRANSACTION);
+    }
 }

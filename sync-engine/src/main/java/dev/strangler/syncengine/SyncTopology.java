@@ -1,6 +1,8 @@
 package dev.strangler.syncengine;
 
+import dev.strangler.core.MetricNames;
 import dev.strangler.syncengine.internal.RouteProcessor;
+import dev.strangler.syncengine.internal.SequencerProcessor;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -8,19 +10,29 @@ import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.state.Stores;
 
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+
 /**
  * The sync engine's Kafka Streams topology, built in one pure method that the running engine and
  * {@code TopologyTestDriver} tests both call.
  *
  * <pre>
- * cdc topics ──▶ route ──▶ apply.&lt;service&gt; (one sink per service)
- *                  │  └──▶ dlq (records that cannot be read or mapped)
- *                  └─ store "versions": last version per target key (drops replays)
+ * cdc topics ──▶ route ──▶ apply.&lt;service&gt;   (per-row tables, and changes without transaction metadata)
+ *                  │  └──▶ dlq              (records that cannot be read or mapped)
+ *                  │  └─ store "versions": last version per target key (drops replays)
+ *                  └──▶ sequencer topic ──▶ sequencer ──▶ apply.&lt;service&gt;  (whole transactions + commit marker,
+ *   cdc.&lt;origin&gt;.transaction (BEGIN/END) ────────┘   └─ store "sequencer"       in source commit order)
  * </pre>
  */
 public final class SyncTopology {
 
     public static final String VERSION_STORE = "versions";
+    public static final String SEQUENCER_STORE = "sequencer";
+    static final String SEQUENCER = "sequencer";
+    static final String SEQUENCER_SINK = "to-sequencer";
+    static final String SEQUENCED_SOURCE = "sequenced";
+    static final String TRANSACTIONS_SOURCE = "transactions";
     static final String SOURCE = "cdc";
     static final String ROUTE = "route";
     static final String DEAD_LETTERS = "dead-letters";
@@ -28,16 +40,32 @@ public final class SyncTopology {
     private SyncTopology() {
     }
 
-    public static Topology build(SyncPlan plan, MeterRegistry metrics) {
+    public static Topology build(SyncPlan plan, Duration transactionTimeout, MeterRegistry metrics) {
         Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), plan.sourceTopics().toArray(String[]::new));
         topology.addProcessor(ROUTE, () -> new RouteProcessor(plan, metrics), SOURCE);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(VERSION_STORE), Serdes.String(), Serdes.Long()), ROUTE);
-        for (String service : plan.services().stream().sorted().toList()) {
-            topology.addSink(sinkName(service), plan.topics().apply(service), new ByteArraySerializer(), new ByteArraySerializer(), ROUTE);
+        String[] applyParents = {ROUTE};
+        if (plan.usesTransactions()) {
+            String transactions = plan.topics().transactions(plan.origin());
+            AtomicLong pending = metrics.gauge(MetricNames.SYNC_TRANSACTIONS_PENDING, new AtomicLong());
+            topology.addSink(SEQUENCER_SINK, plan.topics().sequencer(plan.origin()), new ByteArraySerializer(), new ByteArraySerializer(), ROUTE);
+            topology.addSource(SEQUENCED_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), plan.topics().sequencer(plan.origin()));
+            topology.addSource(TRANSACTIONS_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), transactions);
+            topology.addProcessor(SEQUENCER, () -> new SequencerProcessor(transactions, transactionTimeout, metrics, pending), SEQUENCED_SOURCE, TRANSACTIONS_SOURCE);
+            topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEQUENCER_STORE), Serdes.String(), Serdes.ByteArray()), SEQUENCER);
+            applyParents = new String[]{ROUTE, SEQUENCER};
         }
-        topology.addSink(DEAD_LETTERS, plan.topics().deadLetters(), new ByteArraySerializer(), new ByteArraySerializer(), ROUTE);
+        for (String service : plan.services().stream().sorted().toList()) {
+            topology.addSink(sinkName(service), plan.topics().apply(service), new ByteArraySerializer(), new ByteArraySerializer(), applyParents);
+        }
+        topology.addSink(DEAD_LETTERS, plan.topics().deadLetters(), new ByteArraySerializer(), new ByteArraySerializer(), applyParents);
         return topology;
+    }
+
+    /** The sequencer's sink, for the route processor. */
+    public static String sequencerSink() {
+        return SEQUENCER_SINK;
     }
 
     public static String sinkName(String service) {

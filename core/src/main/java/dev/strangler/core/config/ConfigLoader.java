@@ -180,8 +180,25 @@ public final class ConfigLoader {
     private SyncSettings sync(ConfigNode n) {
         String stateDir = n.string("stateDir", "strangler-data/streams");
         Duration commitInterval = n.duration("commitInterval", Duration.ofMillis(25), Duration.ofMillis(1));
+        Duration transactionTimeout = n.duration("transactionTimeout", Duration.ofSeconds(60), Duration.ofSeconds(1));
+        String instanceId = n.string("instanceId", defaultInstanceId());
+        if (!instanceId.matches("[A-Za-z0-9._-]{1,200}")) {
+            n.problem("instanceId", "may hold only letters, digits, '.', '_' and '-', not '" + instanceId + "'");
+        }
         n.finish();
-        return new SyncSettings(workingDirectory.resolve(stateDir).normalize(), commitInterval);
+        return new SyncSettings(workingDirectory.resolve(stateDir).normalize(), commitInterval, transactionTimeout, instanceId);
+    }
+
+    private String defaultInstanceId() {
+        String host = environment.apply("HOSTNAME");
+        if (host == null || host.isBlank()) {
+            try {
+                host = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.io.IOException e) {
+                host = "strangler";
+            }
+        }
+        return host.replaceAll("[^A-Za-z0-9._-]", "-");
     }
 
     private WriterSettings writer(ConfigNode n) {
@@ -285,11 +302,13 @@ public final class ConfigLoader {
                 t.problem("where", e.getMessage());
             }
         }
+        TableRoute.Consistency consistency = t.choice("consistency", TableRoute.Consistency.TRANSACTION,
+                TableRoute.Consistency::configName, TableRoute.Consistency.values());
         t.finish();
         if (from == null || to == null) {
             return Optional.empty();
         }
-        return Optional.of(new TableRoute(path, from, to, renames, dropped, where));
+        return Optional.of(new TableRoute(path, from, to, renames, dropped, where, consistency));
     }
 
     private static TableId tableId(ConfigNode n, String key, boolean required) {

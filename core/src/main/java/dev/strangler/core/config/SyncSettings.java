@@ -9,6 +9,11 @@ import java.time.Duration;
  * @param stateDir       where the engine keeps its local state (rebuilt from Kafka when lost)
  * @param commitInterval how often it commits its Kafka transaction: the apply topic's readers see
  *                       rows only then, so this bounds part of the end-to-end latency
+ * @param transactionTimeout how long a source transaction may stay incomplete (its END or some of its
+ *                       changes not yet seen) before it is reported and applied with what has arrived
+ * @param instanceId     this sync-engine process's static group membership: a restart with the same id
+ *                       takes over at once instead of waiting for the old member's session to time out.
+ *                       Each replica needs its own id.
  */
-public record SyncSettings(Path stateDir, Duration commitInterval) {
+public record SyncSettings(Path stateDir, Duration commitInterval, Duration transactionTimeout, String instanceId) {
 }

@@ -14,9 +14,39 @@ import java.util.Set;
  * @param renames source column → target column
  * @param dropped source columns that are not carried
  * @param where   row filter evaluated on each change's row image; rows that fail it are not in the target
+ * @param consistency whether the table's changes are applied with their whole source transaction
  */
 public record TableRoute(String path, TableId from, TableId to, Map<String, String> renames, Set<String> dropped,
-                         Optional<RowFilter> where) {
+                         Optional<RowFilter> where, Consistency consistency) {
+
+    /** How a table's changes are grouped when written to the service database. */
+    public enum Consistency {
+        /**
+         * A source transaction is applied as one target transaction, in source commit order: a reader of
+         * the service database never sees part of it (the default).
+         */
+        TRANSACTION("transaction"),
+        /**
+         * Each change is applied as soon as it arrives, in batches that may split source transactions:
+         * more parallelism, for tables without cross-table invariants.
+         */
+        PER_ROW("per-row");
+
+        private final String configName;
+
+        Consistency(String configName) {
+            this.configName = configName;
+        }
+
+        public String configName() {
+            return configName;
+        }
+    }
+
+    /** A route with transaction consistency. */
+    public TableRoute(String path, TableId from, TableId to, Map<String, String> renames, Set<String> dropped, Optional<RowFilter> where) {
+        this(path, from, to, renames, dropped, where, Consistency.TRANSACTION);
+    }
 
     public TableRoute {
         renames = Map.copyOf(renames);

@@ -6,6 +6,7 @@ import dev.strangler.core.DeadLetter;
 import dev.strangler.core.DebeziumEnvelope;
 import dev.strangler.core.MalformedChangeException;
 import dev.strangler.core.MetricNames;
+import dev.strangler.core.config.TableRoute;
 import dev.strangler.syncengine.SyncPlan;
 import dev.strangler.syncengine.SyncTopology;
 import io.micrometer.core.instrument.Counter;
@@ -18,6 +19,8 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -34,6 +37,7 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
     private static final Logger LOG = LoggerFactory.getLogger(RouteProcessor.class);
 
     private final SyncPlan plan;
+    private final boolean sequencing;
     private final MeterRegistry metrics;
     private final Map<String, Map<dev.strangler.core.TableId, Counter>> routed = new ConcurrentHashMap<>();
     private final Counter duplicates;
@@ -43,6 +47,7 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
 
     public RouteProcessor(SyncPlan plan, MeterRegistry metrics) {
         this.plan = plan;
+        this.sequencing = plan.usesTransactions();
         this.metrics = metrics;
         this.duplicates = Counter.builder(MetricNames.SYNC_DUPLICATES).description("replayed changes dropped by version").register(metrics);
         this.deadLetters = Counter.builder(MetricNames.DEAD_LETTERS).tag(MetricNames.TAG_COMPONENT, "sync-engine")
@@ -68,6 +73,23 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
             return;
         }
         ChangeEvent change = parsed.get();
+        // Every change of a source transaction goes to the sequencer, even one that yields no row, so
+        // that the count its END announces can be met.
+        List<SequencedChange.Row> sequenced = change.transaction() != null && sequencing ? new ArrayList<>() : null;
+        try {
+            route(record, change, sequenced);
+        } finally {
+            if (sequenced != null) {
+                ChangeEvent.TransactionRef tx = change.transaction();
+                // the change's source position names it within its transaction: unlike Debezium's total_order,
+                // it is the same when a restarted capture sends the change again
+                byte[] value = new SequencedChange(tx.id(), change.position().version(), change.position().commitTimeMicros(), sequenced).toBytes();
+                context.forward(new Record<>(tx.id().getBytes(StandardCharsets.UTF_8), value, record.timestamp()), SyncTopology.sequencerSink());
+            }
+        }
+    }
+
+    private void route(Record<byte[], byte[]> record, ChangeEvent change, List<SequencedChange.Row> sequenced) {
         List<SyncPlan.Destination> destinations = plan.destinations(change.table());
         if (destinations.isEmpty()) {
             deadLetter(record, change.table().toString(), "no service receives table " + change.table()
@@ -94,8 +116,12 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
                 continue;
             }
             versions.put(versionKey, apply.version());
-            context.forward(new Record<>(ApplyRecord.kafkaKeyBytes(kafkaKey), apply.toBytes(), record.timestamp()),
-                    SyncTopology.sinkName(destination.service()));
+            if (sequenced != null && destination.mapping().route().consistency() == TableRoute.Consistency.TRANSACTION) {
+                sequenced.add(new SequencedChange.Row(destination.service(), ApplyRecord.kafkaKeyBytes(kafkaKey), apply.awaitingCommit().toBytes()));
+            } else {
+                context.forward(new Record<>(ApplyRecord.kafkaKeyBytes(kafkaKey), apply.toBytes(), record.timestamp()),
+                        SyncTopology.sinkName(destination.service()));
+            }
             routedCounter(destination.service(), change).increment();
         }
     }

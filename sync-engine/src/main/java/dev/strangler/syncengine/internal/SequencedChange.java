@@ -1,0 +1,73 @@
+package dev.strangler.syncengine.internal;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One captured change on its way through the sequencer: its source position ({@code order}: unique
+ * within the transaction, stable across capture restarts, increasing in execution order) and the
+ * apply records it produced for transaction-consistent services (possibly none: a filtered row, a
+ * replay, a table only per-row services receive still counts toward the transaction's END).
+ * Internal binary form, on the sequencer topic and in the sequencer's store.
+ */
+record SequencedChange(String transactionId, long order, long sourceCommitMicros, List<Row> rows) {
+
+    private static final int FORMAT = 1;
+
+    /** One apply record for one service: the apply topic's key and value. */
+    record Row(String service, byte[] key, byte[] value) {
+    }
+
+    byte[] toBytes() {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
+            DataOutputStream out = new DataOutputStream(bytes);
+            out.writeByte(FORMAT);
+            out.writeUTF(transactionId);
+            out.writeLong(order);
+            out.writeLong(sourceCommitMicros);
+            out.writeInt(rows.size());
+            for (Row row : rows) {
+                out.writeUTF(row.service());
+                out.writeInt(row.key().length);
+                out.write(row.key());
+                out.writeInt(row.value().length);
+                out.write(row.value());
+            }
+            out.flush();
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static SequencedChange fromBytes(byte[] data) {
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
+            int format = in.readByte();
+            if (format != FORMAT) {
+                throw new IllegalStateException("sequencer record format " + format + " is not " + FORMAT
+                        + "; this version of Strangler cannot read what a newer one wrote");
+            }
+            String tx = in.readUTF();
+            long order = in.readLong();
+            long micros = in.readLong();
+            int n = in.readInt();
+            List<Row> rows = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                String service = in.readUTF();
+                byte[] key = in.readNBytes(in.readInt());
+                byte[] value = in.readNBytes(in.readInt());
+                rows.add(new Row(service, key, value));
+            }
+            return new SequencedChange(tx, order, micros, rows);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

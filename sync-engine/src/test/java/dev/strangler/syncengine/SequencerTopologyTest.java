@@ -1,0 +1,179 @@
+package dev.strangler.syncengine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.strangler.core.ApplyRecord;
+import dev.strangler.core.Json;
+import dev.strangler.core.TableId;
+import dev.strangler.core.TopicNames;
+import dev.strangler.core.TransactionCommit;
+import dev.strangler.core.config.ConfigLoader;
+import dev.strangler.core.config.StranglerConfig;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Transaction-consistent routing: whole source transactions, in commit order, closed by a commit marker. */
+class SequencerTopologyTest {
+
+    private static final String CONFIG = """
+            monolith: {url: "jdbc:postgresql://h/shop", user: u}
+            services:
+              orders:
+                url: jdbc:postgresql://h/orders
+                user: u
+                tables:
+                  - from: public.orders
+                    where: "status <> 'draft'"
+                  - from: public.order_items
+              audit:
+                url: jdbc:postgresql://h/audit
+                user: u
+                tables:
+                  - {from: public.orders, consistency: per-row}
+            """;
+
+    private final SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+    private TopologyTestDriver driver;
+    private TestInputTopic<byte[], byte[]> orders;
+    private TestInputTopic<byte[], byte[]> items;
+    private TestInputTopic<byte[], byte[]> transactions;
+    private TestOutputTopic<byte[], byte[]> ordersApply;
+    private TestOutputTopic<byte[], byte[]> auditApply;
+    private TestOutputTopic<byte[], byte[]> deadLetters;
+
+    @BeforeEach
+    void start() {
+        StranglerConfig config = new ConfigLoader(k -> null, Path.of("/tmp")).parse(CONFIG, "test");
+        SyncPlan plan = SyncPlan.fromConfig(config);
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "test");
+        props.put(StreamsConfig.STATE_DIR_CONFIG, System.getProperty("java.io.tmpdir") + "/strangler-seq-" + System.nanoTime());
+        driver = new TopologyTestDriver(SyncTopology.build(plan, Duration.ofSeconds(30), metrics), props);
+        TopicNames topics = config.topics();
+        ByteArraySerializer ser = new ByteArraySerializer();
+        orders = driver.createInputTopic(topics.cdc(TopicNames.MONOLITH_ORIGIN, TableId.parse("public.orders")), ser, ser);
+        items = driver.createInputTopic(topics.cdc(TopicNames.MONOLITH_ORIGIN, TableId.parse("public.order_items")), ser, ser);
+        transactions = driver.createInputTopic(topics.transactions(TopicNames.MONOLITH_ORIGIN), ser, ser);
+        ByteArrayDeserializer de = new ByteArrayDeserializer();
+        ordersApply = driver.createOutputTopic(topics.apply("orders"), de, de);
+        auditApply = driver.createOutputTopic(topics.apply("audit"), de, de);
+        deadLetters = driver.createOutputTopic(topics.deadLetters(), de, de);
+    }
+
+    @AfterEach
+    void stop() {
+        driver.close();
+    }
+
+    private static byte[] b(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private void change(TestInputTopic<byte[], byte[]> topic, String table, String key, String after, long lsn, String tx, long order) {
+        String value = "{\"before\":null,\"after\":" + after + ",\"source\":{\"schema\":\"public\",\"table\":\"" + table + "\",\"lsn\":" + lsn
+                + ",\"ts_us\":" + lsn + "},\"op\":\"c\",\"transaction\":{\"id\":\"" + tx + "\",\"total_order\":" + order
+                + ",\"data_collection_order\":1}}";
+        topic.pipeInput(b(key), b(value));
+    }
+
+    private void end(String tx, int count) {
+        transactions.pipeInput(b("{\"id\":\"" + tx + "\"}"), b("{\"status\":\"END\",\"id\":\"" + tx + "\",\"event_count\":" + count
+                + ",\"data_collections\":[],\"ts_ms\":1}"));
+    }
+
+    private void begin(String tx) {
+        transactions.pipeInput(b("{\"id\":\"" + tx + "\"}"), b("{\"status\":\"BEGIN\",\"id\":\"" + tx + "\",\"event_count\":null,\"ts_ms\":1}"));
+    }
+
+    /** The orders service's apply topic as "table:key" rows and "COMMIT tx(rows)" markers. */
+    private List<String> ordersOutput() {
+        List<String> out = new ArrayList<>();
+        for (TestRecord<byte[], byte[]> r : ordersApply.readRecordsToList()) {
+            if (TransactionCommit.isCommitKey(r.key())) {
+                TransactionCommit c = TransactionCommit.fromBytes(r.value());
+                out.add("COMMIT " + c.transactionId() + "(" + c.rows() + ")");
+            } else {
+                ApplyRecord a = ApplyRecord.fromBytes(r.value());
+                out.add(a.table().table() + ":" + a.key().toString().replace("\"", ""));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void aTransactionIsEmittedWholeOnlyWhenItsEndAndAllItsChangesHaveArrived() {
+        begin("tx1");
+        change(orders, "orders", "{\"id\":1}", "{\"id\":1,\"status\":\"placed\"}", 100, "tx1", 1);
+        end("tx1", 3);
+        change(items, "order_items", "{\"order_id\":1,\"line\":1}", "{\"order_id\":1,\"line\":1}", 101, "tx1", 2);
+        assertThat(ordersOutput()).as("one change still missing").isEmpty();
+        change(items, "order_items", "{\"order_id\":1,\"line\":2}", "{\"order_id\":1,\"line\":2}", 102, "tx1", 3);
+        assertThat(ordersOutput()).containsExactly("orders:{id:1}", "order_items:{order_id:1,line:1}", "order_items:{order_id:1,line:2}",
+                "COMMIT tx1(3)");
+    }
+
+    @Test
+    void transactionsAreEmittedInCommitOrderEvenWhenALaterOneIsCompleteFirst() {
+        end("tx1", 2);
+        end("tx2", 1);
+        change(orders, "orders", "{\"id\":2}", "{\"id\":2,\"status\":\"paid\"}", 200, "tx2", 1);
+        change(orders, "orders", "{\"id\":1}", "{\"id\":1,\"status\":\"paid\"}", 100, "tx1", 1);
+        assertThat(ordersOutput()).as("tx2 is complete but tx1 committed first").isEmpty();
+        change(items, "order_items", "{\"order_id\":1,\"line\":1}", "{\"order_id\":1,\"line\":1}", 101, "tx1", 2);
+        assertThat(ordersOutput()).containsExactly("orders:{id:1}", "order_items:{order_id:1,line:1}", "COMMIT tx1(2)",
+                "orders:{id:2}", "COMMIT tx2(1)");
+    }
+
+    @Test
+    void filteredChangesCountTowardTheEndAndPerRowTablesDoNotWait() {
+        change(orders, "orders", "{\"id\":3}", "{\"id\":3,\"status\":\"draft\"}", 300, "tx3", 1);
+        assertThat(auditApply.readValuesToList()).as("per-row service gets the row at once").hasSize(1);
+        change(items, "order_items", "{\"order_id\":3,\"line\":1}", "{\"order_id\":3,\"line\":1}", 301, "tx3", 2);
+        end("tx3", 2);
+        assertThat(ordersOutput()).containsExactly("order_items:{order_id:3,line:1}", "COMMIT tx3(1)");
+    }
+
+    @Test
+    void aReplayedTransactionIsNotEmittedTwice() {
+        change(orders, "orders", "{\"id\":4}", "{\"id\":4,\"status\":\"paid\"}", 400, "tx4", 1);
+        end("tx4", 1);
+        assertThat(ordersOutput()).containsExactly("orders:{id:4}", "COMMIT tx4(1)");
+        // a capture restart sends the transaction again
+        change(orders, "orders", "{\"id\":4}", "{\"id\":4,\"status\":\"paid\"}", 400, "tx4", 1);
+        end("tx4", 1);
+        change(orders, "orders", "{\"id\":5}", "{\"id\":5,\"status\":\"paid\"}", 500, "tx5", 1);
+        end("tx5", 1);
+        assertThat(ordersOutput()).containsExactly("orders:{id:5}", "COMMIT tx5(1)");
+    }
+
+    @Test
+    void anIncompleteTransactionIsReportedAfterTheTimeoutAndDoesNotBlockTheNext() throws Exception {
+        end("tx6", 2);
+        change(orders, "orders", "{\"id\":6}", "{\"id\":6,\"status\":\"paid\"}", 600, "tx6", 1);
+        change(orders, "orders", "{\"id\":7}", "{\"id\":7,\"status\":\"paid\"}", 700, "tx7", 1);
+        end("tx7", 1);
+        assertThat(ordersOutput()).isEmpty();
+        driver.advanceWallClockTime(Duration.ofSeconds(40));
+        assertThat(ordersOutput()).containsExactly("orders:{id:6}", "COMMIT tx6(1)", "orders:{id:7}", "COMMIT tx7(1)");
+        JsonNode letter = Json.mapper().readTree(deadLetters.readValuesToList().get(0));
+        assertThat(letter.get("reason").asText()).contains("source transaction tx6 is incomplete after 30 s", "END says 2 changes, 1 arrived");
+        assertThat(metrics.get("strangler.sync.transactions.incomplete").counter().count()).isEqualTo(1.0);
+    }
+}
