@@ -46,6 +46,10 @@ final class E2eBenchmark implements Callable<Integer> {
     @Option(names = "--rates", split = ",", defaultValue = "1000,5000", description = "Source rates (changes/s) for latency.")
     int[] rates;
 
+    @Option(names = "--consistency", defaultValue = "transaction",
+            description = "How the table is applied: transaction (whole source transactions, the default) or per-row.")
+    String consistency;
+
     @Option(names = "--latency-seconds", defaultValue = "10", description = "Seconds per latency window (3 windows per rate, medians reported).")
     int latencySeconds;
 
@@ -59,6 +63,10 @@ final class E2eBenchmark implements Callable<Integer> {
         result.put("benchmark", "e2e");
         result.put("cores", Runtime.getRuntime().availableProcessors());
         result.put("java", System.getProperty("java.version"));
+        if (!consistency.equals("transaction") && !consistency.equals("per-row")) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--consistency is transaction or per-row, not " + consistency);
+        }
+        result.put("consistency", consistency);
         Path work = Files.createTempDirectory("strangler-bench");
         try (EmbeddedKafka kafka = EmbeddedKafka.startTemporary(); EmbeddedPostgres postgres = EmbeddedPostgres.start()) {
             postgres.createDatabase("monolith");
@@ -67,7 +75,7 @@ final class E2eBenchmark implements Callable<Integer> {
                     + "note text, at timestamptz NOT NULL DEFAULT now())");
             result.put("postgresInsertCeilingPerSecond", insertCeiling(postgres));
 
-            StranglerConfig config = new ConfigLoader(k -> null, work).parse(config(kafka, postgres, work), "bench config");
+            StranglerConfig config = new ConfigLoader(k -> null, work).parse(config(kafka, postgres, work, consistency), "bench config");
             LatencyRecorder recorder = new LatencyRecorder();
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
             this.metrics = registry;
@@ -103,7 +111,7 @@ final class E2eBenchmark implements Callable<Integer> {
         return 0;
     }
 
-    private static String config(EmbeddedKafka kafka, EmbeddedPostgres postgres, Path work) {
+    private static String config(EmbeddedKafka kafka, EmbeddedPostgres postgres, Path work, String consistency) {
         return """
                 kafka: {bootstrap: "%s", topicPrefix: bench}
                 monolith: {url: "%s", user: postgres, password: postgres}
@@ -113,8 +121,8 @@ final class E2eBenchmark implements Callable<Integer> {
                     url: "%s"
                     user: postgres
                     password: postgres
-                    tables: [{from: public.events}]
-                """.formatted(kafka.bootstrapServers(), postgres.jdbcUrl("monolith"), work.resolve("streams"), postgres.jdbcUrl("service"));
+                    tables: [{from: public.events, consistency: %s}]
+                """.formatted(kafka.bootstrapServers(), postgres.jdbcUrl("monolith"), work.resolve("streams"), postgres.jdbcUrl("service"), consistency);
     }
 
     /** Rows/s one connection inserts into PostgreSQL with batched multi-row INSERTs, same row shape: median of 3. */

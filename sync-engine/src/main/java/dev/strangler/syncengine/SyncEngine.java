@@ -73,7 +73,7 @@ public final class SyncEngine implements Component {
         props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
         // static membership: a restarted process takes its place in the group at once
         props.put(StreamsConfig.mainConsumerPrefix("group.instance.id"), plan.topics().syncApplicationId() + "-" + settings.instanceId());
-        streams = new KafkaStreams(SyncTopology.build(plan, settings.transactionTimeout(), metrics), props);
+        streams = new KafkaStreams(SyncTopology.build(plan, settings.transactionTimeout(), kafka.partitions() == 1, metrics), props);
         streams.setStateListener((next, previous) -> {
             LOG.info("sync engine {} → {}", previous, next);
             if (next == KafkaStreams.State.RUNNING) {

@@ -40,20 +40,35 @@ public final class SyncTopology {
     private SyncTopology() {
     }
 
-    public static Topology build(SyncPlan plan, Duration transactionTimeout, MeterRegistry metrics) {
+    /**
+     * @param singlePartition every cdc topic has one partition: the sequencer then sits in the route
+     *                        processor's task and gets its changes directly; otherwise they travel
+     *                        through the one-partition sequencer topic (a Kafka hop more)
+     */
+    public static Topology build(SyncPlan plan, Duration transactionTimeout, boolean singlePartition, MeterRegistry metrics) {
         Topology topology = new Topology();
+        boolean sequencing = plan.usesTransactions();
+        String sequencerTarget = singlePartition ? SEQUENCER : SEQUENCER_SINK;
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), plan.sourceTopics().toArray(String[]::new));
-        topology.addProcessor(ROUTE, () -> new RouteProcessor(plan, metrics), SOURCE);
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(VERSION_STORE), Serdes.String(), Serdes.Long()), ROUTE);
+        topology.addProcessor(ROUTE, () -> new RouteProcessor(plan, metrics, sequencerTarget), SOURCE);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(VERSION_STORE), Serdes.String(), Serdes.Long())
+                .withCachingEnabled(), ROUTE);
         String[] applyParents = {ROUTE};
-        if (plan.usesTransactions()) {
+        if (sequencing) {
             String transactions = plan.topics().transactions(plan.origin());
             AtomicLong pending = metrics.gauge(MetricNames.SYNC_TRANSACTIONS_PENDING, new AtomicLong());
-            topology.addSink(SEQUENCER_SINK, plan.topics().sequencer(plan.origin()), new ByteArraySerializer(), new ByteArraySerializer(), ROUTE);
-            topology.addSource(SEQUENCED_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), plan.topics().sequencer(plan.origin()));
             topology.addSource(TRANSACTIONS_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), transactions);
-            topology.addProcessor(SEQUENCER, () -> new SequencerProcessor(transactions, transactionTimeout, metrics, pending), SEQUENCED_SOURCE, TRANSACTIONS_SOURCE);
-            topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEQUENCER_STORE), Serdes.String(), Serdes.ByteArray()), SEQUENCER);
+            if (singlePartition) {
+                topology.addProcessor(SEQUENCER, () -> new SequencerProcessor(transactions, transactionTimeout, metrics, pending), ROUTE, TRANSACTIONS_SOURCE);
+            } else {
+                topology.addSink(SEQUENCER_SINK, plan.topics().sequencer(plan.origin()), new ByteArraySerializer(), new ByteArraySerializer(), ROUTE);
+                topology.addSource(SEQUENCED_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), plan.topics().sequencer(plan.origin()));
+                topology.addProcessor(SEQUENCER, () -> new SequencerProcessor(transactions, transactionTimeout, metrics, pending), SEQUENCED_SOURCE, TRANSACTIONS_SOURCE);
+            }
+            // Pending transactions are short-lived: in memory (restored from the changelog after a crash),
+            // and cached, so a transaction completed within one commit interval never reaches the changelog.
+            topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(SEQUENCER_STORE), Serdes.String(), Serdes.ByteArray())
+                    .withCachingEnabled(), SEQUENCER);
             applyParents = new String[]{ROUTE, SEQUENCER};
         }
         for (String service : plan.services().stream().sorted().toList()) {
@@ -63,10 +78,7 @@ public final class SyncTopology {
         return topology;
     }
 
-    /** The sequencer's sink, for the route processor. */
-    public static String sequencerSink() {
-        return SEQUENCER_SINK;
-    }
+
 
     public static String sinkName(String service) {
         return "apply-" + service;

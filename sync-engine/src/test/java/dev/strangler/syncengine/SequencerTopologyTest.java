@@ -32,6 +32,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Transaction-consistent routing: whole source transactions, in commit order, closed by a commit marker. */
 class SequencerTopologyTest {
 
+    /** The sequencer in the route processor's task (one-partition cdc topics); see {@link SequencerTopicTopologyTest}. */
+    boolean singlePartition() {
+        return true;
+    }
+
     private static final String CONFIG = """
             monolith: {url: "jdbc:postgresql://h/shop", user: u}
             services:
@@ -65,7 +70,7 @@ class SequencerTopologyTest {
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "test");
         props.put(StreamsConfig.STATE_DIR_CONFIG, System.getProperty("java.io.tmpdir") + "/strangler-seq-" + System.nanoTime());
-        driver = new TopologyTestDriver(SyncTopology.build(plan, Duration.ofSeconds(30), metrics), props);
+        driver = new TopologyTestDriver(SyncTopology.build(plan, Duration.ofSeconds(30), singlePartition(), metrics), props);
         TopicNames topics = config.topics();
         ByteArraySerializer ser = new ByteArraySerializer();
         orders = driver.createInputTopic(topics.cdc(TopicNames.MONOLITH_ORIGIN, TableId.parse("public.orders")), ser, ser);

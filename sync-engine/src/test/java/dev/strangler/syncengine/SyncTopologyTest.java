@@ -61,7 +61,7 @@ class SyncTopologyTest {
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "test");
         props.put(StreamsConfig.STATE_DIR_CONFIG, System.getProperty("java.io.tmpdir") + "/strangler-ttd-" + System.nanoTime());
-        driver = new TopologyTestDriver(SyncTopology.build(plan, java.time.Duration.ofSeconds(60), metrics), props);
+        driver = new TopologyTestDriver(SyncTopology.build(plan, java.time.Duration.ofSeconds(60), true, metrics), props);
         TopicNames topics = config.topics();
         orders = driver.createInputTopic(topics.cdc(TopicNames.MONOLITH_ORIGIN, TableId.parse("public.orders")), new ByteArraySerializer(), new ByteArraySerializer());
         ordersApply = driver.createOutputTopic(topics.apply("orders"), new ByteArrayDeserializer(), new ByteArrayDeserializer());

@@ -38,6 +38,7 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
 
     private final SyncPlan plan;
     private final boolean sequencing;
+    private final String sequencer;
     private final MeterRegistry metrics;
     private final Map<String, Map<dev.strangler.core.TableId, Counter>> routed = new ConcurrentHashMap<>();
     private final Counter duplicates;
@@ -45,8 +46,13 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
     private ProcessorContext<byte[], byte[]> context;
     private KeyValueStore<String, Long> versions;
 
-    public RouteProcessor(SyncPlan plan, MeterRegistry metrics) {
+    /**
+     * @param sequencer the child that receives the changes of source transactions (the sequencer
+     *                  processor itself, or the sink of the sequencer topic)
+     */
+    public RouteProcessor(SyncPlan plan, MeterRegistry metrics, String sequencer) {
         this.plan = plan;
+        this.sequencer = sequencer;
         this.sequencing = plan.usesTransactions();
         this.metrics = metrics;
         this.duplicates = Counter.builder(MetricNames.SYNC_DUPLICATES).description("replayed changes dropped by version").register(metrics);
@@ -84,7 +90,7 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
                 // the change's source position names it within its transaction: unlike Debezium's total_order,
                 // it is the same when a restarted capture sends the change again
                 byte[] value = new SequencedChange(tx.id(), change.position().version(), change.position().commitTimeMicros(), sequenced).toBytes();
-                context.forward(new Record<>(tx.id().getBytes(StandardCharsets.UTF_8), value, record.timestamp()), SyncTopology.sequencerSink());
+                context.forward(new Record<>(tx.id().getBytes(StandardCharsets.UTF_8), value, record.timestamp()), sequencer);
             }
         }
     }

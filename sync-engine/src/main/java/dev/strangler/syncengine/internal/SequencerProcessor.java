@@ -9,6 +9,7 @@ import dev.strangler.syncengine.SyncTopology;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -22,7 +23,11 @@ import org.slf4j.LoggerFactory;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,9 +45,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * marker there. A transaction still incomplete after the timeout is reported (log, metric, dead-letter
  * record naming what is missing) and emitted with what arrived, so one lost END cannot stop the pipeline.
  *
- * <p>State (one store, changelogged): {@code e|<tx>|<order>} → change; {@code s|<tx>} → received count,
- * expected count, first seen; {@code q|<seq>} → transaction id, the queue of ENDs; {@code c|<tx>} →
- * completion time, so a replayed transaction (a capture restart) is recognised and dropped.
+ * <p>State (one store, changelogged): {@code e|<tx>|<position>} → change; {@code q|<seq>} → transaction id
+ * and announced count, the queue of ENDs; {@code m|head} → first queue entry; {@code c|<tx>} → completion
+ * time, so a replayed transaction (a capture restart) is recognised and dropped. The counts and the queue
+ * are also kept in memory (rebuilt from the store after a restart), so a change costs one store write.
  */
 public final class SequencerProcessor implements Processor<byte[], byte[], byte[], byte[]> {
 
@@ -74,11 +80,57 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
                 .publishPercentileHistogram().register(metrics);
     }
 
+    /** What the processor knows of one pending transaction; rebuilt from the store after a restart. */
+    private static final class Pending {
+        final Set<Long> positions = new HashSet<>();
+        long expected = -1;
+        long firstSeenMs;
+
+        Pending(long now) {
+            firstSeenMs = now;
+        }
+    }
+
+    private final Map<String, Pending> pendingByTx = new HashMap<>();
+    private final ArrayDeque<String> ends = new ArrayDeque<>();
+    private final Map<String, Long> completed = new HashMap<>();
+    private long head;
+
     @Override
     public void init(ProcessorContext<byte[], byte[]> context) {
         this.context = context;
         this.store = context.getStateStore(SyncTopology.SEQUENCER_STORE);
+        rebuild();
         context.schedule(Duration.ofSeconds(5), PunctuationType.WALL_CLOCK_TIME, this::checkTimeouts);
+    }
+
+    /** Runs after the store is restored: the in-memory view of pending transactions, from the store. */
+    private void rebuild() {
+        long now = context.currentSystemTimeMs();
+        var keys = new StringSerializer();
+        try (KeyValueIterator<String, byte[]> events = store.prefixScan("e|", keys)) {
+            while (events.hasNext()) {
+                String key = events.next().key;
+                int bar = key.lastIndexOf('|');
+                pendingByTx.computeIfAbsent(key.substring(2, bar), tx -> new Pending(now)).positions.add(Long.parseLong(key.substring(bar + 1)));
+            }
+        }
+        head = meta("m|head");
+        try (KeyValueIterator<String, byte[]> queue = store.prefixScan("q|", keys)) {
+            while (queue.hasNext()) {
+                KeyValue<String, byte[]> entry = queue.next();
+                String[] end = new String(entry.value, StandardCharsets.UTF_8).split("\n", 2);
+                ends.add(end[0]);
+                pendingByTx.computeIfAbsent(end[0], tx -> new Pending(now)).expected = Long.parseLong(end[1]);
+            }
+        }
+        try (KeyValueIterator<String, byte[]> done = store.prefixScan("c|", keys)) {
+            while (done.hasNext()) {
+                KeyValue<String, byte[]> entry = done.next();
+                completed.put(entry.key.substring(2), ByteBuffer.wrap(entry.value).getLong());
+            }
+        }
+        pending.set(ends.size());
     }
 
     @Override
@@ -87,27 +139,21 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         if (topic.equals(transactionTopic)) {
             onTransactionEvent(record);
         } else {
-            onChange(SequencedChange.fromBytes(record.value()));
+            onChange(record.value());
         }
         emitReady();
     }
 
-    private void onChange(SequencedChange change) {
+    private void onChange(byte[] bytes) {
+        SequencedChange change = SequencedChange.fromBytes(bytes);
         String tx = change.transactionId();
-        if (store.get("c|" + tx) != null) {
+        if (completed.containsKey(tx)) {
             return;
         }
-        String key = eventKey(tx, change.order());
-        if (store.get(key) != null) {
-            return;
+        Pending p = pendingByTx.computeIfAbsent(tx, t -> new Pending(context.currentSystemTimeMs()));
+        if (p.positions.add(change.order())) {
+            store.put(eventKey(tx, change.order()), bytes);
         }
-        store.put(key, change.toBytes());
-        long[] state = state(tx);
-        state[0]++;
-        if (state[2] == 0) {
-            state[2] = context.currentSystemTimeMs();
-        }
-        putState(tx, state);
     }
 
     private void onTransactionEvent(Record<byte[], byte[]> record) {
@@ -119,57 +165,57 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
             }
             end = parsed.get();
         } catch (MalformedChangeException e) {
-            deadLetter(record.key(), record.value(), null, e.getMessage());
+            deadLetter(record.key(), record.value(), e.getMessage());
             return;
         }
-        if (store.get("c|" + end.id()) != null) {
+        if (completed.containsKey(end.id())) {
             return;
         }
-        long[] state = state(end.id());
-        if (state[1] >= 0) {
+        Pending p = pendingByTx.computeIfAbsent(end.id(), t -> new Pending(context.currentSystemTimeMs()));
+        if (p.expected >= 0) {
             return;
         }
-        state[1] = end.eventCount();
-        if (state[2] == 0) {
-            state[2] = context.currentSystemTimeMs();
-        }
-        putState(end.id(), state);
-        long tail = meta("m|tail");
-        store.put(queueKey(tail), end.id().getBytes(StandardCharsets.UTF_8));
-        putMeta("m|tail", tail + 1);
+        p.expected = end.eventCount();
+        store.put(queueKey(head + ends.size()), (end.id() + "\n" + end.eventCount()).getBytes(StandardCharsets.UTF_8));
+        ends.add(end.id());
     }
 
     /** Emits complete transactions from the head of the END queue, in commit order. */
     private void emitReady() {
-        long head = meta("m|head");
-        long tail = meta("m|tail");
-        while (head < tail) {
-            String tx = new String(store.get(queueKey(head)), StandardCharsets.UTF_8);
-            long[] state = state(tx);
+        while (!ends.isEmpty()) {
+            String tx = ends.peek();
+            Pending p = pendingByTx.get(tx);
             // a restarted capture may announce fewer changes than arrived (it counts what it sent since)
-            if (state[0] < state[1]) {
+            if (p != null && p.positions.size() < p.expected) {
                 break;
             }
-            emit(tx, state, false);
-            store.delete(queueKey(head));
-            head++;
-            putMeta("m|head", head);
+            emit(tx, p, false);
+            popEnd();
         }
-        pending.set(tail - head);
+        pending.set(ends.size());
     }
 
-    private void emit(String tx, long[] state, boolean partial) {
+    private void popEnd() {
+        ends.poll();
+        store.delete(queueKey(head));
+        head++;
+        putMeta("m|head", head);
+    }
+
+    private void emit(String tx, Pending p, boolean partial) {
         Map<String, List<SequencedChange.Row>> byService = new LinkedHashMap<>();
         long commitMicros = 0;
         List<String> keys = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> events = store.prefixScan("e|" + tx + "|", new org.apache.kafka.common.serialization.StringSerializer())) {
-            while (events.hasNext()) {
-                KeyValue<String, byte[]> entry = events.next();
-                keys.add(entry.key);
-                SequencedChange change = SequencedChange.fromBytes(entry.value);
-                commitMicros = Math.max(commitMicros, change.sourceCommitMicros());
-                for (SequencedChange.Row row : change.rows()) {
-                    byService.computeIfAbsent(row.service(), s -> new ArrayList<>()).add(row);
+        if (p != null && !p.positions.isEmpty()) {
+            try (KeyValueIterator<String, byte[]> events = store.prefixScan("e|" + tx + "|", new StringSerializer())) {
+                while (events.hasNext()) {
+                    KeyValue<String, byte[]> entry = events.next();
+                    keys.add(entry.key);
+                    SequencedChange change = SequencedChange.fromBytes(entry.value);
+                    commitMicros = Math.max(commitMicros, change.sourceCommitMicros());
+                    for (SequencedChange.Row row : change.rows()) {
+                        byService.computeIfAbsent(row.service(), s -> new ArrayList<>()).add(row);
+                    }
                 }
             }
         }
@@ -183,85 +229,63 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
             context.forward(new Record<>(commit.kafkaKey(), commit.toBytes(), timestamp), sink);
         }
         keys.forEach(store::delete);
-        store.delete("s|" + tx);
+        pendingByTx.remove(tx);
+        completed.put(tx, timestamp);
         store.put("c|" + tx, ByteBuffer.allocate(8).putLong(timestamp).array());
         if (!partial) {
             emitted.increment();
         }
-        if (state[2] > 0) {
-            waited.record(Math.max(0, timestamp - state[2]), TimeUnit.MILLISECONDS);
+        if (p != null) {
+            waited.record(Math.max(0, timestamp - p.firstSeenMs), TimeUnit.MILLISECONDS);
         }
     }
 
     /** Reports and emits transactions that stayed incomplete past the timeout; forgets old completions. */
     private void checkTimeouts(long now) {
-        long head = meta("m|head");
-        long tail = meta("m|tail");
-        if (head < tail) {
-            String tx = new String(store.get(queueKey(head)), StandardCharsets.UTF_8);
-            long[] state = state(tx);
-            if (state[2] > 0 && now - state[2] > timeout.toMillis()) {
-                giveUp(tx, state, "its END says " + state[1] + " changes, " + state[0] + " arrived");
-                store.delete(queueKey(head));
-                putMeta("m|head", head + 1);
+        if (!ends.isEmpty()) {
+            String tx = ends.peek();
+            Pending p = pendingByTx.get(tx);
+            if (p != null && now - p.firstSeenMs > timeout.toMillis()) {
+                giveUp(tx, p, "its END says " + p.expected + " changes, " + p.positions.size() + " arrived");
+                popEnd();
                 emitReady();
             }
         }
-        List<String> forget = new ArrayList<>();
         List<String> orphans = new ArrayList<>();
-        var keys = new org.apache.kafka.common.serialization.StringSerializer();
-        try (KeyValueIterator<String, byte[]> completed = store.prefixScan("c|", keys)) {
-            while (completed.hasNext()) {
-                KeyValue<String, byte[]> entry = completed.next();
-                if (now - ByteBuffer.wrap(entry.value).getLong() > COMPLETED_MEMORY_MS) {
-                    forget.add(entry.key);
-                }
+        pendingByTx.forEach((tx, p) -> {
+            if (p.expected < 0 && now - p.firstSeenMs > timeout.toMillis()) {
+                orphans.add(tx);
             }
-        }
-        try (KeyValueIterator<String, byte[]> states = store.prefixScan("s|", keys)) {
-            while (states.hasNext()) {
-                KeyValue<String, byte[]> entry = states.next();
-                long[] state = decodeState(entry.value);
-                if (state[1] < 0 && state[2] > 0 && now - state[2] > timeout.toMillis()) {
-                    orphans.add(entry.key.substring(2));
-                }
-            }
-        }
-        forget.forEach(store::delete);
+        });
         for (String tx : orphans) {
-            giveUp(tx, state(tx), "its END never arrived; " + state(tx)[0] + " changes arrived");
+            giveUp(tx, pendingByTx.get(tx), "its END never arrived; " + pendingByTx.get(tx).positions.size() + " changes arrived");
+        }
+        List<String> forget = new ArrayList<>();
+        completed.forEach((tx, at) -> {
+            if (now - at > COMPLETED_MEMORY_MS) {
+                forget.add(tx);
+            }
+        });
+        for (String tx : forget) {
+            completed.remove(tx);
+            store.delete("c|" + tx);
         }
     }
 
-    private void giveUp(String tx, long[] state, String what) {
+    private void giveUp(String tx, Pending p, String what) {
         String reason = "source transaction " + tx + " is incomplete after " + timeout.toSeconds() + " s (" + what
                 + "); applying what arrived. Look for lost records on " + transactionTopic + " or the cdc topics";
         LOG.error(reason);
         incomplete.increment();
-        deadLetter(tx.getBytes(StandardCharsets.UTF_8), null, tx, reason);
-        emit(tx, state, true);
+        deadLetter(tx.getBytes(StandardCharsets.UTF_8), null, reason);
+        emit(tx, p, true);
     }
 
-    private void deadLetter(byte[] key, byte[] value, String tx, String reason) {
+    private void deadLetter(byte[] key, byte[] value, String reason) {
         var meta = context.recordMetadata();
         DeadLetter letter = new DeadLetter("sync-engine:sequencer", reason, meta.map(m -> m.topic()).orElse(transactionTopic),
                 meta.map(m -> m.partition()).orElse(-1), meta.map(m -> m.offset()).orElse(-1L), null, key, value);
         context.forward(new Record<>(key, letter.toBytes(), context.currentSystemTimeMs()), SyncTopology.deadLetterSink());
-    }
-
-    /** [received, expected (-1 until END), first seen ms]. */
-    private long[] state(String tx) {
-        byte[] bytes = store.get("s|" + tx);
-        return bytes == null ? new long[]{0, -1, 0} : decodeState(bytes);
-    }
-
-    private static long[] decodeState(byte[] bytes) {
-        ByteBuffer b = ByteBuffer.wrap(bytes);
-        return new long[]{b.getLong(), b.getLong(), b.getLong()};
-    }
-
-    private void putState(String tx, long[] state) {
-        store.put("s|" + tx, ByteBuffer.allocate(24).putLong(state[0]).putLong(state[1]).putLong(state[2]).array());
     }
 
     private long meta(String key) {
