@@ -1,10 +1,6 @@
 package dev.strangler.cli;
 
-import dev.strangler.sandbox.EmbeddedKafka;
-import dev.strangler.sandbox.EmbeddedPostgres;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,24 +23,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * workload, restarts it, and checks that the service table ends equal to the monolith's, row for row,
  * and that no row version was applied twice (a trigger in the service database logs every write).
  */
-class CrashSafetyIT {
+class CrashSafetyIT extends SandboxTestBase {
 
     private static final Logger LOG = LoggerFactory.getLogger(CrashSafetyIT.class);
-    private static EmbeddedKafka kafka;
-    private static EmbeddedPostgres postgres;
-
-    @BeforeAll
-    static void sandbox() {
-        kafka = EmbeddedKafka.startTemporary();
-        postgres = EmbeddedPostgres.start();
-    }
-
-    @AfterAll
-    static void stopSandbox() {
-        kafka.close();
-        postgres.close();
-    }
-
     @Test
     void killedAtRandomMomentsItLosesNothingAndAppliesNothingTwice() throws Exception {
         long seed = System.nanoTime();

@@ -4,13 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.strangler.connectors.ApplyListener;
 import dev.strangler.core.Json;
 import dev.strangler.core.config.ConfigLoader;
-import dev.strangler.sandbox.EmbeddedKafka;
 import dev.strangler.sandbox.EmbeddedPostgres;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
@@ -24,22 +21,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** /health and /metrics over real HTTP, from a running pipeline. */
-class ObservabilityIT {
-
-    private static EmbeddedKafka kafka;
-    private static EmbeddedPostgres postgres;
-
-    @BeforeAll
-    static void sandbox() {
-        kafka = EmbeddedKafka.startTemporary();
-        postgres = EmbeddedPostgres.start();
-    }
-
-    @AfterAll
-    static void stopSandbox() {
-        kafka.close();
-        postgres.close();
-    }
+class ObservabilityIT extends SandboxTestBase {
 
     @Test
     void healthAndMetricsTellTheTruthAboutTheRunningPipeline() throws Exception {
@@ -101,17 +83,9 @@ class ObservabilityIT {
                     """.formatted(kafka.bootstrapServers(), replicaOnly.jdbcUrl("shop"), replicaOnly.jdbcUrl("shop"));
             var file = java.nio.file.Files.createTempFile("refused", ".yaml");
             java.nio.file.Files.writeString(file, yaml);
-            var err = new java.io.ByteArrayOutputStream();
-            var original = System.err;
-            int code;
-            try {
-                System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
-                code = Main.execute("run", "--config", file.toString());
-            } finally {
-                System.setErr(original);
-            }
-            assertThat(code).isEqualTo(2);
-            assertThat(err.toString(java.nio.charset.StandardCharsets.UTF_8))
+            CliResult result = runCli("run", "--config", file.toString());
+            assertThat(result.exitCode()).isEqualTo(2);
+            assertThat(result.stderr())
                     .contains("monolith: wal_level is 'replica', capture needs 'logical'. Fix: ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL")
                     .contains("monolith.user: user app may not replicate. Fix: ALTER ROLE app WITH REPLICATION;")
                     .doesNotContain("password: app");

@@ -1,35 +1,13 @@
 package dev.strangler.cli;
 
-import dev.strangler.sandbox.EmbeddedKafka;
-import dev.strangler.sandbox.EmbeddedPostgres;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** One-way sync PostgreSQL → PostgreSQL on a real broker and a real PostgreSQL. */
-class OneWaySyncIT {
-
-    private static EmbeddedKafka kafka;
-    private static EmbeddedPostgres postgres;
-
-    @BeforeAll
-    static void sandbox() {
-        kafka = EmbeddedKafka.startTemporary();
-        postgres = EmbeddedPostgres.start();
-    }
-
-    @AfterAll
-    static void stopSandbox() {
-        kafka.close();
-        postgres.close();
-    }
+class OneWaySyncIT extends SandboxTestBase {
 
     private static final String THINGS = """
             CREATE TABLE things (
@@ -145,17 +123,9 @@ class OneWaySyncIT {
                       where: "stauts = 'x'"
                     - from: public.nokey
                     """);
-            ByteArrayOutputStream err = new ByteArrayOutputStream();
-            PrintStream original = System.err;
-            int code;
-            try {
-                System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-                code = Main.execute("run", "--config", config.toString());
-            } finally {
-                System.setErr(original);
-            }
-            String message = err.toString(StandardCharsets.UTF_8);
-            assertThat(code).isEqualTo(2);
+            CliResult result = runCli("run", "--config", config.toString());
+            String message = result.stderr();
+            assertThat(result.exitCode()).isEqualTo(2);
             assertThat(message)
                     .contains("services.svc.tables[0].from: table public.ordrs does not exist in the monolith; did you mean public.orders?")
                     .contains("services.svc.tables[1].columns.statsu: column statsu does not exist in public.orders; did you mean status?")
@@ -169,17 +139,9 @@ class OneWaySyncIT {
     void aBadConfigFileGivesExitCode2WithoutTouchingAnything() throws Exception {
         var file = java.nio.file.Files.createTempFile("bad", ".yaml");
         java.nio.file.Files.writeString(file, "kafka: {bootstrap: nowhere}\nservices: {}\n");
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream original = System.err;
-        int code;
-        try {
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            code = Main.execute("run", "--config", file.toString());
-        } finally {
-            System.setErr(original);
-        }
-        assertThat(code).isEqualTo(2);
-        assertThat(err.toString(StandardCharsets.UTF_8))
+        CliResult result = runCli("run", "--config", file.toString());
+        assertThat(result.exitCode()).isEqualTo(2);
+        assertThat(result.stderr())
                 .contains("kafka.bootstrap: 'nowhere' is not host:port")
                 .contains("monolith.url: is required")
                 .contains("services: names no service");

@@ -1,9 +1,5 @@
 package dev.strangler.cli;
 
-import dev.strangler.sandbox.EmbeddedKafka;
-import dev.strangler.sandbox.EmbeddedPostgres;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,25 +24,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * kept by the monolith in one transaction: applied whole and in commit order, the service database
  * never violates a foreign key and a concurrent reader never sees the invariant broken.
  */
-class TransactionConsistencyIT {
+class TransactionConsistencyIT extends SandboxTestBase {
 
     private static final Logger LOG = LoggerFactory.getLogger(TransactionConsistencyIT.class);
     private static final Duration WORKLOAD = Duration.ofSeconds(Long.getLong("strangler.it.workloadSeconds", 60));
-    private static EmbeddedKafka kafka;
-    private static EmbeddedPostgres postgres;
-
-    @BeforeAll
-    static void sandbox() {
-        kafka = EmbeddedKafka.startTemporary();
-        postgres = EmbeddedPostgres.start();
-    }
-
-    @AfterAll
-    static void stopSandbox() {
-        kafka.close();
-        postgres.close();
-    }
-
     private static final String INVARIANT_BROKEN_DETAIL = """
             SELECT o.id, o.total, o.strangler_version, s.sum, s.items FROM orders o
             LEFT JOIN LATERAL (SELECT coalesce(sum(i.quantity * i.unit_price), 0) AS sum,

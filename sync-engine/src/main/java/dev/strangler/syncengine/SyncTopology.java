@@ -51,8 +51,7 @@ public final class SyncTopology {
         String sequencerTarget = singlePartition ? SEQUENCER : SEQUENCER_SINK;
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), plan.sourceTopics().toArray(String[]::new));
         topology.addProcessor(ROUTE, () -> new RouteProcessor(plan, metrics, sequencerTarget), SOURCE);
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(VERSION_STORE), Serdes.String(), Serdes.Long())
-                .withCachingEnabled(), ROUTE);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(VERSION_STORE), Serdes.String(), Serdes.Long()), ROUTE);
         String[] applyParents = {ROUTE};
         if (sequencing) {
             String transactions = plan.topics().transactions(plan.origin());
