@@ -6,6 +6,7 @@ import dev.strangler.cli.Pipeline;
 import dev.strangler.core.Json;
 import dev.strangler.core.config.ConfigLoader;
 import dev.strangler.core.config.StranglerConfig;
+import dev.strangler.sandbox.Directories;
 import dev.strangler.sandbox.EmbeddedKafka;
 import dev.strangler.sandbox.EmbeddedPostgres;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -103,9 +104,7 @@ final class E2eBenchmark implements Callable<Integer> {
                 }
             }
         } finally {
-            try (var paths = Files.walk(work)) {
-                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            Directories.deleteRecursively(work);
         }
         System.out.println(result.toPrettyString());
         return 0;

@@ -3,6 +3,7 @@ package dev.strangler.cli;
 import dev.strangler.connectors.ApplyListener;
 import dev.strangler.core.config.ConfigLoader;
 import dev.strangler.core.config.StranglerConfig;
+import dev.strangler.sandbox.Directories;
 import dev.strangler.sandbox.EmbeddedPostgres;
 import dev.strangler.sandbox.SampleShop;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -73,7 +74,7 @@ final class DemoCommand implements Callable<Integer> {
         try {
             return runDemo(out, work, stop, hook);
         } finally {
-            deleteRecursively(work);
+            Directories.deleteRecursively(work);
             out.println("Stopped.");
             out.flush();
             cleanedUp.countDown();
@@ -171,11 +172,4 @@ final class DemoCommand implements Callable<Integer> {
                 """.formatted(work.resolve("kafka"), postgres.jdbcUrl("shop"), work.resolve("streams"), postgres.jdbcUrl("orders"));
     }
 
-    private static void deleteRecursively(Path dir) {
-        try (var paths = Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (Exception ignored) {
-            // best effort: it is a temporary directory
-        }
-    }
 }

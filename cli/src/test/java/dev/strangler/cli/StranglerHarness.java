@@ -3,6 +3,7 @@ package dev.strangler.cli;
 import dev.strangler.connectors.ApplyListener;
 import dev.strangler.core.config.ConfigLoader;
 import dev.strangler.core.config.StranglerConfig;
+import dev.strangler.sandbox.Directories;
 import dev.strangler.sandbox.EmbeddedKafka;
 import dev.strangler.sandbox.EmbeddedPostgres;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -179,10 +180,6 @@ final class StranglerHarness implements AutoCloseable {
     @Override
     public void close() {
         stopStrangler();
-        try (var paths = Files.walk(workDir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // temporary directory
-        }
+        Directories.deleteRecursively(workDir);
     }
 }

@@ -8,6 +8,7 @@ import dev.strangler.core.ComponentState;
 import dev.strangler.core.DeadLetter;
 import dev.strangler.core.MalformedChangeException;
 import dev.strangler.core.MetricNames;
+import dev.strangler.core.Strings;
 import dev.strangler.core.TableId;
 import dev.strangler.core.TopicNames;
 import dev.strangler.core.TransactionCommit;
@@ -429,7 +430,7 @@ public final class JdbcApplyWriter implements Component {
                         throw rowError;
                     }
                     String reason = "service " + service.name() + " rejected " + row.record().action().name().toLowerCase()
-                            + " of " + group.table() + " key " + row.record().key() + ": " + firstLine(rowError.getMessage())
+                            + " of " + group.table() + " key " + row.record().key() + ": " + Strings.firstLine(rowError.getMessage())
                             + " (SQLState " + rowError.getSQLState() + ")";
                     LOG.warn("{}; sent to {}", reason, topics.deadLetters());
                     rejected.add(deadLetter(row.source(), group.table(), reason));
@@ -592,11 +593,4 @@ public final class JdbcApplyWriter implements Component {
         }
     }
 
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
-    }
 }

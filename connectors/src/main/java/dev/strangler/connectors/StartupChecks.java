@@ -1,6 +1,7 @@
 package dev.strangler.connectors;
 
 import dev.strangler.core.Spelling;
+import dev.strangler.core.Strings;
 import dev.strangler.core.TableId;
 import dev.strangler.core.config.ConfigProblem;
 import dev.strangler.core.config.DatabaseSettings;
@@ -51,7 +52,7 @@ public final class StartupChecks {
             }
         } catch (SQLException e) {
             problems.add(new ConfigProblem("monolith.url", "cannot connect to the monolith at " + config.monolith().url()
-                    + " as " + config.monolith().user() + ": " + firstLine(e.getMessage())));
+                    + " as " + config.monolith().user() + ": " + Strings.firstLine(e.getMessage())));
         }
         for (ServiceSettings service : config.serviceList()) {
             try (Connection target = connect(service.database())) {
@@ -66,7 +67,7 @@ public final class StartupChecks {
                 }
             } catch (SQLException e) {
                 problems.add(new ConfigProblem("services." + service.name() + ".url", "cannot connect to service database "
-                        + service.database().url() + " as " + service.database().user() + ": " + firstLine(e.getMessage())));
+                        + service.database().url() + " as " + service.database().user() + ": " + Strings.firstLine(e.getMessage())));
             }
         }
         return new Result(problems, schemas);
@@ -138,11 +139,4 @@ public final class StartupChecks {
         return DriverManager.getConnection(db.url(), props);
     }
 
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
-    }
 }

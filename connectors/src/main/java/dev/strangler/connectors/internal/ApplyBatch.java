@@ -7,6 +7,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,10 +65,14 @@ public final class ApplyBatch {
     public List<Group> groups() {
         Map<String, Group> upserts = new LinkedHashMap<>();
         Map<TableId, Group> deletes = new LinkedHashMap<>();
+        Group previous = null;
         for (Row row : latestByKey.values()) {
             ApplyRecord r = row.record();
             if (r.action() == ApplyRecord.Action.DELETE) {
                 deletes.computeIfAbsent(r.table(), t -> new Group(t, Kind.DELETE, List.of(), new ArrayList<>())).rows().add(row);
+            } else if (previous != null && previous.table().equals(r.table()) && sameColumns(previous, r)) {
+                // rows of one table nearly always carry the same columns: no list or key to build
+                previous.rows().add(row);
             } else {
                 List<String> columns = new ArrayList<>();
                 r.row().fieldNames().forEachRemaining(c -> {
@@ -77,7 +82,8 @@ public final class ApplyBatch {
                 });
                 Kind kind = r.unchanged().isEmpty() ? Kind.UPSERT : Kind.UPDATE;
                 String groupKey = r.table() + "|" + kind + "|" + columns;
-                upserts.computeIfAbsent(groupKey, k -> new Group(r.table(), kind, List.copyOf(columns), new ArrayList<>())).rows().add(row);
+                previous = upserts.computeIfAbsent(groupKey, k -> new Group(r.table(), kind, List.copyOf(columns), new ArrayList<>()));
+                previous.rows().add(row);
             }
         }
         Comparator<Group> parentsFirst = Comparator.comparingInt(g -> tableOrder.getOrDefault(g.table(), Integer.MAX_VALUE));
@@ -87,6 +93,25 @@ public final class ApplyBatch {
         upsertGroups.sort(parentsFirst);
         ordered.addAll(upsertGroups);
         return ordered;
+    }
+
+    /** Whether the row would form the same group: same kind, and the same columns in the same order. */
+    private static boolean sameColumns(Group group, ApplyRecord r) {
+        if ((group.kind() == Kind.UPSERT) != r.unchanged().isEmpty()) {
+            return false;
+        }
+        int i = 0;
+        for (Iterator<String> names = r.row().fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (r.unchanged().contains(name)) {
+                continue;
+            }
+            if (i >= group.columns().size() || !group.columns().get(i).equals(name)) {
+                return false;
+            }
+            i++;
+        }
+        return i == group.columns().size();
     }
 
     /** Source commit times of every change in the batch, per target table, for latency metrics. */

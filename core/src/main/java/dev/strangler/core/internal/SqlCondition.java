@@ -2,6 +2,7 @@ package dev.strangler.core.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strangler.core.Strings;
 import net.sf.jsqlparser.JSQLParserException;
 import net.sf.jsqlparser.expression.BooleanValue;
 import net.sf.jsqlparser.expression.DoubleValue;
@@ -64,7 +65,7 @@ public final class SqlCondition {
             parsed = CCJSqlParserUtil.parseCondExpression(text, false);
         } catch (JSQLParserException | RuntimeException e) {
             String reason = e.getCause() != null && e.getCause().getMessage() != null ? e.getCause().getMessage() : String.valueOf(e.getMessage());
-            throw new IllegalArgumentException("'" + text + "' is not a SQL condition: " + firstLine(reason));
+            throw new IllegalArgumentException("'" + text + "' is not a SQL condition: " + Strings.firstLine(reason));
         }
         Set<String> columns = new LinkedHashSet<>();
         Node node = compile(parsed, columns, text);
@@ -353,8 +354,4 @@ public final class SqlCondition {
                 + " (supported: comparisons, AND/OR/NOT, IS NULL, IN, LIKE, BETWEEN, + - * /; see docs/configuration.md)");
     }
 
-    private static String firstLine(String s) {
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
-    }
 }

@@ -47,13 +47,29 @@ record SequencedChange(String transactionId, long order, long sourceCommitMicros
         }
     }
 
+    /** The transaction and position of a change, read without copying its rows. */
+    record Header(String transactionId, long order) {
+    }
+
+    static Header header(byte[] data) {
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
+            checkFormat(in.readByte());
+            return new Header(in.readUTF(), in.readLong());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void checkFormat(int format) {
+        if (format != FORMAT) {
+            throw new IllegalStateException("sequencer record format " + format + " is not " + FORMAT
+                    + "; this version of Strangler cannot read what a newer one wrote");
+        }
+    }
+
     static SequencedChange fromBytes(byte[] data) {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
-            int format = in.readByte();
-            if (format != FORMAT) {
-                throw new IllegalStateException("sequencer record format " + format + " is not " + FORMAT
-                        + "; this version of Strangler cannot read what a newer one wrote");
-            }
+            checkFormat(in.readByte());
             String tx = in.readUTF();
             long order = in.readLong();
             long micros = in.readLong();

@@ -145,7 +145,8 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
     }
 
     private void onChange(byte[] bytes) {
-        SequencedChange change = SequencedChange.fromBytes(bytes);
+        // only the header: the rows are decoded once, when the transaction is emitted
+        SequencedChange.Header change = SequencedChange.header(bytes);
         String tx = change.transactionId();
         if (completed.containsKey(tx)) {
             return;
