@@ -1,6 +1,7 @@
 package dev.strangler.syncengine;
 
 import dev.strangler.core.MetricNames;
+import dev.strangler.syncengine.internal.BeforeCommitHook;
 import dev.strangler.syncengine.internal.RouteProcessor;
 import dev.strangler.syncengine.internal.SequencerProcessor;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -29,6 +30,7 @@ public final class SyncTopology {
 
     public static final String VERSION_STORE = "versions";
     public static final String SEQUENCER_STORE = "sequencer";
+    public static final String SEQUENCER_COMMIT_HOOK = "sequencer-commit-hook";
     static final String SEQUENCER = "sequencer";
     static final String SEQUENCER_SINK = "to-sequencer";
     static final String SEQUENCED_SOURCE = "sequenced";
@@ -64,10 +66,11 @@ public final class SyncTopology {
                 topology.addSource(SEQUENCED_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), plan.topics().sequencer(plan.origin()));
                 topology.addProcessor(SEQUENCER, () -> new SequencerProcessor(transactions, transactionTimeout, metrics, pending), SEQUENCED_SOURCE, TRANSACTIONS_SOURCE);
             }
-            // Pending transactions are short-lived: in memory (restored from the changelog after a crash),
-            // and cached, so a transaction completed within one commit interval never reaches the changelog.
+            // Pending transactions live in the processor's memory; the store (in memory, changelogged) gets
+            // only those still pending at a commit, written by the commit hook.
             topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(SEQUENCER_STORE), Serdes.String(), Serdes.ByteArray())
-                    .withCachingEnabled(), SEQUENCER);
+                    .withCachingDisabled(), SEQUENCER);
+            topology.addStateStore(BeforeCommitHook.builder(SEQUENCER_COMMIT_HOOK), SEQUENCER);
             applyParents = new String[]{ROUTE, SEQUENCER};
         }
         for (String service : plan.services().stream().sorted().toList()) {

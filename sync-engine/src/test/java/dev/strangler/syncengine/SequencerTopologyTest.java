@@ -181,4 +181,31 @@ class SequencerTopologyTest {
         assertThat(letter.get("reason").asText()).contains("source transaction tx6 is incomplete after 30 s", "END says 2 changes, 1 arrived");
         assertThat(metrics.get("strangler.sync.transactions.incomplete").counter().count()).isEqualTo(1.0);
     }
+
+    /** The sequencer store's changelog as "key" (a put) and "-key" (a tombstone), in order. */
+    private List<String> sequencerChangelog() {
+        List<String> out = new ArrayList<>();
+        TestOutputTopic<byte[], byte[]> changelog = driver.createOutputTopic("test-" + SyncTopology.SEQUENCER_STORE + "-changelog",
+                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        for (TestRecord<byte[], byte[]> r : changelog.readRecordsToList()) {
+            out.add((r.value() == null ? "-" : "") + new String(r.key(), StandardCharsets.UTF_8));
+        }
+        return out;
+    }
+
+    @Test
+    void onlyTransactionsStillPendingAtACommitReachTheChangelogAndLeaveItWhenEmitted() {
+        // the test driver commits after every input record: the commit hook runs each time
+        end("tx8", 1);
+        change(orders, "orders", "{\"id\":8}", "{\"id\":8,\"status\":\"paid\"}", 800, "tx8", 1);
+        assertThat(sequencerChangelog()).as("tx8 was pending at the first commit (its END), complete before the second")
+                .containsExactly("x|tx8", "-x|tx8", "c|tx8");
+
+        change(orders, "orders", "{\"id\":9}", "{\"id\":9,\"status\":\"paid\"}", 900, "tx9", 1);
+        assertThat(sequencerChangelog()).as("a pending change is in the store when the offsets past it are committed")
+                .containsExactly("e|tx9|900");
+        end("tx9", 1);
+        assertThat(ordersOutput()).containsExactly("orders:{id:8}", "COMMIT tx8(1)", "orders:{id:9}", "COMMIT tx9(1)");
+        assertThat(sequencerChangelog()).containsExactly("-e|tx9|900", "c|tx9");
+    }
 }

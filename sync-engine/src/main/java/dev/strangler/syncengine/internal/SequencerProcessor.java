@@ -9,7 +9,6 @@ import dev.strangler.syncengine.SyncTopology;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -25,12 +24,15 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Set;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -38,17 +40,20 @@ import java.util.concurrent.atomic.AtomicLong;
  * Reassembles source transactions and emits them whole, in source commit order.
  *
  * <p>Two inputs meet here, both on one partition: the changes of transactions (from the route
- * processor, through the sequencer topic) and Debezium's transaction topic, whose END events come in
- * commit order and say how many changes each transaction has. A transaction is emitted when its END
- * has been seen and all its changes have arrived, and only when every transaction that committed
- * before it has been emitted: its rows to each service's apply topic, then a {@link TransactionCommit}
- * marker there. A transaction still incomplete after the timeout is reported (log, metric, dead-letter
- * record naming what is missing) and emitted with what arrived, so one lost END cannot stop the pipeline.
+ * processor, directly or through the sequencer topic) and Debezium's transaction topic, whose END
+ * events come in commit order and say how many changes each transaction has. A transaction is emitted
+ * when its END has been seen and all its changes have arrived, and only when every transaction that
+ * committed before it has been emitted: its rows to each service's apply topic, then a
+ * {@link TransactionCommit} marker there. A transaction still incomplete after the timeout is reported
+ * (log, metric, dead-letter record naming what is missing) and emitted with what arrived, so one lost
+ * END cannot stop the pipeline.
  *
- * <p>State (one store, changelogged): {@code e|<tx>|<position>} → change; {@code q|<seq>} → transaction id
- * and announced count, the queue of ENDs; {@code m|head} → first queue entry; {@code c|<tx>} → completion
- * time, so a replayed transaction (a capture restart) is recognised and dropped. The counts and the queue
- * are also kept in memory (rebuilt from the store after a restart), so a change costs one store write.
+ * <p>Pending transactions live in memory. Only what is still pending when the task commits is written
+ * to the changelogged store, by the {@link BeforeCommitHook} just before the commit: most transactions
+ * arrive and leave within one commit interval and never touch the store. Store keys:
+ * {@code e|<tx>|<position>} → change; {@code x|<tx>} → the END's place in the commit-order queue and
+ * its announced count; {@code c|<tx>} → completion time, so a transaction replayed by a capture restart
+ * is recognised and dropped (kept 6 hours). After a restart the memory is rebuilt from the store.
  */
 public final class SequencerProcessor implements Processor<byte[], byte[], byte[], byte[]> {
 
@@ -57,7 +62,6 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
 
     private final String transactionTopic;
     private final Duration timeout;
-    private final MeterRegistry metrics;
     private final Counter emitted;
     private final Counter incomplete;
     private final Timer waited;
@@ -72,7 +76,6 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         this.pending = pending;
         this.transactionTopic = transactionTopic;
         this.timeout = timeout;
-        this.metrics = metrics;
         this.emitted = Counter.builder(MetricNames.SYNC_TRANSACTIONS).description("source transactions emitted whole").register(metrics);
         this.incomplete = Counter.builder(MetricNames.SYNC_TRANSACTIONS_INCOMPLETE)
                 .description("transactions applied incomplete after the timeout").register(metrics);
@@ -80,26 +83,39 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
                 .publishPercentileHistogram().register(metrics);
     }
 
-    /** What the processor knows of one pending transaction; rebuilt from the store after a restart. */
+    /** One transaction waiting for its END or its changes. */
     private static final class Pending {
-        final Set<Long> positions = new HashSet<>();
+        final String id;
+        final long firstSeenMs;
+        /** change bytes by source position: the order of execution */
+        final TreeMap<Long, byte[]> changes = new TreeMap<>();
+        /** positions not yet in the store */
+        final Set<Long> unstored = new HashSet<>();
         long expected = -1;
-        long firstSeenMs;
+        long endSequence = -1;
+        boolean endStored;
 
-        Pending(long now) {
-            firstSeenMs = now;
+        Pending(String id, long now) {
+            this.id = id;
+            this.firstSeenMs = now;
         }
     }
 
     private final Map<String, Pending> pendingByTx = new HashMap<>();
-    private final ArrayDeque<String> ends = new ArrayDeque<>();
+    /** transactions whose END has been seen, in commit order */
+    private final ArrayDeque<Pending> ends = new ArrayDeque<>();
+    /** pending transactions with something not yet in the store */
+    private final Set<Pending> unstored = new LinkedHashSet<>();
     private final Map<String, Long> completed = new HashMap<>();
-    private long head;
+    private final List<String> completedUnstored = new ArrayList<>();
+    private long nextEndSequence;
 
     @Override
     public void init(ProcessorContext<byte[], byte[]> context) {
         this.context = context;
         this.store = context.getStateStore(SyncTopology.SEQUENCER_STORE);
+        BeforeCommitHook hook = context.getStateStore(SyncTopology.SEQUENCER_COMMIT_HOOK);
+        hook.onBeforeCommit(this::storePending);
         rebuild();
         context.schedule(Duration.ofSeconds(5), PunctuationType.WALL_CLOCK_TIME, this::checkTimeouts);
     }
@@ -107,29 +123,30 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
     /** Runs after the store is restored: the in-memory view of pending transactions, from the store. */
     private void rebuild() {
         long now = context.currentSystemTimeMs();
-        var keys = new StringSerializer();
-        try (KeyValueIterator<String, byte[]> events = store.prefixScan("e|", keys)) {
-            while (events.hasNext()) {
-                String key = events.next().key;
-                int bar = key.lastIndexOf('|');
-                pendingByTx.computeIfAbsent(key.substring(2, bar), tx -> new Pending(now)).positions.add(Long.parseLong(key.substring(bar + 1)));
+        List<Pending> withEnd = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> all = store.all()) {
+            while (all.hasNext()) {
+                KeyValue<String, byte[]> entry = all.next();
+                String key = entry.key;
+                if (key.startsWith("e|")) {
+                    int bar = key.lastIndexOf('|');
+                    Pending p = pendingByTx.computeIfAbsent(key.substring(2, bar), tx -> new Pending(tx, now));
+                    p.changes.put(Long.parseLong(key.substring(bar + 1)), entry.value);
+                } else if (key.startsWith("x|")) {
+                    Pending p = pendingByTx.computeIfAbsent(key.substring(2), tx -> new Pending(tx, now));
+                    ByteBuffer end = ByteBuffer.wrap(entry.value);
+                    p.endSequence = end.getLong();
+                    p.expected = end.getLong();
+                    p.endStored = true;
+                    withEnd.add(p);
+                } else if (key.startsWith("c|")) {
+                    completed.put(key.substring(2), ByteBuffer.wrap(entry.value).getLong());
+                }
             }
         }
-        head = meta("m|head");
-        try (KeyValueIterator<String, byte[]> queue = store.prefixScan("q|", keys)) {
-            while (queue.hasNext()) {
-                KeyValue<String, byte[]> entry = queue.next();
-                String[] end = new String(entry.value, StandardCharsets.UTF_8).split("\n", 2);
-                ends.add(end[0]);
-                pendingByTx.computeIfAbsent(end[0], tx -> new Pending(now)).expected = Long.parseLong(end[1]);
-            }
-        }
-        try (KeyValueIterator<String, byte[]> done = store.prefixScan("c|", keys)) {
-            while (done.hasNext()) {
-                KeyValue<String, byte[]> entry = done.next();
-                completed.put(entry.key.substring(2), ByteBuffer.wrap(entry.value).getLong());
-            }
-        }
+        withEnd.sort(Comparator.comparingLong(p -> p.endSequence));
+        ends.addAll(withEnd);
+        nextEndSequence = withEnd.isEmpty() ? 0 : withEnd.get(withEnd.size() - 1).endSequence + 1;
         pending.set(ends.size());
     }
 
@@ -151,9 +168,10 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         if (completed.containsKey(tx)) {
             return;
         }
-        Pending p = pendingByTx.computeIfAbsent(tx, t -> new Pending(context.currentSystemTimeMs()));
-        if (p.positions.add(change.order())) {
-            store.put(eventKey(tx, change.order()), bytes);
+        Pending p = pendingByTx.computeIfAbsent(tx, t -> new Pending(t, context.currentSystemTimeMs()));
+        if (p.changes.putIfAbsent(change.order(), bytes) == null) {
+            p.unstored.add(change.order());
+            unstored.add(p);
         }
     }
 
@@ -172,52 +190,38 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         if (completed.containsKey(end.id())) {
             return;
         }
-        Pending p = pendingByTx.computeIfAbsent(end.id(), t -> new Pending(context.currentSystemTimeMs()));
+        Pending p = pendingByTx.computeIfAbsent(end.id(), t -> new Pending(t, context.currentSystemTimeMs()));
         if (p.expected >= 0) {
             return;
         }
         p.expected = end.eventCount();
-        store.put(queueKey(head + ends.size()), (end.id() + "\n" + end.eventCount()).getBytes(StandardCharsets.UTF_8));
-        ends.add(end.id());
+        p.endSequence = nextEndSequence++;
+        ends.add(p);
+        unstored.add(p);
     }
 
     /** Emits complete transactions from the head of the END queue, in commit order. */
     private void emitReady() {
         while (!ends.isEmpty()) {
-            String tx = ends.peek();
-            Pending p = pendingByTx.get(tx);
+            Pending p = ends.peek();
             // a restarted capture may announce fewer changes than arrived (it counts what it sent since)
-            if (p != null && p.positions.size() < p.expected) {
+            if (p.changes.size() < p.expected) {
                 break;
             }
-            emit(tx, p, false);
-            popEnd();
+            ends.poll();
+            emit(p, false);
         }
         pending.set(ends.size());
     }
 
-    private void popEnd() {
-        ends.poll();
-        store.delete(queueKey(head));
-        head++;
-        putMeta("m|head", head);
-    }
-
-    private void emit(String tx, Pending p, boolean partial) {
+    private void emit(Pending p, boolean partial) {
         Map<String, List<SequencedChange.Row>> byService = new LinkedHashMap<>();
         long commitMicros = 0;
-        List<String> keys = new ArrayList<>();
-        if (p != null && !p.positions.isEmpty()) {
-            try (KeyValueIterator<String, byte[]> events = store.prefixScan("e|" + tx + "|", new StringSerializer())) {
-                while (events.hasNext()) {
-                    KeyValue<String, byte[]> entry = events.next();
-                    keys.add(entry.key);
-                    SequencedChange change = SequencedChange.fromBytes(entry.value);
-                    commitMicros = Math.max(commitMicros, change.sourceCommitMicros());
-                    for (SequencedChange.Row row : change.rows()) {
-                        byService.computeIfAbsent(row.service(), s -> new ArrayList<>()).add(row);
-                    }
-                }
+        for (byte[] bytes : p.changes.values()) {
+            SequencedChange change = SequencedChange.fromBytes(bytes);
+            commitMicros = Math.max(commitMicros, change.sourceCommitMicros());
+            for (SequencedChange.Row row : change.rows()) {
+                byService.computeIfAbsent(row.service(), s -> new ArrayList<>()).add(row);
             }
         }
         long timestamp = context.currentSystemTimeMs();
@@ -226,40 +230,70 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
             for (SequencedChange.Row row : service.getValue()) {
                 context.forward(new Record<>(row.key(), row.value(), timestamp), sink);
             }
-            TransactionCommit commit = new TransactionCommit(tx, service.getValue().size(), commitMicros);
+            TransactionCommit commit = new TransactionCommit(p.id, service.getValue().size(), commitMicros);
             context.forward(new Record<>(commit.kafkaKey(), commit.toBytes(), timestamp), sink);
         }
-        keys.forEach(store::delete);
-        pendingByTx.remove(tx);
-        completed.put(tx, timestamp);
-        store.put("c|" + tx, ByteBuffer.allocate(8).putLong(timestamp).array());
+        forget(p);
+        completed.put(p.id, timestamp);
+        completedUnstored.add(p.id);
         if (!partial) {
             emitted.increment();
         }
-        if (p != null) {
-            waited.record(Math.max(0, timestamp - p.firstSeenMs), TimeUnit.MILLISECONDS);
+        waited.record(Math.max(0, timestamp - p.firstSeenMs), TimeUnit.MILLISECONDS);
+    }
+
+    /** Drops an emitted transaction from memory, and from the store what an earlier commit put there. */
+    private void forget(Pending p) {
+        pendingByTx.remove(p.id);
+        unstored.remove(p);
+        for (Long position : p.changes.keySet()) {
+            if (!p.unstored.contains(position)) {
+                store.delete(changeKey(p.id, position));
+            }
         }
+        if (p.endStored) {
+            store.delete(endKey(p.id));
+        }
+    }
+
+    /** Before each commit: what is still pending goes to the store, so a restart finds it. */
+    private void storePending() {
+        for (Pending p : unstored) {
+            for (Long position : p.unstored) {
+                store.put(changeKey(p.id, position), p.changes.get(position));
+            }
+            p.unstored.clear();
+            if (p.expected >= 0 && !p.endStored) {
+                store.put(endKey(p.id), ByteBuffer.allocate(16).putLong(p.endSequence).putLong(p.expected).array());
+                p.endStored = true;
+            }
+        }
+        unstored.clear();
+        for (String tx : completedUnstored) {
+            Long at = completed.get(tx);
+            if (at != null) {
+                store.put(completedKey(tx), ByteBuffer.allocate(8).putLong(at).array());
+            }
+        }
+        completedUnstored.clear();
     }
 
     /** Reports and emits transactions that stayed incomplete past the timeout; forgets old completions. */
     private void checkTimeouts(long now) {
-        if (!ends.isEmpty()) {
-            String tx = ends.peek();
-            Pending p = pendingByTx.get(tx);
-            if (p != null && now - p.firstSeenMs > timeout.toMillis()) {
-                giveUp(tx, p, "its END says " + p.expected + " changes, " + p.positions.size() + " arrived");
-                popEnd();
-                emitReady();
-            }
+        Pending head = ends.peek();
+        if (head != null && now - head.firstSeenMs > timeout.toMillis()) {
+            ends.poll();
+            giveUp(head, "its END says " + head.expected + " changes, " + head.changes.size() + " arrived");
+            emitReady();
         }
-        List<String> orphans = new ArrayList<>();
-        pendingByTx.forEach((tx, p) -> {
+        List<Pending> orphans = new ArrayList<>();
+        pendingByTx.values().forEach(p -> {
             if (p.expected < 0 && now - p.firstSeenMs > timeout.toMillis()) {
-                orphans.add(tx);
+                orphans.add(p);
             }
         });
-        for (String tx : orphans) {
-            giveUp(tx, pendingByTx.get(tx), "its END never arrived; " + pendingByTx.get(tx).positions.size() + " changes arrived");
+        for (Pending p : orphans) {
+            giveUp(p, "its END never arrived; " + p.changes.size() + " changes arrived");
         }
         List<String> forget = new ArrayList<>();
         completed.forEach((tx, at) -> {
@@ -269,17 +303,17 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         });
         for (String tx : forget) {
             completed.remove(tx);
-            store.delete("c|" + tx);
+            store.delete(completedKey(tx));
         }
     }
 
-    private void giveUp(String tx, Pending p, String what) {
-        String reason = "source transaction " + tx + " is incomplete after " + timeout.toSeconds() + " s (" + what
+    private void giveUp(Pending p, String what) {
+        String reason = "source transaction " + p.id + " is incomplete after " + timeout.toSeconds() + " s (" + what
                 + "); applying what arrived. Look for lost records on " + transactionTopic + " or the cdc topics";
         LOG.error(reason);
         incomplete.increment();
-        deadLetter(tx.getBytes(StandardCharsets.UTF_8), null, reason);
-        emit(tx, p, true);
+        deadLetter(p.id.getBytes(StandardCharsets.UTF_8), null, reason);
+        emit(p, true);
     }
 
     private void deadLetter(byte[] key, byte[] value, String reason) {
@@ -289,21 +323,15 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         context.forward(new Record<>(key, letter.toBytes(), context.currentSystemTimeMs()), SyncTopology.deadLetterSink());
     }
 
-    private long meta(String key) {
-        byte[] bytes = store.get(key);
-        return bytes == null ? 0 : ByteBuffer.wrap(bytes).getLong();
+    private static String changeKey(String tx, long position) {
+        return "e|" + tx + "|" + position;
     }
 
-    private void putMeta(String key, long value) {
-        store.put(key, ByteBuffer.allocate(8).putLong(value).array());
+    private static String endKey(String tx) {
+        return "x|" + tx;
     }
 
-    private static String eventKey(String tx, long order) {
-        return "e|" + tx + "|" + String.format("%020d", order);
+    private static String completedKey(String tx) {
+        return "c|" + tx;
     }
-
-    private static String queueKey(long seq) {
-        return "q|" + String.format("%020d", seq);
-    }
-
 }
