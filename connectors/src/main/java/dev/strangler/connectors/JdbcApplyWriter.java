@@ -1,6 +1,7 @@
 package dev.strangler.connectors;
 
 import dev.strangler.connectors.internal.ApplyBatch;
+import dev.strangler.connectors.internal.ForeignKeyOrder;
 import dev.strangler.connectors.internal.PostgresDialect;
 import dev.strangler.core.ApplyRecord;
 import dev.strangler.core.Component;
@@ -45,6 +46,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -67,11 +70,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code strangler_version}; an upsert or delete never replaces a newer version.
  *
  * <p>Within one transaction, the changes of one key collapse to the newest; deletes run first (child
- * tables first), then upserts (parent tables first), by the order of the service's tables in the config.
+ * tables first), then upserts (parent tables first), in the order the foreign keys among the service's
+ * tables give ({@link ForeignKeyOrder}; config order where they say nothing). A cycle of deferrable
+ * keys is checked at commit; a cycle of immediate keys stops start-up with the ways out.
  *
  * <p>Failures: a lost connection, deadlock or similar is retried on a new connection from the stored
- * offsets. A row the database rejects (constraint, bad value) is isolated with savepoints, sent to
- * the dead-letter topic with the database's message, and the rest of the transaction commits.
+ * offsets. A row the database rejects is isolated with savepoints and the rest of the transaction
+ * commits. If the rejection is a foreign-key violation (a child before its parent: the initial copy,
+ * per-row tables), the row is <em>parked</em> in {@code strangler_parked}, in the same transaction, and
+ * retried whenever a related table gets rows; a newer change of its key replaces it; after
+ * {@code writer.parkTimeout} it goes to the dead-letter topic. Any other rejection goes to the
+ * dead-letter topic at once, with the database's message.
  */
 public final class JdbcApplyWriter implements Component {
 
@@ -89,7 +98,13 @@ public final class JdbcApplyWriter implements Component {
     private final String writerName;
     private final String topic;
     private final Map<TableId, TableSchema> targetSchemas = new HashMap<>();
-    private final Map<TableId, Integer> tableOrder = new LinkedHashMap<>();
+    private ForeignKeyOrder order;
+    /** parked rows by key (the apply record's Kafka key): their version and table; mirrors strangler_parked */
+    private final Map<String, ParkedRow> parked = new HashMap<>();
+    private final Map<TableId, Integer> parkedPerTable = new HashMap<>();
+    private final AtomicLong parkedGauge = new AtomicLong();
+    private final Counter parkedRows;
+    private long lastParkedRetryMs;
     private final Map<TableId, TableMeters> tableMeters = new ConcurrentHashMap<>();
     private final AtomicLong consumerLag = new AtomicLong();
     private final AtomicLong appliedRows = new AtomicLong();
@@ -117,10 +132,6 @@ public final class JdbcApplyWriter implements Component {
         this.state = new ComponentLifecycle("writer " + service.name());
         this.writerName = topics.writerName(service.name());
         this.topic = topics.apply(service.name());
-        int i = 0;
-        for (TableRoute route : service.tables()) {
-            tableOrder.put(route.to(), i++);
-        }
         String name = service.name();
         batchRows = DistributionSummary.builder(MetricNames.WRITER_BATCH_ROWS).tag(MetricNames.TAG_SERVICE, name)
                 .description("rows per writer transaction").register(metrics);
@@ -134,6 +145,9 @@ public final class JdbcApplyWriter implements Component {
                 .description("source transactions committed whole to the service database").register(metrics);
         transactionRows = DistributionSummary.builder(MetricNames.WRITER_TRANSACTION_ROWS).tag(MetricNames.TAG_SERVICE, name)
                 .description("rows per source transaction applied").register(metrics);
+        parkedRows = Counter.builder(MetricNames.WRITER_PARKED).tag(MetricNames.TAG_SERVICE, name)
+                .description("rows parked because their parent row was missing (foreign key)").register(metrics);
+        metrics.gauge(MetricNames.WRITER_PARKED_NOW, List.of(io.micrometer.core.instrument.Tag.of(MetricNames.TAG_SERVICE, name)), parkedGauge);
         metrics.gauge(MetricNames.WRITER_CONSUMER_LAG, List.of(io.micrometer.core.instrument.Tag.of(MetricNames.TAG_SERVICE, name)), consumerLag);
     }
 
@@ -185,6 +199,7 @@ public final class JdbcApplyWriter implements Component {
         c.setAutoCommit(true);
         try (Statement s = c.createStatement()) {
             s.execute(PostgresDialect.createOffsetsTable());
+            s.execute(PostgresDialect.createParkedTable());
         }
         PostgresCatalog catalog = new PostgresCatalog(c);
         for (TableRoute route : service.tables()) {
@@ -217,6 +232,16 @@ public final class JdbcApplyWriter implements Component {
             }
             targetSchemas.put(route.to(), target);
         }
+        List<TableId> tables = service.tables().stream().map(TableRoute::to).toList();
+        List<PostgresCatalog.ForeignKey> keys = catalog.foreignKeysAmong(tables);
+        try {
+            order = ForeignKeyOrder.of(tables, keys);
+        } catch (ForeignKeyOrder.CycleException e) {
+            throw new SQLException("service " + service.name() + ": " + e.getMessage());
+        }
+        LOG.info("writer {} orders tables {} (parents first){}", service.name(), order.positions().entrySet().stream()
+                .sorted(Map.Entry.comparingByValue()).map(e -> e.getKey().toString()).toList(),
+                order.deferConstraints() ? "; a cycle of deferrable foreign keys: constraints are checked at commit" : "");
     }
 
     private Connection connect() throws SQLException {
@@ -241,6 +266,7 @@ public final class JdbcApplyWriter implements Component {
                         .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
                 kafkaConsumer.assign(partitions);
                 seekToStoredOffsets(connection, kafkaConsumer, partitions);
+                loadParked(connection);
                 state.tryMoveTo(ComponentState.RUNNING);
                 backoff = Duration.ofMillis(200);
                 List<Item> carried = List.of();
@@ -253,6 +279,8 @@ public final class JdbcApplyWriter implements Component {
                         if (carried.size() < before + records.count()) {
                             kafkaConsumer.commitAsync();
                         }
+                    } else if (!parked.isEmpty() && clock.millis() - lastParkedRetryMs > PARKED_RETRY_IDLE_MS) {
+                        retryParkedAlone(connection);
                     }
                 }
             } catch (WakeupException e) {
@@ -352,7 +380,7 @@ public final class JdbcApplyWriter implements Component {
         }
         List<Item> ready = items.subList(0, safeEnd + 1);
         long started = System.nanoTime();
-        ApplyBatch batch = new ApplyBatch(tableOrder);
+        ApplyBatch batch = new ApplyBatch(order.positions());
         List<DeadLetter> rejected = new ArrayList<>();
         Map<TopicPartition, Long> nextOffsets = new HashMap<>();
         List<TransactionCommit> commits = new ArrayList<>();
@@ -367,9 +395,23 @@ public final class JdbcApplyWriter implements Component {
                 batch.add(item.row(), record);
             }
         }
+        ParkChanges parking = new ParkChanges();
         try {
+            if (order.deferConstraints()) {
+                execute(c, "SET CONSTRAINTS ALL DEFERRED");
+            }
+            if (!parked.isEmpty()) {
+                supersedeParked(c, batch, parking);
+            }
             for (ApplyBatch.Group group : batch.groups()) {
-                applyGroup(c, group, rejected);
+                applyGroup(c, group, rejected, parking);
+            }
+            if (!parked.isEmpty() && touchesParkedRelatives(batch)) {
+                retryParked(c, rejected, parking);
+            }
+            if (order.deferConstraints()) {
+                // the deferred checks run here, inside the transaction, so a failure names its constraint
+                execute(c, "SET CONSTRAINTS ALL IMMEDIATE");
             }
             storeOffsets(c, nextOffsets);
             sendDeadLetters(rejected);
@@ -378,6 +420,7 @@ public final class JdbcApplyWriter implements Component {
             rollbackQuietly(c);
             throw e;
         }
+        parking.applyTo(this);
         long committedMicros = clock.millis() * 1000;
         commitTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
         batchRows.record(batch.size());
@@ -407,7 +450,7 @@ public final class JdbcApplyWriter implements Component {
         }
     }
 
-    private void applyGroup(Connection c, ApplyBatch.Group group, List<DeadLetter> rejected) throws SQLException {
+    private void applyGroup(Connection c, ApplyBatch.Group group, List<DeadLetter> rejected, ParkChanges parking) throws SQLException {
         TableSchema target = targetSchemas.get(group.table());
         Savepoint savepoint = c.setSavepoint();
         try {
@@ -432,8 +475,12 @@ public final class JdbcApplyWriter implements Component {
                     String reason = "service " + service.name() + " rejected " + row.record().action().name().toLowerCase()
                             + " of " + group.table() + " key " + row.record().key() + ": " + Strings.firstLine(rowError.getMessage())
                             + " (SQLState " + rowError.getSQLState() + ")";
-                    LOG.warn("{}; sent to {}", reason, topics.deadLetters());
-                    rejected.add(deadLetter(row.source(), group.table(), reason));
+                    if (PostgresDialect.FOREIGN_KEY_VIOLATION.equals(rowError.getSQLState())) {
+                        park(c, row, reason, parking);
+                    } else {
+                        LOG.warn("{}; sent to {}", reason, topics.deadLetters());
+                        rejected.add(deadLetter(row.source(), group.table(), reason));
+                    }
                 }
             }
         }
@@ -482,6 +529,184 @@ public final class JdbcApplyWriter implements Component {
             ps.executeBatch();
         } catch (java.sql.BatchUpdateException e) {
             throw e.getNextException() != null ? e.getNextException() : e;
+        }
+    }
+
+    /** A parked row: the apply record's version and target table. */
+    private record ParkedRow(long version, TableId table) {
+    }
+
+    /** What one writer transaction parks and unparks; the in-memory index follows only after its commit. */
+    private static final class ParkChanges {
+        final Map<String, ParkedRow> parkedNow = new HashMap<>();
+        final Map<String, ParkedRow> unparked = new HashMap<>();
+
+        void applyTo(JdbcApplyWriter writer) {
+            unparked.forEach((key, row) -> {
+                if (writer.parked.remove(key) != null) {
+                    writer.parkedPerTable.merge(row.table(), -1, (a, b) -> a + b == 0 ? null : a + b);
+                }
+            });
+            parkedNow.forEach((key, row) -> {
+                if (writer.parked.put(key, row) == null) {
+                    writer.parkedPerTable.merge(row.table(), 1, Integer::sum);
+                }
+            });
+            writer.parkedRows.increment(parkedNow.size());
+            writer.parkedGauge.set(writer.parked.size());
+        }
+    }
+
+    private static final long PARKED_RETRY_IDLE_MS = 5_000;
+
+    private void loadParked(Connection c) throws SQLException {
+        parked.clear();
+        parkedPerTable.clear();
+        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.parkedIndex())) {
+            ps.setString(1, writerName);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String key = rs.getString(1);
+                    TableId table = TableId.parse(key.substring(0, key.indexOf('|')));
+                    parked.put(key, new ParkedRow(rs.getLong(2), table));
+                    parkedPerTable.merge(table, 1, Integer::sum);
+                }
+            }
+        }
+        c.commit();
+        parkedGauge.set(parked.size());
+        if (!parked.isEmpty()) {
+            LOG.info("writer {} has {} parked rows waiting for their parent rows", service.name(), parked.size());
+        }
+    }
+
+    private void park(Connection c, ApplyBatch.Row row, String reason, ParkChanges parking) throws SQLException {
+        String key = row.record().kafkaKey();
+        ConsumerRecord<byte[], byte[]> source = row.source();
+        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.park())) {
+            ps.setString(1, writerName);
+            ps.setString(2, key);
+            ps.setString(3, row.record().table().toString());
+            ps.setLong(4, row.record().version());
+            ps.setString(5, reason);
+            ps.setBytes(6, source.value());
+            ps.setString(7, source.topic());
+            ps.setInt(8, source.partition());
+            ps.setLong(9, source.offset());
+            ps.executeUpdate();
+        }
+        parking.unparked.remove(key);
+        parking.parkedNow.put(key, new ParkedRow(row.record().version(), row.record().table()));
+        LOG.debug("{}; parked until its parent row arrives", reason);
+    }
+
+    private void unpark(Connection c, String key, ParkedRow row, ParkChanges parking) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.unpark())) {
+            ps.setString(1, writerName);
+            ps.setString(2, key);
+            ps.executeUpdate();
+        }
+        parking.unparked.put(key, row);
+    }
+
+    /** A parked row whose key has a change in this batch is replaced by it: the newer change decides. */
+    private void supersedeParked(Connection c, ApplyBatch batch, ParkChanges parking) throws SQLException {
+        for (ApplyBatch.Row row : batch.rows()) {
+            if (!parkedPerTable.containsKey(row.record().table())) {
+                continue;
+            }
+            String key = row.record().kafkaKey();
+            ParkedRow old = parked.get(key);
+            if (old != null && old.version() <= row.record().version()) {
+                unpark(c, key, old, parking);
+            }
+        }
+    }
+
+    private boolean touchesParkedRelatives(ApplyBatch batch) {
+        Set<TableId> touched = new HashSet<>();
+        batch.rows().forEach(r -> touched.add(r.record().table()));
+        for (TableId table : parkedPerTable.keySet()) {
+            for (TableId relative : order.related(table)) {
+                if (touched.contains(relative)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Retries the oldest parked rows in a transaction of their own (nothing else arrives). */
+    private void retryParkedAlone(Connection c) throws SQLException {
+        List<DeadLetter> rejected = new ArrayList<>();
+        ParkChanges parking = new ParkChanges();
+        try {
+            if (order.deferConstraints()) {
+                execute(c, "SET CONSTRAINTS ALL DEFERRED");
+            }
+            retryParked(c, rejected, parking);
+            if (order.deferConstraints()) {
+                execute(c, "SET CONSTRAINTS ALL IMMEDIATE");
+            }
+            sendDeadLetters(rejected);
+            c.commit();
+        } catch (SQLException | RuntimeException e) {
+            rollbackQuietly(c);
+            throw e;
+        }
+        parking.applyTo(this);
+    }
+
+    /**
+     * Writes the oldest parked rows whose parents have arrived, and sends those parked longer than the
+     * park timeout to the dead-letter topic.
+     */
+    private void retryParked(Connection c, List<DeadLetter> rejected, ParkChanges parking) throws SQLException {
+        lastParkedRetryMs = clock.millis();
+        ApplyBatch retry = new ApplyBatch(order.positions());
+        Map<String, ParkedRow> candidates = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.oldestParked())) {
+            ps.setLong(1, settings.parkTimeout().toSeconds());
+            ps.setString(2, writerName);
+            ps.setInt(3, settings.maxBatchRows());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String key = rs.getString(1);
+                    ParkedRow known = parked.get(key);
+                    if (known == null || parking.unparked.containsKey(key) || parking.parkedNow.containsKey(key)) {
+                        continue;
+                    }
+                    byte[] value = rs.getBytes(2);
+                    ConsumerRecord<byte[], byte[]> source = new ConsumerRecord<>(rs.getString(3), rs.getInt(4), rs.getLong(5),
+                            ApplyRecord.kafkaKeyBytes(key), value);
+                    if (rs.getBoolean(7)) {
+                        String reason = rs.getString(6) + "; parked longer than writer.parkTimeout (" + settings.parkTimeout()
+                                + ") without its parent row arriving";
+                        LOG.warn("{}; sent to {}", reason, topics.deadLetters());
+                        rejected.add(deadLetter(source, known.table(), reason));
+                        unpark(c, key, known, parking);
+                        continue;
+                    }
+                    retry.add(ApplyRecord.fromBytes(value), source);
+                    candidates.put(key, known);
+                }
+            }
+        }
+        // a row that still misses its parent is parked again by applyGroup: an update of its parked row,
+        // which keeps the time it was first parked
+        for (ApplyBatch.Group group : retry.groups()) {
+            applyGroup(c, group, rejected, parking);
+        }
+        for (Map.Entry<String, ParkedRow> candidate : candidates.entrySet()) {
+            if (parking.parkedNow.remove(candidate.getKey()) == null) {
+                unpark(c, candidate.getKey(), candidate.getValue(), parking);
+            }
+        }
+    }
+
+    private static void execute(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute(sql);
         }
     }
 

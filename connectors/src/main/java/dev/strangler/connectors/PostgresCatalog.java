@@ -7,6 +7,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 
@@ -61,6 +62,36 @@ public final class PostgresCatalog {
             }
         }
         return Optional.of(new TableSchema(id, columns, key));
+    }
+
+    /** A foreign key: rows of {@code child} refer to rows of {@code parent}. */
+    public record ForeignKey(String name, TableId child, TableId parent, boolean deferrable) {
+        @Override
+        public String toString() {
+            return child + " → " + parent + " (" + name + (deferrable ? ", deferrable" : "") + ")";
+        }
+    }
+
+    /** The foreign keys from any of {@code tables} to any of {@code tables} (self-references included). */
+    public List<ForeignKey> foreignKeysAmong(Collection<TableId> tables) throws SQLException {
+        List<ForeignKey> keys = new ArrayList<>();
+        try (PreparedStatement ps = connection.prepareStatement("""
+                SELECT con.conname, cn.nspname, cc.relname, pn.nspname, pc.relname, con.condeferrable
+                FROM pg_constraint con
+                JOIN pg_class cc ON cc.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace
+                JOIN pg_class pc ON pc.oid = con.confrelid JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+                WHERE con.contype = 'f' AND con.conparentid = 0 AND NOT cc.relispartition
+                ORDER BY 2, 3, 1""");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                TableId child = new TableId(rs.getString(2), rs.getString(3));
+                TableId parent = new TableId(rs.getString(4), rs.getString(5));
+                if (tables.contains(child) && tables.contains(parent)) {
+                    keys.add(new ForeignKey(rs.getString(1), child, parent, rs.getBoolean(6)));
+                }
+            }
+        }
+        return keys;
     }
 
     /** Every ordinary or partitioned table outside the system schemas, for "did you mean" suggestions. */

@@ -43,6 +43,10 @@ public final class MetricNames {
     public static final String SYNC_TRANSACTIONS_PENDING = "strangler.sync.transactions.pending";
     /** Counter: transactions reported incomplete after sync.transactionTimeout and applied with what arrived. */
     public static final String SYNC_TRANSACTIONS_INCOMPLETE = "strangler.sync.transactions.incomplete";
+    /** Counter: rows parked because a parent row (foreign key) was missing, per service. */
+    public static final String WRITER_PARKED = "strangler.writer.parked";
+    /** Gauge: rows parked now, per service. */
+    public static final String WRITER_PARKED_NOW = "strangler.writer.parked.now";
     /** Counter: source transactions committed to a service database, per service. */
     public static final String WRITER_TRANSACTIONS = "strangler.writer.transactions";
     /** Distribution: rows per source transaction applied, per service. */

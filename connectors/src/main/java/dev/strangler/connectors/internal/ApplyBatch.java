@@ -57,6 +57,11 @@ public final class ApplyBatch {
         }
     }
 
+    /** The surviving change of each key. */
+    public java.util.Collection<Row> rows() {
+        return latestByKey.values();
+    }
+
     /** Changes in the batch, before collapsing keys. */
     public int size() {
         return size;

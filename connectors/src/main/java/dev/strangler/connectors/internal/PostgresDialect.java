@@ -28,6 +28,10 @@ public final class PostgresDialect {
     /** The column each target row keeps its source version in; a write never replaces a newer version. */
     public static final String VERSION_COLUMN = "strangler_version";
     public static final String OFFSETS_TABLE = "strangler_offsets";
+    /** Rows waiting for a parent row (foreign key), kept in the target's own transactions like the offsets. */
+    public static final String PARKED_TABLE = "strangler_parked";
+    /** SQLState of a foreign-key violation. */
+    public static final String FOREIGN_KEY_VIOLATION = "23503";
 
     private PostgresDialect() {
     }
@@ -53,6 +57,36 @@ public final class PostgresDialect {
     public static String upsertOffset() {
         return "INSERT INTO " + OFFSETS_TABLE + " (writer, topic, kafka_partition, next_offset, updated_at) VALUES (?, ?, ?, ?, now()) "
                 + "ON CONFLICT (writer, topic, kafka_partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()";
+    }
+
+    public static String createParkedTable() {
+        return "CREATE TABLE IF NOT EXISTS " + PARKED_TABLE + " (writer text NOT NULL, row_key text NOT NULL, "
+                + "target_table text NOT NULL, version bigint NOT NULL, parked_at timestamptz NOT NULL DEFAULT now(), reason text NOT NULL, "
+                + "record bytea NOT NULL, topic text NOT NULL, kafka_partition int NOT NULL, kafka_offset bigint NOT NULL, "
+                + "PRIMARY KEY (writer, row_key))";
+    }
+
+    /** Parks a row, or replaces a parked row of the same key with a newer version. */
+    public static String park() {
+        return "INSERT INTO " + PARKED_TABLE + " AS p (writer, row_key, target_table, version, parked_at, reason, record, topic, kafka_partition, kafka_offset) "
+                + "VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?) ON CONFLICT (writer, row_key) DO UPDATE SET version = EXCLUDED.version, "
+                + "reason = EXCLUDED.reason, record = EXCLUDED.record, topic = EXCLUDED.topic, kafka_partition = EXCLUDED.kafka_partition, "
+                + "kafka_offset = EXCLUDED.kafka_offset WHERE p.version <= EXCLUDED.version";
+    }
+
+    public static String unpark() {
+        return "DELETE FROM " + PARKED_TABLE + " WHERE writer = ? AND row_key = ?";
+    }
+
+    /** Keys and versions of every parked row of a writer. */
+    public static String parkedIndex() {
+        return "SELECT row_key, version FROM " + PARKED_TABLE + " WHERE writer = ?";
+    }
+
+    /** The oldest parked rows of a writer, with what a retry or a dead letter needs. */
+    public static String oldestParked() {
+        return "SELECT row_key, record, topic, kafka_partition, kafka_offset, reason, parked_at < now() - make_interval(secs => ?) "
+                + "FROM " + PARKED_TABLE + " WHERE writer = ? ORDER BY parked_at, row_key LIMIT ?";
     }
 
     public static String addVersionColumn(TableId table) {

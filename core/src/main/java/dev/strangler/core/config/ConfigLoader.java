@@ -204,8 +204,9 @@ public final class ConfigLoader {
     private WriterSettings writer(ConfigNode n) {
         int maxBatch = n.integer("maxBatchRows", 5000, 1, 1_000_000);
         Duration pollTimeout = n.duration("pollTimeout", Duration.ofMillis(20), Duration.ofMillis(1));
+        Duration parkTimeout = n.duration("parkTimeout", Duration.ofHours(1), Duration.ofSeconds(1));
         n.finish();
-        return new WriterSettings(maxBatch, pollTimeout);
+        return new WriterSettings(maxBatch, pollTimeout, parkTimeout);
     }
 
     private HttpSettings http(ConfigNode n) {

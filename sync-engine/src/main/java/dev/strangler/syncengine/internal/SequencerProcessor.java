@@ -26,7 +26,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -51,7 +50,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Pending transactions live in memory. Only what is still pending when the task commits is written
  * to the changelogged store, by the {@link BeforeCommitHook} just before the commit: most transactions
  * arrive and leave within one commit interval and never touch the store. Store keys:
- * {@code e|<tx>|<position>} → change; {@code x|<tx>} → the END's place in the commit-order queue and
+ * {@code e|<tx>|<n>} → a chunk of changes (those that arrived between two commits, up to 256 KiB);
+ * {@code x|<tx>} → the END's place in the commit-order queue and
  * its announced count; {@code c|<tx>} → completion time, so a transaction replayed by a capture restart
  * is recognised and dropped (kept 6 hours). After a restart the memory is rebuilt from the store.
  */
@@ -59,6 +59,8 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
 
     private static final Logger LOG = LoggerFactory.getLogger(SequencerProcessor.class);
     private static final long COMPLETED_MEMORY_MS = TimeUnit.HOURS.toMillis(6);
+    /** below Kafka's default 1 MiB record limit, which changelog topics keep */
+    private static final int MAX_CHUNK_BYTES = 256 * 1024;
 
     private final String transactionTopic;
     private final Duration timeout;
@@ -89,8 +91,10 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         final long firstSeenMs;
         /** change bytes by source position: the order of execution */
         final TreeMap<Long, byte[]> changes = new TreeMap<>();
-        /** positions not yet in the store */
-        final Set<Long> unstored = new HashSet<>();
+        /** positions not yet in the store, in arrival order */
+        final List<Long> unstored = new ArrayList<>();
+        /** how many chunks of this transaction's changes the store holds: keys e|tx|0 .. e|tx|n-1 */
+        int storedChunks;
         long expected = -1;
         long endSequence = -1;
         boolean endStored;
@@ -131,7 +135,10 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
                 if (key.startsWith("e|")) {
                     int bar = key.lastIndexOf('|');
                     Pending p = pendingByTx.computeIfAbsent(key.substring(2, bar), tx -> new Pending(tx, now));
-                    p.changes.put(Long.parseLong(key.substring(bar + 1)), entry.value);
+                    for (byte[] change : unchunk(entry.value)) {
+                        p.changes.put(SequencedChange.header(change).order(), change);
+                    }
+                    p.storedChunks = Math.max(p.storedChunks, Integer.parseInt(key.substring(bar + 1)) + 1);
                 } else if (key.startsWith("x|")) {
                     Pending p = pendingByTx.computeIfAbsent(key.substring(2), tx -> new Pending(tx, now));
                     ByteBuffer end = ByteBuffer.wrap(entry.value);
@@ -246,10 +253,8 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
     private void forget(Pending p) {
         pendingByTx.remove(p.id);
         unstored.remove(p);
-        for (Long position : p.changes.keySet()) {
-            if (!p.unstored.contains(position)) {
-                store.delete(changeKey(p.id, position));
-            }
+        for (int chunk = 0; chunk < p.storedChunks; chunk++) {
+            store.delete(changeKey(p.id, chunk));
         }
         if (p.endStored) {
             store.delete(endKey(p.id));
@@ -259,8 +264,20 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
     /** Before each commit: what is still pending goes to the store, so a restart finds it. */
     private void storePending() {
         for (Pending p : unstored) {
+            List<byte[]> chunk = new ArrayList<>();
+            int chunkBytes = 0;
             for (Long position : p.unstored) {
-                store.put(changeKey(p.id, position), p.changes.get(position));
+                byte[] change = p.changes.get(position);
+                if (!chunk.isEmpty() && chunkBytes + change.length > MAX_CHUNK_BYTES) {
+                    store.put(changeKey(p.id, p.storedChunks++), chunk(chunk, chunkBytes));
+                    chunk.clear();
+                    chunkBytes = 0;
+                }
+                chunk.add(change);
+                chunkBytes += change.length;
+            }
+            if (!chunk.isEmpty()) {
+                store.put(changeKey(p.id, p.storedChunks++), chunk(chunk, chunkBytes));
             }
             p.unstored.clear();
             if (p.expected >= 0 && !p.endStored) {
@@ -323,8 +340,28 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         context.forward(new Record<>(key, letter.toBytes(), context.currentSystemTimeMs()), SyncTopology.deadLetterSink());
     }
 
-    private static String changeKey(String tx, long position) {
-        return "e|" + tx + "|" + position;
+    /** Several changes in one store value: each as its length and its bytes. */
+    private static byte[] chunk(List<byte[]> changes, int bytes) {
+        ByteBuffer out = ByteBuffer.allocate(bytes + 4 * changes.size());
+        for (byte[] change : changes) {
+            out.putInt(change.length).put(change);
+        }
+        return out.array();
+    }
+
+    private static List<byte[]> unchunk(byte[] chunk) {
+        List<byte[]> changes = new ArrayList<>();
+        ByteBuffer in = ByteBuffer.wrap(chunk);
+        while (in.hasRemaining()) {
+            byte[] change = new byte[in.getInt()];
+            in.get(change);
+            changes.add(change);
+        }
+        return changes;
+    }
+
+    private static String changeKey(String tx, int chunk) {
+        return "e|" + tx + "|" + chunk;
     }
 
     private static String endKey(String tx) {
