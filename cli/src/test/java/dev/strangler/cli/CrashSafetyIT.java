@@ -82,6 +82,75 @@ class CrashSafetyIT extends SandboxTestBase {
     }
 
     /**
+     * Source transactions of 10,000 rows (an order and its items), with Strangler killed at a random
+     * moment after each: a reader of the service database never sees an order without all its items,
+     * and every transaction ends applied once, whole.
+     */
+    @Test
+    void aTenThousandRowTransactionIsNeverSeenHalfAppliedAcrossKills() throws Exception {
+        long seed = System.nanoTime();
+        LOG.info("big transaction crash test seed {}", seed);
+        Random random = new Random(seed);
+        int items = 10_000;
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            String[] schema = {"CREATE TABLE orders (id bigint PRIMARY KEY, note text NOT NULL)",
+                    "CREATE TABLE order_items (order_id bigint NOT NULL REFERENCES orders(id), line int NOT NULL, sku text NOT NULL, "
+                            + "PRIMARY KEY (order_id, line))"};
+            h.givenMonolith(schema);
+            h.givenService(schema);
+            h.givenMonolith("INSERT INTO orders VALUES (0, 'probe')");
+            Path config = h.writeConfig("""
+                    - from: public.orders
+                    - from: public.order_items
+                    """);
+            Path logs = itLogs("big-transaction-" + seed);
+            Process strangler = startProcess(config, logs.resolve("run-1.log"));
+            String orders = "SELECT id, note FROM orders ORDER BY id";
+            h.awaitServiceMatchesMonolith(orders, orders, Duration.ofSeconds(90));
+
+            AtomicBoolean reading = new AtomicBoolean(true);
+            AtomicLong checks = new AtomicLong();
+            List<String> partial = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Thread reader = new Thread(() -> {
+                try (Connection c = h.postgres.connect(h.serviceDb); java.sql.Statement s = c.createStatement()) {
+                    while (reading.get()) {
+                        try (java.sql.ResultSet rs = s.executeQuery("SELECT o.id, (SELECT count(*) FROM order_items i WHERE i.order_id = o.id) "
+                                + "FROM orders o WHERE o.id > 0")) {
+                            while (rs.next()) {
+                                if (rs.getLong(2) != items && partial.size() < 5) {
+                                    partial.add("order " + rs.getLong(1) + " with " + rs.getLong(2) + " items");
+                                }
+                            }
+                        }
+                        checks.incrementAndGet();
+                    }
+                } catch (SQLException e) {
+                    partial.add("reader failed: " + e.getMessage());
+                }
+            }, "big-transaction-reader");
+            reader.start();
+            int transactions = 3;
+            for (int order = 1; order <= transactions; order++) {
+                h.inMonolith("BEGIN; INSERT INTO orders VALUES (" + order + ", 'big " + order + "'); "
+                        + "INSERT INTO order_items SELECT " + order + ", g, 'sku-' || g FROM generate_series(1, " + items + ") g; COMMIT");
+                Thread.sleep(random.nextInt(1500));
+                LOG.info("kill {} during or after the transaction of order {}", order, order);
+                strangler.destroyForcibly().waitFor();
+                strangler = startProcess(config, logs.resolve("run-" + (order + 1) + ".log"));
+            }
+            String lines = "SELECT order_id, count(*), min(line), max(line) FROM order_items GROUP BY order_id ORDER BY order_id";
+            h.awaitServiceMatchesMonolith(lines, lines, Duration.ofSeconds(180));
+            h.awaitServiceMatchesMonolith(orders, orders, Duration.ofSeconds(10));
+            reading.set(false);
+            reader.join();
+            assertThat(partial).as("orders a reader saw without all their items").isEmpty();
+            assertThat(checks.get()).isGreaterThan(10);
+            strangler.destroy();
+            assertThat(strangler.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    /**
      * With {@code bootstrap: embedded} the broker dies with the process: its log directory must carry
      * the topics, offsets and transactions over the crash, so that the restarted process continues.
      */

@@ -105,6 +105,11 @@ public final class JdbcApplyWriter implements Component {
     private final AtomicLong parkedGauge = new AtomicLong();
     private final Counter parkedRows;
     private long lastParkedRetryMs;
+    /** rows the last retry took out of the park: while it makes progress, an idle writer keeps retrying */
+    private int lastRetryFreedRows;
+    /** where the sweep over parked rows continues: rows that still wait cannot hold back those behind them */
+    private int retryCursorPosition = -1;
+    private long retryCursorSeq = -1;
     private final Map<TableId, TableMeters> tableMeters = new ConcurrentHashMap<>();
     private final AtomicLong consumerLag = new AtomicLong();
     private final AtomicLong appliedRows = new AtomicLong();
@@ -279,7 +284,7 @@ public final class JdbcApplyWriter implements Component {
                         if (carried.size() < before + records.count()) {
                             kafkaConsumer.commitAsync();
                         }
-                    } else if (!parked.isEmpty() && clock.millis() - lastParkedRetryMs > PARKED_RETRY_IDLE_MS) {
+                    } else if (!parked.isEmpty() && (lastRetryFreedRows > 0 || clock.millis() - lastParkedRetryMs > PARKED_RETRY_IDLE_MS)) {
                         retryParkedAlone(connection);
                     }
                 }
@@ -658,19 +663,28 @@ public final class JdbcApplyWriter implements Component {
     }
 
     /**
-     * Writes the oldest parked rows whose parents have arrived, and sends those parked longer than the
-     * park timeout to the dead-letter topic.
+     * Retries the next page of parked rows (parents first, so a chain of parked rows resolves in one
+     * pass), and sends those parked longer than the park timeout to the dead-letter topic.
      */
     private void retryParked(Connection c, List<DeadLetter> rejected, ParkChanges parking) throws SQLException {
         lastParkedRetryMs = clock.millis();
         ApplyBatch retry = new ApplyBatch(order.positions());
         Map<String, ParkedRow> candidates = new HashMap<>();
-        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.oldestParked())) {
+        String[] tablesInOrder = order.positions().entrySet().stream().sorted(Map.Entry.comparingByValue())
+                .map(e -> e.getKey().toString()).toArray(String[]::new);
+        int page = 0;
+        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.nextParked())) {
             ps.setLong(1, settings.parkTimeout().toSeconds());
-            ps.setString(2, writerName);
-            ps.setInt(3, settings.maxBatchRows());
+            ps.setArray(2, c.createArrayOf("text", tablesInOrder));
+            ps.setString(3, writerName);
+            ps.setInt(4, retryCursorPosition);
+            ps.setLong(5, retryCursorSeq);
+            ps.setInt(6, settings.maxBatchRows());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
+                    page++;
+                    retryCursorPosition = rs.getInt(8);
+                    retryCursorSeq = rs.getLong(9);
                     String key = rs.getString(1);
                     ParkedRow known = parked.get(key);
                     if (known == null || parking.unparked.containsKey(key) || parking.parkedNow.containsKey(key)) {
@@ -692,15 +706,28 @@ public final class JdbcApplyWriter implements Component {
                 }
             }
         }
+        if (page < settings.maxBatchRows()) {
+            // the sweep reached the end: the next one starts again from the first parent table
+            retryCursorPosition = -1;
+            retryCursorSeq = -1;
+        }
         // a row that still misses its parent is parked again by applyGroup: an update of its parked row,
         // which keeps the time it was first parked
         for (ApplyBatch.Group group : retry.groups()) {
             applyGroup(c, group, rejected, parking);
         }
+        int written = 0;
         for (Map.Entry<String, ParkedRow> candidate : candidates.entrySet()) {
             if (parking.parkedNow.remove(candidate.getKey()) == null) {
                 unpark(c, candidate.getKey(), candidate.getValue(), parking);
+                written++;
             }
+        }
+        lastRetryFreedRows = written;
+        if (!candidates.isEmpty()) {
+            LOG.atLevel(written > 0 ? org.slf4j.event.Level.INFO : org.slf4j.event.Level.DEBUG).log(
+                    "writer {} retried {} parked rows: {} left the park (written or dead-lettered), {} still wait for their parent rows",
+                    service.name(), candidates.size(), written, candidates.size() - written);
         }
     }
 

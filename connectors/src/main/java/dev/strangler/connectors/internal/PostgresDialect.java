@@ -61,9 +61,9 @@ public final class PostgresDialect {
 
     public static String createParkedTable() {
         return "CREATE TABLE IF NOT EXISTS " + PARKED_TABLE + " (writer text NOT NULL, row_key text NOT NULL, "
-                + "target_table text NOT NULL, version bigint NOT NULL, parked_at timestamptz NOT NULL DEFAULT now(), reason text NOT NULL, "
-                + "record bytea NOT NULL, topic text NOT NULL, kafka_partition int NOT NULL, kafka_offset bigint NOT NULL, "
-                + "PRIMARY KEY (writer, row_key))";
+                + "seq bigint GENERATED ALWAYS AS IDENTITY, target_table text NOT NULL, version bigint NOT NULL, "
+                + "parked_at timestamptz NOT NULL DEFAULT now(), reason text NOT NULL, record bytea NOT NULL, "
+                + "topic text NOT NULL, kafka_partition int NOT NULL, kafka_offset bigint NOT NULL, PRIMARY KEY (writer, row_key))";
     }
 
     /** Parks a row, or replaces a parked row of the same key with a newer version. */
@@ -83,10 +83,14 @@ public final class PostgresDialect {
         return "SELECT row_key, version FROM " + PARKED_TABLE + " WHERE writer = ?";
     }
 
-    /** The oldest parked rows of a writer, with what a retry or a dead letter needs. */
-    public static String oldestParked() {
-        return "SELECT row_key, record, topic, kafka_partition, kafka_offset, reason, parked_at < now() - make_interval(secs => ?) "
-                + "FROM " + PARKED_TABLE + " WHERE writer = ? ORDER BY parked_at, row_key LIMIT ?";
+    /**
+     * The next page of a writer's parked rows after a cursor, parents first: ordered by the position of
+     * their table in the array parameter (the foreign-key order), then by when they were first parked.
+     */
+    public static String nextParked() {
+        return "SELECT row_key, record, topic, kafka_partition, kafka_offset, reason, parked_at < now() - make_interval(secs => ?), pos, seq "
+                + "FROM (SELECT *, coalesce(array_position(?::text[], target_table), 0) AS pos FROM " + PARKED_TABLE + " WHERE writer = ?) p "
+                + "WHERE (pos, seq) > (?, ?) ORDER BY pos, seq LIMIT ?";
     }
 
     public static String addVersionColumn(TableId table) {
