@@ -30,9 +30,9 @@ class PagilaForeignKeysIT extends SandboxTestBase {
 
     private static final Logger LOG = LoggerFactory.getLogger(PagilaForeignKeysIT.class);
 
-    /** Pagila's base tables except the partitioned payment table (issue 3: partitions). */
+    /** Pagila's base tables; payment is partitioned (its changes arrive as payment, whatever the partition). */
     static final List<String> TABLES = List.of("actor", "address", "category", "city", "country", "customer", "film", "film_actor",
-            "film_category", "inventory", "language", "rental", "staff", "store");
+            "film_category", "inventory", "language", "payment", "rental", "staff", "store");
 
     /** {@code ../shared/datasets/<name>} from the project or one of its parents, if this checkout has it. */
     static Path dataset(String name) {
@@ -85,6 +85,9 @@ class PagilaForeignKeysIT extends SandboxTestBase {
             assertThat(h.count(h.serviceDb, "SELECT count(*) FROM strangler_parked")).as("rows left parked").isZero();
             assertThat(h.metrics.find("strangler.dead.letters").counters()).allSatisfy(c -> assertThat(c.count()).isZero());
             assertThat(h.count(h.serviceDb, "SELECT count(*) FROM public.rental")).isGreaterThan(16_000);
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM public.payment")).as("payments of the initial copy and the workload")
+                    .isGreaterThan(16_000);
+            assertThat(h.metrics.get("strangler.writer.transactions").counter().count()).isGreaterThan(100);
         }
     }
 
@@ -113,9 +116,10 @@ class PagilaForeignKeysIT extends SandboxTestBase {
     }
 
     /**
-     * Multi-table transactions that respect Pagila's keys: a new customer with a new address and a
-     * rental; a rental returned; a film's price changed; a customer created here removed with its
-     * rentals and address (children first); a film's cast changed.
+     * Multi-table transactions that respect Pagila's keys: a new customer with a new address; a new
+     * rental with its payment and the inventory item touched; a rental returned; a film's price changed;
+     * a customer created here removed with their payments, rentals and address (children first); a
+     * film's cast changed.
      */
     private static int workload(StranglerHarness h, Duration duration) throws SQLException {
         Random random = new Random(7);
@@ -125,22 +129,32 @@ class PagilaForeignKeysIT extends SandboxTestBase {
         try (Connection c = postgres.connect(h.monolithDb)) {
             c.setAutoCommit(false);
             while (System.nanoTime() < until) {
-                int dice = random.nextInt(10);
-                if (dice < 4 || created.isEmpty()) {
+                int dice = random.nextInt(12);
+                if (dice < 3 || created.isEmpty()) {
                     int address = insertReturningId(c, "INSERT INTO public.address (address, district, city_id, phone) "
                             + "VALUES (?, 'Workload', ?, '555') RETURNING address_id", "street " + random.nextInt(1000), 1 + random.nextInt(600));
                     int customer = insertReturningId(c, "INSERT INTO public.customer (store_id, first_name, last_name, email, address_id, active) "
                             + "VALUES (?, 'New', ?, ?, ?, 1) RETURNING customer_id", 1 + random.nextInt(2), "Customer" + random.nextInt(10_000),
                             "new" + random.nextInt(10_000) + "@example.com", address);
-                    insertReturningId(c, "INSERT INTO public.rental (rental_date, inventory_id, customer_id, staff_id) "
-                            + "VALUES (now(), ?, ?, ?) RETURNING rental_id", 1 + random.nextInt(4500), customer, 1 + random.nextInt(2));
                     created.add(new int[]{customer, address});
                 } else if (dice < 6) {
+                    int[] customer = created.get(random.nextInt(created.size()));
+                    int inventory = 1 + random.nextInt(4500);
+                    int staff = 1 + random.nextInt(2);
+                    int rental = insertReturningId(c, "INSERT INTO public.rental (rental_date, inventory_id, customer_id, staff_id) "
+                            + "VALUES (now(), ?, ?, ?) RETURNING rental_id", inventory, customer[0], staff);
+                    // payments are partitioned by month of 2022, as Pagila ships them
+                    execute(c, "INSERT INTO public.payment (customer_id, staff_id, rental_id, amount, payment_date) "
+                            + "VALUES (?, ?, ?, ?, timestamptz '2022-07-01 12:00+00' + make_interval(secs => ?))",
+                            customer[0], staff, rental, new java.math.BigDecimal("4.99"), random.nextInt(1_000_000));
+                    execute(c, "UPDATE public.inventory SET last_update = now() WHERE inventory_id = ?", inventory);
+                } else if (dice < 8) {
                     execute(c, "UPDATE public.rental SET return_date = now() WHERE rental_id = ?", 1 + random.nextInt(16_000));
-                } else if (dice < 7) {
-                    execute(c, "UPDATE public.film SET rental_rate = rental_rate + 0.01 WHERE film_id = ?", 1 + random.nextInt(1000));
                 } else if (dice < 9) {
+                    execute(c, "UPDATE public.film SET rental_rate = rental_rate + 0.01 WHERE film_id = ?", 1 + random.nextInt(1000));
+                } else if (dice < 11) {
                     int[] gone = created.remove(random.nextInt(created.size()));
+                    execute(c, "DELETE FROM public.payment WHERE customer_id = ?", gone[0]);
                     execute(c, "DELETE FROM public.rental WHERE customer_id = ?", gone[0]);
                     execute(c, "DELETE FROM public.customer WHERE customer_id = ?", gone[0]);
                     execute(c, "DELETE FROM public.address WHERE address_id = ?", gone[1]);

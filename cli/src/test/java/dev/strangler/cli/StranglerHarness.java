@@ -125,7 +125,12 @@ final class StranglerHarness implements AutoCloseable {
 
     /** Starts Strangler in this JVM. */
     StranglerHarness startStrangler(String tables) {
-        StranglerConfig config = new ConfigLoader(k -> null, workDir).parse(config(tables), "test config");
+        return startStrangler(tables, "");
+    }
+
+    /** Starts Strangler in this JVM, with more top-level YAML (such as a {@code writer:} section) after the generated config. */
+    StranglerHarness startStrangler(String tables, String moreYaml) {
+        StranglerConfig config = new ConfigLoader(k -> null, workDir).parse(config(tables) + moreYaml, "test config");
         pipeline = new Pipeline(config, metrics, Clock.systemUTC(), ApplyListener.NONE);
         pipeline.start();
         return this;

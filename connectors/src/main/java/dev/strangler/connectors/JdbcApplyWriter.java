@@ -411,8 +411,14 @@ public final class JdbcApplyWriter implements Component {
             for (ApplyBatch.Group group : batch.groups()) {
                 applyGroup(c, group, rejected, parking);
             }
-            if (!parked.isEmpty() && touchesParkedRelatives(batch)) {
-                retryParked(c, rejected, parking);
+            if (!parked.isEmpty()) {
+                Set<TableId> touched = new HashSet<>();
+                batch.rows().forEach(r -> touched.add(r.record().table()));
+                Set<TableId> released = order.releasedBy(touched);
+                released.retainAll(parkedPerTable.keySet());
+                if (!released.isEmpty()) {
+                    retryParked(c, rejected, parking, released, false);
+                }
             }
             if (order.deferConstraints()) {
                 // the deferred checks run here, inside the transaction, so a failure names its constraint
@@ -628,20 +634,7 @@ public final class JdbcApplyWriter implements Component {
         }
     }
 
-    private boolean touchesParkedRelatives(ApplyBatch batch) {
-        Set<TableId> touched = new HashSet<>();
-        batch.rows().forEach(r -> touched.add(r.record().table()));
-        for (TableId table : parkedPerTable.keySet()) {
-            for (TableId relative : order.related(table)) {
-                if (touched.contains(relative)) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    /** Retries the oldest parked rows in a transaction of their own (nothing else arrives). */
+    /** Retries the next page of the sweep over all parked rows, in a transaction of its own (nothing else arrives). */
     private void retryParkedAlone(Connection c) throws SQLException {
         List<DeadLetter> rejected = new ArrayList<>();
         ParkChanges parking = new ParkChanges();
@@ -649,7 +642,7 @@ public final class JdbcApplyWriter implements Component {
             if (order.deferConstraints()) {
                 execute(c, "SET CONSTRAINTS ALL DEFERRED");
             }
-            retryParked(c, rejected, parking);
+            retryParked(c, rejected, parking, Set.copyOf(parkedPerTable.keySet()), true);
             if (order.deferConstraints()) {
                 execute(c, "SET CONSTRAINTS ALL IMMEDIATE");
             }
@@ -663,10 +656,13 @@ public final class JdbcApplyWriter implements Component {
     }
 
     /**
-     * Retries the next page of parked rows (parents first, so a chain of parked rows resolves in one
-     * pass), and sends those parked longer than the park timeout to the dead-letter topic.
+     * Retries a page of parked rows of some tables, parents first (a chain of parked rows resolves in one
+     * pass), and sends those parked longer than the park timeout to the dead-letter topic. A sweep goes on
+     * from where the last sweep stopped, so rows that still wait cannot hold back those behind them;
+     * otherwise the page starts at the first parent table.
      */
-    private void retryParked(Connection c, List<DeadLetter> rejected, ParkChanges parking) throws SQLException {
+    private void retryParked(Connection c, List<DeadLetter> rejected, ParkChanges parking, Set<TableId> tables, boolean sweep)
+            throws SQLException {
         lastParkedRetryMs = clock.millis();
         ApplyBatch retry = new ApplyBatch(order.positions());
         Map<String, ParkedRow> candidates = new HashMap<>();
@@ -677,14 +673,17 @@ public final class JdbcApplyWriter implements Component {
             ps.setLong(1, settings.parkTimeout().toSeconds());
             ps.setArray(2, c.createArrayOf("text", tablesInOrder));
             ps.setString(3, writerName);
-            ps.setInt(4, retryCursorPosition);
-            ps.setLong(5, retryCursorSeq);
-            ps.setInt(6, settings.maxBatchRows());
+            ps.setInt(4, sweep ? retryCursorPosition : -1);
+            ps.setLong(5, sweep ? retryCursorSeq : -1);
+            ps.setArray(6, c.createArrayOf("text", tables.stream().map(TableId::toString).toArray(String[]::new)));
+            ps.setInt(7, settings.maxBatchRows());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     page++;
-                    retryCursorPosition = rs.getInt(8);
-                    retryCursorSeq = rs.getLong(9);
+                    if (sweep) {
+                        retryCursorPosition = rs.getInt(8);
+                        retryCursorSeq = rs.getLong(9);
+                    }
                     String key = rs.getString(1);
                     ParkedRow known = parked.get(key);
                     if (known == null || parking.unparked.containsKey(key) || parking.parkedNow.containsKey(key)) {
@@ -706,7 +705,7 @@ public final class JdbcApplyWriter implements Component {
                 }
             }
         }
-        if (page < settings.maxBatchRows()) {
+        if (sweep && page < settings.maxBatchRows()) {
             // the sweep reached the end: the next one starts again from the first parent table
             retryCursorPosition = -1;
             retryCursorSeq = -1;

@@ -163,6 +163,8 @@ public final class PostgresCapture implements Component {
         p.setProperty("slot.name", settings.slotName());
         p.setProperty("publication.name", settings.publicationName());
         p.setProperty("publication.autocreate.mode", "filtered");
+        // a partitioned table's changes arrive as the table itself, not as its partitions
+        p.setProperty("publish.via.partition.root", "true");
         p.setProperty("table.include.list", tables.stream().map(t -> "^" + t.schema() + "\\." + t.table() + "$")
                 .collect(Collectors.joining(",")));
         p.setProperty("snapshot.mode", settings.snapshot() == CaptureSettings.SnapshotMode.INITIAL ? "initial" : "no_data");

@@ -72,16 +72,19 @@ public final class PostgresCatalog {
         }
     }
 
-    /** The foreign keys from any of {@code tables} to any of {@code tables} (self-references included). */
+    /**
+     * The foreign keys from any of {@code tables} to any of {@code tables} (self-references included). A key
+     * declared on partitions counts as a key of their partitioned table.
+     */
     public List<ForeignKey> foreignKeysAmong(Collection<TableId> tables) throws SQLException {
         List<ForeignKey> keys = new ArrayList<>();
         try (PreparedStatement ps = connection.prepareStatement("""
                 SELECT con.conname, cn.nspname, cc.relname, pn.nspname, pc.relname, con.condeferrable
                 FROM pg_constraint con
-                JOIN pg_class cc ON cc.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace
-                JOIN pg_class pc ON pc.oid = con.confrelid JOIN pg_namespace pn ON pn.oid = pc.relnamespace
-                WHERE con.contype = 'f' AND con.conparentid = 0 AND NOT cc.relispartition
-                ORDER BY 2, 3, 1""");
+                JOIN pg_class cc ON cc.oid = coalesce(pg_partition_root(con.conrelid), con.conrelid) JOIN pg_namespace cn ON cn.oid = cc.relnamespace
+                JOIN pg_class pc ON pc.oid = coalesce(pg_partition_root(con.confrelid), con.confrelid) JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+                WHERE con.contype = 'f'
+                ORDER BY 2, 3, 4, 5, 1""");
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 TableId child = new TableId(rs.getString(2), rs.getString(3));

@@ -29,12 +29,15 @@ import java.util.stream.Collectors;
 public final class ForeignKeyOrder {
 
     private final Map<TableId, Integer> positions;
-    private final Map<TableId, Set<TableId>> related;
+    private final Map<TableId, Set<TableId>> parents;
+    private final Map<TableId, Set<TableId>> children;
     private final boolean deferConstraints;
 
-    private ForeignKeyOrder(Map<TableId, Integer> positions, Map<TableId, Set<TableId>> related, boolean deferConstraints) {
+    private ForeignKeyOrder(Map<TableId, Integer> positions, Map<TableId, Set<TableId>> parents, Map<TableId, Set<TableId>> children,
+                            boolean deferConstraints) {
         this.positions = positions;
-        this.related = related;
+        this.parents = parents;
+        this.children = children;
         this.deferConstraints = deferConstraints;
     }
 
@@ -55,17 +58,16 @@ public final class ForeignKeyOrder {
             configOrder.putIfAbsent(t, configOrder.size());
         }
         Map<TableId, Set<TableId>> parents = new LinkedHashMap<>();
-        Map<TableId, Set<TableId>> related = new HashMap<>();
+        Map<TableId, Set<TableId>> children = new HashMap<>();
         for (TableId t : configOrder.keySet()) {
             parents.put(t, new LinkedHashSet<>());
-            related.put(t, new HashSet<>(Set.of(t)));
+            children.put(t, new LinkedHashSet<>());
         }
         for (ForeignKey fk : keys) {
             if (!configOrder.containsKey(fk.child()) || !configOrder.containsKey(fk.parent())) {
                 continue;
             }
-            related.get(fk.child()).add(fk.parent());
-            related.get(fk.parent()).add(fk.child());
+            children.get(fk.parent()).add(fk.child());
             if (!fk.child().equals(fk.parent())) {
                 parents.get(fk.child()).add(fk.parent());
             }
@@ -111,7 +113,7 @@ public final class ForeignKeyOrder {
             placed.add(next);
             next.stream().sorted(Comparator.comparingInt(configOrder::get)).forEach(t -> positions.put(t, positions.size()));
         }
-        return new ForeignKeyOrder(Map.copyOf(positions), related, defer);
+        return new ForeignKeyOrder(Map.copyOf(positions), parents, children, defer);
     }
 
     /** Position of each table: lower is written first for inserts and updates, last for deletes. */
@@ -124,9 +126,25 @@ public final class ForeignKeyOrder {
         return deferConstraints;
     }
 
-    /** The table itself and the tables it refers to or that refer to it. */
-    public Set<TableId> related(TableId table) {
-        return related.getOrDefault(table, Set.of(table));
+    /**
+     * The tables whose waiting rows new rows of {@code tables} may release: the tables themselves (a
+     * table that refers to itself), every table below them (children, their children, ...: a chain
+     * resolves in one pass) and the tables they refer to (a parent's delete waits for its children's).
+     */
+    public Set<TableId> releasedBy(Set<TableId> tables) {
+        Set<TableId> out = new HashSet<>(tables);
+        Deque<TableId> todo = new ArrayDeque<>(tables);
+        while (!todo.isEmpty()) {
+            for (TableId child : children.getOrDefault(todo.pop(), Set.of())) {
+                if (out.add(child)) {
+                    todo.push(child);
+                }
+            }
+        }
+        for (TableId t : tables) {
+            out.addAll(parents.getOrDefault(t, Set.of()));
+        }
+        return out;
     }
 
     /** Tarjan's strongly connected components of the child → parent graph. */

@@ -84,13 +84,13 @@ public final class PostgresDialect {
     }
 
     /**
-     * The next page of a writer's parked rows after a cursor, parents first: ordered by the position of
-     * their table in the array parameter (the foreign-key order), then by when they were first parked.
+     * The next page of a writer's parked rows of some tables after a cursor, parents first: ordered by the
+     * position of their table in the array parameter (the foreign-key order), then by when they were first parked.
      */
     public static String nextParked() {
         return "SELECT row_key, record, topic, kafka_partition, kafka_offset, reason, parked_at < now() - make_interval(secs => ?), pos, seq "
                 + "FROM (SELECT *, coalesce(array_position(?::text[], target_table), 0) AS pos FROM " + PARKED_TABLE + " WHERE writer = ?) p "
-                + "WHERE (pos, seq) > (?, ?) ORDER BY pos, seq LIMIT ?";
+                + "WHERE (pos, seq) > (?, ?) AND target_table = ANY (?::text[]) ORDER BY pos, seq LIMIT ?";
     }
 
     public static String addVersionColumn(TableId table) {

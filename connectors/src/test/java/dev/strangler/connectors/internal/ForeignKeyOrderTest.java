@@ -41,7 +41,10 @@ class ForeignKeyOrderTest {
         assertThat(tables.indexOf(PRODUCTS)).isLessThan(tables.indexOf(ITEMS));
         assertThat(tables).as("a table without keys keeps its config place among those ready").startsWith(AUDIT);
         assertThat(order.deferConstraints()).isFalse();
-        assertThat(order.related(ORDERS)).containsExactlyInAnyOrder(ORDERS, ITEMS, CUSTOMERS);
+        assertThat(order.releasedBy(java.util.Set.of(CUSTOMERS))).as("a chain below, resolved in one pass")
+                .containsExactlyInAnyOrder(CUSTOMERS, ORDERS, ITEMS);
+        assertThat(order.releasedBy(java.util.Set.of(ITEMS))).as("a parent's delete waits for its children's")
+                .containsExactlyInAnyOrder(ITEMS, ORDERS, PRODUCTS);
     }
 
     @Test
