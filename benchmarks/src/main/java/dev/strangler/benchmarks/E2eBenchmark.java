@@ -27,6 +27,10 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
+import static dev.strangler.benchmarks.Stats.median;
+import static dev.strangler.benchmarks.Stats.round1;
+import static dev.strangler.benchmarks.Stats.seconds;
+
 /**
  * The whole pipeline on the sandbox: capture → Kafka → sync engine → Kafka → writer → PostgreSQL.
  * Measures, in one run: the raw PostgreSQL insert ceiling (for reference), sustained changes/s end to
@@ -235,10 +239,6 @@ final class E2eBenchmark implements Callable<Integer> {
         return changes / total;
     }
 
-    private static double seconds(long startedNanos) {
-        return (System.nanoTime() - startedNanos) / 1e9;
-    }
-
     private double count(String counter) {
         return metrics.find(counter).counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
     }
@@ -284,15 +284,4 @@ final class E2eBenchmark implements Callable<Integer> {
         node.put("rowsPerWindow", Math.round(median(windows.stream().map(w -> w[4]).toList())));
         return node;
     }
-
-    private static double median(List<Double> values) {
-        double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return sorted.length == 0 ? Double.NaN : sorted.length % 2 == 1 ? sorted[sorted.length / 2]
-                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-    }
-
-    private static double round1(double v) {
-        return Math.round(v * 10) / 10.0;
-    }
-
 }
