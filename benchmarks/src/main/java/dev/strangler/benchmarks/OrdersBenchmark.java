@@ -85,7 +85,7 @@ final class OrdersBenchmark implements Callable<Integer> {
         }
         double transaction = modes.get("transaction").get("sustainedChangesPerSecond").asDouble();
         double perRow = modes.get("per-row").get("sustainedChangesPerSecond").asDouble();
-        result.put("transactionShareOfPerRow", round1(100 * transaction / perRow) / 100);
+        result.put("transactionShareOfPerRow", Math.round(1000 * transaction / perRow) / 1000.0);
         System.out.println(result.toPrettyString());
         return 0;
     }

@@ -47,10 +47,19 @@ class ModuleArchitectureTest {
     }
 
     @Test
+    void validatorDependsOnlyOnCoreAndConnectors() {
+        noClasses().that().resideInAPackage("dev.strangler.validator..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.strangler.syncengine..", "dev.strangler.sandbox..",
+                        "dev.strangler.cli..", "dev.strangler.benchmarks..", "org.apache.kafka.streams..")
+                .because("the validator compares databases; it may use core and connectors only (DESIGN.md, Modules)")
+                .check(CLASSES);
+    }
+
+    @Test
     void sandboxDependsOnlyOnCore() {
         noClasses().that().resideInAPackage("dev.strangler.sandbox..")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.strangler.connectors..", "dev.strangler.syncengine..",
-                        "dev.strangler.cli..", "dev.strangler.benchmarks..")
+                        "dev.strangler.validator..", "dev.strangler.cli..", "dev.strangler.benchmarks..")
                 .because("the sandbox provides servers to everything else and must not know the pipeline")
                 .check(CLASSES);
     }
@@ -68,6 +77,10 @@ class ModuleArchitectureTest {
         noClasses().that().resideOutsideOfPackages("dev.strangler.syncengine..")
                 .should().dependOnClassesThat().resideInAPackage("dev.strangler.syncengine.internal..")
                 .because("the sync engine's internal package is not part of its public face")
+                .check(CLASSES);
+        noClasses().that().resideOutsideOfPackages("dev.strangler.validator..")
+                .should().dependOnClassesThat().resideInAPackage("dev.strangler.validator.internal..")
+                .because("the validator's internal package is not part of its public face")
                 .check(CLASSES);
     }
 

@@ -11,8 +11,17 @@ import java.util.Optional;
  * The END of a source transaction, read from Debezium's transaction topic
  * ({@code <prefix>.cdc.<origin>.transaction}): how many captured changes it holds, in all and per table.
  * Transactions end on that topic in source commit order.
+ *
+ * @param commitPosition where the source committed the transaction, increasing in commit order (PostgreSQL:
+ *                       the LSN Debezium appends to the id); {@link #UNKNOWN_POSITION} when the id has none
  */
-public record TransactionEnd(String id, long eventCount, Map<String, Long> eventsPerTable) {
+public record TransactionEnd(String id, long eventCount, Map<String, Long> eventsPerTable, long commitPosition) {
+
+    public static final long UNKNOWN_POSITION = -1;
+
+    public TransactionEnd(String id, long eventCount, Map<String, Long> eventsPerTable) {
+        this(id, eventCount, eventsPerTable, UNKNOWN_POSITION);
+    }
 
     public TransactionEnd {
         eventsPerTable = Map.copyOf(eventsPerTable);
@@ -43,7 +52,9 @@ public record TransactionEnd(String id, long eventCount, Map<String, Long> event
         }
         Map<String, Long> perTable = new LinkedHashMap<>();
         node.path("data_collections").forEach(c -> perTable.put(c.path("data_collection").asText(), c.path("event_count").asLong()));
-        return Optional.of(new TransactionEnd(ChangeEvent.TransactionRef.normalize(node.get("id").asText()),
-                node.path("event_count").asLong(), perTable));
+        String rawId = node.get("id").asText();
+        String id = ChangeEvent.TransactionRef.normalize(rawId);
+        long position = id.equals(rawId) ? UNKNOWN_POSITION : Long.parseLong(rawId.substring(rawId.indexOf(':') + 1));
+        return Optional.of(new TransactionEnd(id, node.path("event_count").asLong(), perTable, position));
     }
 }

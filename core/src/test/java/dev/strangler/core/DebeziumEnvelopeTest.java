@@ -43,7 +43,9 @@ class DebeziumEnvelopeTest {
         assertThat(tx).isEqualTo(new ChangeEvent.TransactionRef("2394", 3));
         String end = "{\"status\":\"END\",\"id\":\"2394:31557600\",\"event_count\":3,\"data_collections\":"
                 + "[{\"data_collection\":\"public.t\",\"event_count\":3}],\"ts_ms\":1}";
-        assertThat(TransactionEnd.parse(b(end)).orElseThrow()).isEqualTo(new TransactionEnd("2394", 3, java.util.Map.of("public.t", 3L)));
+        assertThat(TransactionEnd.parse(b(end)).orElseThrow()).isEqualTo(new TransactionEnd("2394", 3, java.util.Map.of("public.t", 3L), 31557600));
+        String gtidEnd = "{\"status\":\"END\",\"id\":\"3E11FA47-71CA-11E1-9E33-C80AA9429562:23\",\"event_count\":1}";
+        assertThat(TransactionEnd.parse(b(gtidEnd)).orElseThrow().commitPosition()).isEqualTo(TransactionEnd.UNKNOWN_POSITION);
         assertThat(ChangeEvent.TransactionRef.normalize("3E11FA47-71CA-11E1-9E33-C80AA9429562:23")).isEqualTo("3E11FA47-71CA-11E1-9E33-C80AA9429562:23");
         assertThat(TransactionEnd.parse(b("{\"status\":\"BEGIN\",\"id\":\"1:2\"}"))).isEmpty();
     }

@@ -208,4 +208,21 @@ class SequencerTopologyTest {
         assertThat(ordersOutput()).containsExactly("orders:{id:8}", "COMMIT tx8(1)", "orders:{id:9}", "COMMIT tx9(1)");
         assertThat(sequencerChangelog()).containsExactly("-e|tx9|0", "c|tx9");
     }
+
+    @Test
+    void aReplayIsRecognisedByItsCommitPositionWithoutRememberingEveryTransaction() {
+        // PostgreSQL ids carry the LSN: "xid:lsn"; the END's is where the transaction committed
+        change(orders, "orders", "{\"id\":10}", "{\"id\":10,\"status\":\"paid\"}", 1000, "500:1000", 1);
+        end("500:1010", 1);
+        assertThat(ordersOutput()).containsExactly("orders:{id:10}", "COMMIT 500(1)");
+        assertThat(sequencerChangelog()).as("a watermark, not an entry per transaction").contains("w").doesNotContain("c|500");
+
+        // a capture restart sends it again, then a new transaction follows
+        change(orders, "orders", "{\"id\":10}", "{\"id\":10,\"status\":\"paid\"}", 1000, "500:1000", 1);
+        end("500:1010", 1);
+        change(orders, "orders", "{\"id\":11}", "{\"id\":11,\"status\":\"paid\"}", 1020, "501:1020", 1);
+        end("501:1030", 1);
+        assertThat(ordersOutput()).containsExactly("orders:{id:11}", "COMMIT 501(1)");
+        assertThat(metrics.get("strangler.sync.transactions.pending").gauge().value()).isZero();
+    }
 }

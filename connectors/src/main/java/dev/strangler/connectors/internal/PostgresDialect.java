@@ -3,6 +3,7 @@ package dev.strangler.connectors.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.strangler.connectors.ColumnSchema;
 import dev.strangler.connectors.TableSchema;
+import dev.strangler.connectors.PostgresNames;
 import dev.strangler.core.TableId;
 import dev.strangler.core.config.TableRoute;
 
@@ -37,11 +38,11 @@ public final class PostgresDialect {
     }
 
     public static String quote(String identifier) {
-        return "\"" + identifier.replace("\"", "\"\"") + "\"";
+        return PostgresNames.quote(identifier);
     }
 
     public static String qualified(TableId table) {
-        return quote(table.schema()) + "." + quote(table.table());
+        return PostgresNames.qualified(table);
     }
 
     public static String createOffsetsTable() {

@@ -111,9 +111,10 @@ public final class ConfigLoader {
         SyncSettings sync = sync(root.object("sync"));
         WriterSettings writer = writer(root.object("writer"));
         HttpSettings http = http(root.object("http"));
+        ValidatorSettings validator = validator(root.object("validator"));
         root.finish();
         checkCrossReferences(root, services);
-        return new StranglerConfig(kafka, monolith, capture, services, sync, writer, http);
+        return new StranglerConfig(kafka, monolith, capture, services, sync, writer, http, validator);
     }
 
     private KafkaSettings kafka(ConfigNode n) {
@@ -207,6 +208,14 @@ public final class ConfigLoader {
         Duration parkTimeout = n.duration("parkTimeout", Duration.ofHours(1), Duration.ofSeconds(1));
         n.finish();
         return new WriterSettings(maxBatch, pollTimeout, parkTimeout);
+    }
+
+    private ValidatorSettings validator(ConfigNode n) {
+        int segmentRows = n.integer("segmentRows", 10_000, 100, 10_000_000);
+        Duration recheckAfter = n.duration("recheckAfter", Duration.ofSeconds(5), Duration.ZERO);
+        int sampleSize = n.integer("sampleSize", 100, 0, 100_000);
+        n.finish();
+        return new ValidatorSettings(segmentRows, recheckAfter, sampleSize);
     }
 
     private HttpSettings http(ConfigNode n) {

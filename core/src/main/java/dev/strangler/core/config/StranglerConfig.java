@@ -14,7 +14,7 @@ import java.util.Set;
  */
 public record StranglerConfig(KafkaSettings kafka, DatabaseSettings monolith, CaptureSettings capture,
                               Map<String, ServiceSettings> services, SyncSettings sync, WriterSettings writer,
-                              HttpSettings http) {
+                              HttpSettings http, ValidatorSettings validator) {
 
     public StranglerConfig {
         services = Map.copyOf(services);

@@ -51,9 +51,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * to the changelogged store, by the {@link BeforeCommitHook} just before the commit: most transactions
  * arrive and leave within one commit interval and never touch the store. Store keys:
  * {@code e|<tx>|<n>} → a chunk of changes (those that arrived between two commits, up to 256 KiB);
- * {@code x|<tx>} → the END's place in the commit-order queue and
- * its announced count; {@code c|<tx>} → completion time, so a transaction replayed by a capture restart
- * is recognised and dropped (kept 6 hours). After a restart the memory is rebuilt from the store.
+ * {@code x|<tx>} → the END's place in the commit-order queue, its announced count and commit position;
+ * {@code w} → the commit position of the last transaction emitted. A transaction replayed by a capture
+ * restart is recognised by its END: its commit position is not past that watermark, and it is dropped
+ * with the changes that arrived for it. (For ENDs without a position, the ids of transactions emitted
+ * in the last six hours are kept instead: {@code c|<tx>} → completion time.) After a restart the memory
+ * is rebuilt from the store.
  */
 public final class SequencerProcessor implements Processor<byte[], byte[], byte[], byte[]> {
 
@@ -61,6 +64,7 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
     private static final long COMPLETED_MEMORY_MS = TimeUnit.HOURS.toMillis(6);
     /** below Kafka's default 1 MiB record limit, which changelog topics keep */
     private static final int MAX_CHUNK_BYTES = 256 * 1024;
+    private static final String WATERMARK_KEY = "w";
 
     private final String transactionTopic;
     private final Duration timeout;
@@ -97,6 +101,7 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         int storedChunks;
         long expected = -1;
         long endSequence = -1;
+        long commitPosition = TransactionEnd.UNKNOWN_POSITION;
         boolean endStored;
 
         Pending(String id, long now) {
@@ -113,6 +118,9 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
     private final Map<String, Long> completed = new HashMap<>();
     private final List<String> completedUnstored = new ArrayList<>();
     private long nextEndSequence;
+    /** commit position of the last transaction emitted; ENDs at or before it are replays */
+    private long watermark = TransactionEnd.UNKNOWN_POSITION;
+    private boolean watermarkUnstored;
 
     @Override
     public void init(ProcessorContext<byte[], byte[]> context) {
@@ -144,10 +152,13 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
                     ByteBuffer end = ByteBuffer.wrap(entry.value);
                     p.endSequence = end.getLong();
                     p.expected = end.getLong();
+                    p.commitPosition = end.getLong();
                     p.endStored = true;
                     withEnd.add(p);
                 } else if (key.startsWith("c|")) {
                     completed.put(key.substring(2), ByteBuffer.wrap(entry.value).getLong());
+                } else if (key.equals(WATERMARK_KEY)) {
+                    watermark = ByteBuffer.wrap(entry.value).getLong();
                 }
             }
         }
@@ -197,11 +208,20 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         if (completed.containsKey(end.id())) {
             return;
         }
+        if (end.commitPosition() != TransactionEnd.UNKNOWN_POSITION && end.commitPosition() <= watermark) {
+            // a capture restart sent this transaction again: it was emitted already
+            Pending replayed = pendingByTx.get(end.id());
+            if (replayed != null && replayed.expected < 0) {
+                forget(replayed);
+            }
+            return;
+        }
         Pending p = pendingByTx.computeIfAbsent(end.id(), t -> new Pending(t, context.currentSystemTimeMs()));
         if (p.expected >= 0) {
             return;
         }
         p.expected = end.eventCount();
+        p.commitPosition = end.commitPosition();
         p.endSequence = nextEndSequence++;
         ends.add(p);
         unstored.add(p);
@@ -241,8 +261,13 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
             context.forward(new Record<>(commit.kafkaKey(), commit.toBytes(), timestamp), sink);
         }
         forget(p);
-        completed.put(p.id, timestamp);
-        completedUnstored.add(p.id);
+        if (p.commitPosition != TransactionEnd.UNKNOWN_POSITION) {
+            watermark = Math.max(watermark, p.commitPosition);
+            watermarkUnstored = true;
+        } else {
+            completed.put(p.id, timestamp);
+            completedUnstored.add(p.id);
+        }
         if (!partial) {
             emitted.increment();
         }
@@ -281,7 +306,7 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
             }
             p.unstored.clear();
             if (p.expected >= 0 && !p.endStored) {
-                store.put(endKey(p.id), ByteBuffer.allocate(16).putLong(p.endSequence).putLong(p.expected).array());
+                store.put(endKey(p.id), ByteBuffer.allocate(24).putLong(p.endSequence).putLong(p.expected).putLong(p.commitPosition).array());
                 p.endStored = true;
             }
         }
@@ -293,6 +318,10 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
             }
         }
         completedUnstored.clear();
+        if (watermarkUnstored) {
+            store.put(WATERMARK_KEY, ByteBuffer.allocate(8).putLong(watermark).array());
+            watermarkUnstored = false;
+        }
     }
 
     /** Reports and emits transactions that stayed incomplete past the timeout; forgets old completions. */

@@ -1,0 +1,194 @@
+package dev.strangler.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strangler.connectors.PostgresCatalog;
+import dev.strangler.connectors.TableSchema;
+import dev.strangler.core.Json;
+import dev.strangler.core.config.ConfigLoader;
+import dev.strangler.core.config.ServiceSettings;
+import dev.strangler.core.config.StranglerConfig;
+import dev.strangler.core.config.TableRoute;
+import dev.strangler.core.config.ValidatorSettings;
+import dev.strangler.validator.Drift;
+import dev.strangler.validator.TablePlan;
+import dev.strangler.validator.TableReport;
+import dev.strangler.validator.TableValidator;
+import dev.strangler.validator.ValidatorConnections;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code strangler validate}: one validation pass now, over every route or one table. */
+@Command(name = "validate", mixinStandardHelpOptions = true, usageHelpWidth = 110,
+        description = {"Compares every table a service receives with the monolith, now: segment checksums computed inside both",
+                "databases, differing segments split until the drifted rows are found and classified (missing, extra, different).",
+                "Keys that differ because their change is still on its way are checked again after validator.recheckAfter.",
+                "Exit code 0: consistent; 1: drift found; 2: bad config or usage."})
+final class ValidateCommand implements Callable<Integer> {
+
+    @Option(names = {"-c", "--config"}, required = true, description = "The YAML config file (see docs/configuration.md).")
+    Path config;
+
+    @Option(names = {"-t", "--table"}, description = "Only this table: a monolith table (public.orders) or service/table (orders/public.orders).")
+    String table;
+
+    @Option(names = "--json", description = "Print the reports as JSON (one object) instead of a table.")
+    boolean json;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        StranglerConfig loaded = ConfigLoader.fromEnvironment().load(config);
+        List<Target> targets = targets(loaded);
+        if (targets.isEmpty()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--table " + table
+                    + " matches no route; give a monolith table (schema.table) or service/schema.table from the config");
+        }
+        ValidatorSettings settings = loaded.validator();
+        TableValidator validator = new TableValidator(settings.segmentRows(), 256, settings.recheckAfter(), settings.sampleSize(), Clock.systemUTC());
+        PrintWriter err = spec.commandLine().getErr();
+        List<TableReport> reports = new ArrayList<>();
+        try (Connection monolith = ValidatorConnections.open(loaded.monolith(), "strangler-validate")) {
+            PostgresCatalog sourceCatalog = new PostgresCatalog(monolith);
+            for (Target t : targets) {
+                try (Connection service = ValidatorConnections.open(t.service().database(), "strangler-validate")) {
+                    TableSchema source = sourceCatalog.table(t.route().from()).orElseThrow(() -> new IllegalStateException(
+                            "monolith table " + t.route().from() + " does not exist"));
+                    TableSchema target = new PostgresCatalog(service).table(t.route().to()).orElseThrow(() -> new IllegalStateException(
+                            "table " + t.route().to() + " does not exist in service " + t.service().name()));
+                    TablePlan plan = TablePlan.of(t.service().name(), t.route(), source, target);
+                    ProgressBar bar = new ProgressBar(err, plan.name());
+                    TableReport report = validator.validate(plan, monolith, service, bar);
+                    bar.done(report);
+                    reports.add(report);
+                }
+            }
+        } catch (SQLException e) {
+            err.println("strangler validate: database error: " + e.getMessage());
+            return Main.EXIT_FAILED;
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(toJson(reports).toPrettyString());
+        } else {
+            printTable(out, reports);
+        }
+        out.flush();
+        return reports.stream().allMatch(TableReport::consistent) ? 0 : Main.EXIT_FAILED;
+    }
+
+    private record Target(ServiceSettings service, TableRoute route) {
+    }
+
+    private List<Target> targets(StranglerConfig loaded) {
+        List<Target> out = new ArrayList<>();
+        for (ServiceSettings service : loaded.serviceList()) {
+            for (TableRoute route : service.tables()) {
+                if (table == null || table.equals(route.from().toString()) || table.equals(service.name() + "/" + route.to())) {
+                    out.add(new Target(service, route));
+                }
+            }
+        }
+        return out;
+    }
+
+    static ObjectNode toJson(List<TableReport> reports) {
+        ObjectNode root = Json.mapper().createObjectNode();
+        root.put("consistent", reports.stream().allMatch(TableReport::consistent));
+        ArrayNode tables = root.putArray("tables");
+        for (TableReport r : reports) {
+            ObjectNode t = tables.addObject();
+            t.put("service", r.service());
+            t.put("table", r.table());
+            t.put("sourceTable", r.sourceTable());
+            t.put("consistent", r.consistent());
+            t.put("sourceRows", r.sourceRows());
+            t.put("targetRows", r.targetRows());
+            t.put("matchingRatio", r.matchingRatio());
+            t.put("missing", r.missing());
+            t.put("extra", r.extra());
+            t.put("different", r.different());
+            t.put("inFlight", r.inFlight());
+            t.put("segments", r.segments());
+            t.put("segmentsSplit", r.segmentsSplit());
+            t.put("durationMs", r.duration().toMillis());
+            t.put("finishedAt", r.finishedAt().toString());
+            ArrayNode sample = t.putArray("sample");
+            for (Drift d : r.sample()) {
+                ObjectNode s = sample.addObject();
+                s.put("kind", d.kind().name().toLowerCase());
+                ObjectNode key = s.putObject("key");
+                d.key().forEach(key::put);
+                if (!d.columns().isEmpty()) {
+                    ArrayNode columns = s.putArray("columns");
+                    d.columns().forEach(columns::add);
+                }
+            }
+        }
+        return root;
+    }
+
+    private static void printTable(PrintWriter out, List<TableReport> reports) {
+        out.printf("%-40s %12s %12s %9s %9s %9s %9s %8s%n", "table", "monolith", "service", "missing", "extra", "different", "matching", "seconds");
+        for (TableReport r : reports) {
+            out.printf("%-40s %,12d %,12d %,9d %,9d %,9d %8.4f%% %8.1f%n", r.service() + "/" + r.table(), r.sourceRows(), r.targetRows(),
+                    r.missing(), r.extra(), r.different(), 100 * r.matchingRatio(), r.duration().toMillis() / 1000.0);
+            for (Drift d : r.sample()) {
+                out.println("    " + d);
+            }
+            long unlisted = r.drifted() - r.sample().size();
+            if (unlisted > 0) {
+                out.printf("    ... and %,d more%n", unlisted);
+            }
+        }
+        long drifted = reports.stream().mapToLong(TableReport::drifted).sum();
+        out.println(drifted == 0 ? "consistent" : String.format("drift: %,d rows", drifted));
+    }
+
+    /** One line on standard error, rewritten in place: rows checked, percent, ETA. */
+    private static final class ProgressBar implements TableValidator.Progress {
+        private final PrintWriter err;
+        private final String name;
+        private final long started = System.nanoTime();
+        private long lastPrint;
+
+        ProgressBar(PrintWriter err, String name) {
+            this.err = err;
+            this.name = name;
+        }
+
+        @Override
+        public void rowsChecked(long checked, long estimatedTotal) {
+            long now = System.nanoTime();
+            if (now - lastPrint < 200_000_000L) {
+                return;
+            }
+            lastPrint = now;
+            double fraction = estimatedTotal == 0 ? 1 : Math.min(1, checked / (double) estimatedTotal);
+            double elapsed = (now - started) / 1e9;
+            double eta = fraction <= 0 ? 0 : elapsed / fraction - elapsed;
+            int filled = (int) Math.round(fraction * 30);
+            err.printf("\r%-40s [%s%s] %5.1f%% %,d rows, ETA %.0f s ", name, "#".repeat(filled), " ".repeat(30 - filled),
+                    100 * fraction, checked, eta);
+            err.flush();
+        }
+
+        void done(TableReport report) {
+            err.printf("\r%-40s %s in %.1f s%s%n", name, report.consistent() ? "consistent" : "DRIFT " + report.drifted() + " rows",
+                    report.duration().toMillis() / 1000.0, " ".repeat(40));
+            err.flush();
+        }
+    }
+}
