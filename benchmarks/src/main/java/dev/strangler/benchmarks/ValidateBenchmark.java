@@ -47,11 +47,14 @@ final class ValidateBenchmark implements Callable<Integer> {
     @Option(names = "--segment-rows", defaultValue = "10000", description = "validator.segmentRows for the passes.")
     int segmentRows;
 
+    @Option(names = "--fetch-rows", defaultValue = "10000", description = "validator.fetchRows for the passes.")
+    int fetchRows;
+
     private final PrintStream progress = System.err;
 
     private static final String TABLE = "CREATE TABLE items (id bigint PRIMARY KEY, account int NOT NULL, amount numeric(12,2) NOT NULL, "
             + "note text, at timestamptz NOT NULL)";
-    private static final String FILL = "INSERT INTO items SELECT g, g % 1000, (g % 100000) / 100.0, 'note ' || g, "
+    private static final String FILL = "INSERT INTO items SELECT g, g %% 1000, (g %% 100000) / 100.0, 'note ' || g, "
             + "timestamptz '2024-01-01' + g * interval '1 second' FROM generate_series(1, %d) g";
     private static final String ROW_HASH = "SELECT sum(hashtextextended(quote_nullable(id::text) || ',' || quote_nullable(account::text) || ',' "
             + "|| quote_nullable(amount::text) || ',' || quote_nullable(note::text) || ',' || quote_nullable(at::text), 0)) FROM items";
@@ -64,6 +67,7 @@ final class ValidateBenchmark implements Callable<Integer> {
         result.put("java", System.getProperty("java.version"));
         result.put("rows", rows);
         result.put("segmentRows", segmentRows);
+        result.put("fetchRows", fetchRows);
         try (EmbeddedPostgres postgres = EmbeddedPostgres.start()) {
             postgres.createDatabase("monolith");
             postgres.createDatabase("service");
@@ -83,7 +87,7 @@ final class ValidateBenchmark implements Callable<Integer> {
                 TablePlan plan = TablePlan.of("svc", route, new PostgresCatalog(monolith).table(id).orElseThrow(),
                         new PostgresCatalog(service).table(id).orElseThrow());
                 // no replication runs here, so drifted keys need no wait before their recheck
-                TableValidator validator = new TableValidator(segmentRows, 256, Duration.ZERO, 100, Clock.systemUTC());
+                TableValidator validator = new TableValidator(segmentRows, fetchRows, Duration.ZERO, 100, Clock.systemUTC());
 
                 List<TableReport> identical = new ArrayList<>();
                 double pass = timed("validator pass, identical", () -> identical.add(validator.validate(plan, monolith, service, TableValidator.Progress.NONE)));

@@ -24,10 +24,14 @@ public final class Main {
                 commandLine.getErr().println(config.getMessage());
                 return EXIT_CONFIG;
             }
+            if (e instanceof CommandLine.ParameterException usage) {
+                commandLine.getErr().println(usage.getMessage());
+                return EXIT_CONFIG;
+            }
             commandLine.getErr().println("strangler failed: " + e);
             return EXIT_FAILED;
         });
-        cli.setExitCodeExceptionMapper(e -> e instanceof ConfigException ? EXIT_CONFIG : EXIT_FAILED);
+        cli.setExitCodeExceptionMapper(e -> e instanceof ConfigException || e instanceof CommandLine.ParameterException ? EXIT_CONFIG : EXIT_FAILED);
         return cli.execute(args);
     }
 }

@@ -57,7 +57,7 @@ final class ValidateCommand implements Callable<Integer> {
                     + " matches no route; give a monolith table (schema.table) or service/schema.table from the config");
         }
         ValidatorSettings settings = loaded.validator();
-        TableValidator validator = new TableValidator(settings.segmentRows(), 256, settings.recheckAfter(), settings.sampleSize(), Clock.systemUTC());
+        TableValidator validator = new TableValidator(settings.segmentRows(), settings.fetchRows(), settings.recheckAfter(), settings.sampleSize(), Clock.systemUTC());
         PrintWriter err = spec.commandLine().getErr();
         List<TableReport> reports = new ArrayList<>();
         try (Connection monolith = ValidatorConnections.open(loaded.monolith(), "strangler-validate")) {

@@ -27,18 +27,23 @@ abstract class SandboxTestBase {
         postgres.close();
     }
 
-    /** What {@code strangler <args>} returned and wrote to standard error. */
-    record CliResult(int exitCode, String stderr) {
+    /** What {@code strangler <args>} returned and wrote to standard error and standard output. */
+    record CliResult(int exitCode, String stderr, String stdout) {
     }
 
     static CliResult runCli(String... args) {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream original = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream originalErr = System.err;
+        PrintStream originalOut = System.out;
         try {
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            return new CliResult(Main.execute(args), err.toString(StandardCharsets.UTF_8));
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            int exit = Main.execute(args);
+            return new CliResult(exit, err.toString(StandardCharsets.UTF_8), out.toString(StandardCharsets.UTF_8));
         } finally {
-            System.setErr(original);
+            System.setErr(originalErr);
+            System.setOut(originalOut);
         }
     }
 }

@@ -107,6 +107,11 @@ final class StranglerHarness implements AutoCloseable {
         return writeConfigText(config(tables));
     }
 
+    /** A config file with more top-level YAML (such as a {@code validator:} section) after the generated config. */
+    Path writeConfig(String tables, String moreYaml) {
+        return writeConfigText(config(tables) + moreYaml);
+    }
+
     /** A config whose Kafka broker runs inside Strangler's own process ({@code bootstrap: embedded}), log in the work dir. */
     Path writeEmbeddedBrokerConfig(String tables) {
         return writeConfigText(config(tables).replace("bootstrap: " + kafka.bootstrapServers(),

@@ -23,7 +23,8 @@ import java.util.concurrent.Future;
 
 /**
  * One validation pass over one table, inside the two databases (monolith and service): the key range
- * is cut into segments at every {@code segmentRows}-th monolith key; each database computes each
+ * is cut into segments at every {@code segmentRows}-th monolith key (for a large table, at keys of a
+ * random sample of its pages, so segments are about that size without reading the table for it); each database computes each
  * segment's row count and sum of 64-bit row hashes (both sides at once); a segment that differs is cut
  * again, 16 ways, until it is small, and then its rows are fetched from both sides and each key is
  * classified as missing, extra or different (with the columns). Keys of any type and composite keys
@@ -39,6 +40,9 @@ public final class TableValidator {
     private static final Logger LOG = LoggerFactory.getLogger(TableValidator.class);
     private static final int SPLIT_WAYS = 16;
     private static final int RECHECKS = 3;
+    /** above this many segments' worth of rows (planner estimate), boundaries come from a sample of pages */
+    private static final int SAMPLE_ABOVE_SEGMENTS = 20;
+    private static final int SAMPLED_KEYS_PER_SEGMENT = 50;
 
     /** Told how far a pass has come. */
     public interface Progress {
@@ -99,7 +103,8 @@ public final class TableValidator {
         });
         try {
             long estimate = estimate(source, plan);
-            List<List<String>> bounds = boundaries(source, new Range(null, null), segmentRows);
+            List<List<String>> bounds = estimate > SAMPLE_ABOVE_SEGMENTS * (long) segmentRows
+                    ? sampledBoundaries(source, estimate) : boundaries(source, new Range(null, null), segmentRows);
             List<Range> segments = cut(new Range(null, null), bounds);
             Pass pass = new Pass(pool, source, target, progress, estimate, plan);
             for (Range segment : segments) {
@@ -143,6 +148,37 @@ public final class TableValidator {
                     }
                     bounds.add(key);
                 }
+            }
+        }
+        return bounds;
+    }
+
+    /**
+     * Boundaries for segments of about {@code segmentRows} rows from the keys of a random sample of pages:
+     * every {@value #SAMPLED_KEYS_PER_SEGMENT}-th sampled key, the sample sized to hold that many keys per segment.
+     */
+    private List<List<String>> sampledBoundaries(Side side, long estimate) throws SQLException {
+        long segments = Math.max(1, estimate / segmentRows);
+        double percent = Math.min(100.0, 100.0 * segments * SAMPLED_KEYS_PER_SEGMENT / estimate);
+        List<List<String>> sample = new ArrayList<>();
+        try (PreparedStatement ps = side.connection().prepareStatement(side.sql().sampledKeys())) {
+            ps.setDouble(1, percent);
+            try (ResultSet rs = ps.executeQuery()) {
+                int keys = side.sql().keys().size();
+                while (rs.next()) {
+                    List<String> key = new ArrayList<>(keys);
+                    for (int k = 1; k <= keys; k++) {
+                        key.add(rs.getString(k));
+                    }
+                    sample.add(key);
+                }
+            }
+        }
+        long every = Math.max(1, sample.size() / segments);
+        List<List<String>> bounds = new ArrayList<>();
+        for (int i = (int) every - 1; i < sample.size(); i += (int) every) {
+            if (bounds.isEmpty() || !bounds.get(bounds.size() - 1).equals(sample.get(i))) {
+                bounds.add(sample.get(i));
             }
         }
         return bounds;

@@ -212,10 +212,11 @@ public final class ConfigLoader {
 
     private ValidatorSettings validator(ConfigNode n) {
         int segmentRows = n.integer("segmentRows", 10_000, 100, 10_000_000);
+        int fetchRows = n.integer("fetchRows", 10_000, 16, 1_000_000);
         Duration recheckAfter = n.duration("recheckAfter", Duration.ofSeconds(5), Duration.ZERO);
         int sampleSize = n.integer("sampleSize", 100, 0, 100_000);
         n.finish();
-        return new ValidatorSettings(segmentRows, recheckAfter, sampleSize);
+        return new ValidatorSettings(segmentRows, fetchRows, recheckAfter, sampleSize);
     }
 
     private HttpSettings http(ConfigNode n) {

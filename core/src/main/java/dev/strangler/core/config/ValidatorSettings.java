@@ -6,9 +6,11 @@ import java.time.Duration;
  * How the validator compares monolith and service tables.
  *
  * @param segmentRows  rows per key-range segment whose checksum is compared
+ * @param fetchRows    a differing segment with at most this many rows on each side is fetched and compared
+ *                     row by row; a larger one is split 16 ways first
  * @param recheckAfter how long to wait before checking a differing key again; longer than the
  *                     replication lag, or changes on their way are reported as drift
  * @param sampleSize   most drifted keys listed in a report
  */
-public record ValidatorSettings(int segmentRows, Duration recheckAfter, int sampleSize) {
+public record ValidatorSettings(int segmentRows, int fetchRows, Duration recheckAfter, int sampleSize) {
 }

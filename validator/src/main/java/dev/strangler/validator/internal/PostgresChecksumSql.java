@@ -75,6 +75,19 @@ public record PostgresChecksumSql(TableId table, List<String> keys, List<String>
                 + PostgresNames.qualified(table) + " t WHERE " + rangeCondition(hasLower, hasUpper) + ") s WHERE strangler_rn % ? = 0 ORDER BY strangler_rn";
     }
 
+    /**
+     * Keys of a random sample of the table's pages ({@code TABLESAMPLE SYSTEM}, a percentage bound as the
+     * parameter), in key order: for cutting a large table into segments of about equal size without
+     * reading all of it.
+     */
+    public String sampledKeys() {
+        String keyText = keys.stream().map(k -> "t." + PostgresNames.quote(k) + "::text").collect(Collectors.joining(", "));
+        StringBuilder where = new StringBuilder("true");
+        filter.ifPresent(f -> where.append(" AND (").append(f).append(")"));
+        return "SELECT " + keyText + " FROM " + PostgresNames.qualified(table) + " t TABLESAMPLE SYSTEM (?) WHERE " + where
+                + " ORDER BY " + orderBy();
+    }
+
     /** Key texts then each compared column's canonical text, for the rows of a range, in key order. */
     public String rows(boolean hasLower, boolean hasUpper) {
         return "SELECT " + rowColumns() + " FROM " + PostgresNames.qualified(table) + " t WHERE " + rangeCondition(hasLower, hasUpper)
