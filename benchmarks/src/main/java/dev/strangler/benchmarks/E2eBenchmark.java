@@ -86,7 +86,7 @@ final class E2eBenchmark implements Callable<Integer> {
             this.metrics = registry;
             try (Pipeline pipeline = new Pipeline(config, registry, Clock.systemUTC(), recorder);
                  Connection monolith = postgres.connect("monolith")) {
-                pipeline.start();
+                pipeline.start(Pipeline.Part.DATA_PATH);
                 monolith.setAutoCommit(false);
                 awaitStreaming(monolith, recorder);
                 progress.printf("warming up with %,d changes ...%n", warmup);

@@ -123,7 +123,7 @@ final class OrdersBenchmark implements Callable<Integer> {
         ObjectNode node = Json.mapper().createObjectNode();
         Workload workload = new Workload(postgres, monolithDb, writers);
         try (Pipeline pipeline = new Pipeline(config, metrics, Clock.systemUTC(), recorder)) {
-            pipeline.start();
+            pipeline.start(Pipeline.Part.DATA_PATH);
             workload.awaitStreaming(recorder);
             progress.printf("warming up with %,d changes ...%n", warmup);
             burst(workload, recorder, warmup);

@@ -16,6 +16,7 @@ import dev.strangler.core.config.StranglerConfig;
 import dev.strangler.sandbox.EmbeddedKafka;
 import dev.strangler.syncengine.SyncEngine;
 import dev.strangler.syncengine.SyncPlan;
+import dev.strangler.validator.ValidatorService;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,7 +37,10 @@ public final class Pipeline implements AutoCloseable {
 
     /** Parts of the data path a process can run; {@code strangler run --services} picks them. */
     public enum Part {
-        CAPTURE("capture"), SYNC_ENGINE("sync-engine"), WRITER("writer");
+        CAPTURE("capture"), SYNC_ENGINE("sync-engine"), WRITER("writer"), VALIDATOR("validator");
+
+        /** The parts that move data (everything but the validator). */
+        public static final Set<Part> DATA_PATH = EnumSet.of(CAPTURE, SYNC_ENGINE, WRITER);
 
         private final String cliName;
 
@@ -60,6 +64,7 @@ public final class Pipeline implements AutoCloseable {
     private PostgresCapture capture;
     private SyncEngine syncEngine;
     private final List<JdbcApplyWriter> writers = new ArrayList<>();
+    private ValidatorService validator;
     private KafkaEndpoint kafka;
 
     public Pipeline(StranglerConfig config, MeterRegistry metrics, Clock clock, ApplyListener listener) {
@@ -125,6 +130,11 @@ public final class Pipeline implements AutoCloseable {
             components.add(capture);
             capture.start();
         }
+        if (parts.contains(Part.VALIDATOR)) {
+            validator = new ValidatorService(config.monolith(), config.serviceList(), config.validator(), kafka, topics, metrics, clock);
+            components.add(validator);
+            validator.start();
+        }
         LOG.info("strangler started: {} on Kafka {}", parts, bootstrap);
     }
 
@@ -162,8 +172,16 @@ public final class Pipeline implements AutoCloseable {
         return components.stream().filter(c -> c.state() == ComponentState.FAILED).findFirst();
     }
 
+    /** The validator service, when this process runs it. */
+    public java.util.Optional<ValidatorService> validator() {
+        return java.util.Optional.ofNullable(validator);
+    }
+
     @Override
     public void close() {
+        if (validator != null) {
+            validator.stop();
+        }
         if (capture != null) {
             capture.stop();
         }

@@ -30,7 +30,7 @@ final class RunCommand implements Callable<Integer> {
     Path config;
 
     @Option(names = "--services", split = ",", paramLabel = "PART", converter = PartConverter.class,
-            description = "Which parts this process runs: capture, sync-engine, writer (default: all).")
+            description = "Which parts this process runs: capture, sync-engine, writer, validator (default: all).")
     Set<Pipeline.Part> parts;
 
     static final class PartConverter implements picocli.CommandLine.ITypeConverter<Pipeline.Part> {
@@ -41,7 +41,7 @@ final class RunCommand implements Callable<Integer> {
                     return part;
                 }
             }
-            throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a part; use capture, sync-engine or writer");
+            throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a part; use capture, sync-engine, writer or validator");
         }
     }
 

@@ -131,9 +131,11 @@ class CrashSafetyIT extends SandboxTestBase {
             reader.start();
             int transactions = 3;
             for (int order = 1; order <= transactions; order++) {
+                awaitLog(logs.resolve("run-" + order + ".log"), "writer svc resumes");
                 h.inMonolith("BEGIN; INSERT INTO orders VALUES (" + order + ", 'big " + order + "'); "
                         + "INSERT INTO order_items SELECT " + order + ", g, 'sku-' || g FROM generate_series(1, " + items + ") g; COMMIT");
-                Thread.sleep(random.nextInt(1500));
+                // the transaction takes a second or two from commit to the service: kill somewhere in that stretch
+                Thread.sleep(200 + random.nextInt(1500));
                 LOG.info("kill {} during or after the transaction of order {}", order, order);
                 strangler.destroyForcibly().waitFor();
                 strangler = startProcess(config, logs.resolve("run-" + (order + 1) + ".log"));
@@ -220,6 +222,12 @@ class CrashSafetyIT extends SandboxTestBase {
         } catch (SQLException e) {
             throw new IllegalStateException("workload failed", e);
         }
+    }
+
+    /** Waits until a child's log has a line containing {@code text}. */
+    private static void awaitLog(Path log, String text) {
+        Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+                .until(() -> java.nio.file.Files.exists(log) && java.nio.file.Files.readString(log).contains(text));
     }
 
     /** Child logs stay under target/it-logs, for reading after a failure. */

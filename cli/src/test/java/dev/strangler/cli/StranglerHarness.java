@@ -137,7 +137,7 @@ final class StranglerHarness implements AutoCloseable {
     StranglerHarness startStrangler(String tables, String moreYaml) {
         StranglerConfig config = new ConfigLoader(k -> null, workDir).parse(config(tables) + moreYaml, "test config");
         pipeline = new Pipeline(config, metrics, Clock.systemUTC(), ApplyListener.NONE);
-        pipeline.start();
+        pipeline.start(Pipeline.Part.DATA_PATH);
         return this;
     }
 

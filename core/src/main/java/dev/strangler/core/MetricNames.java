@@ -47,6 +47,18 @@ public final class MetricNames {
     public static final String WRITER_PARKED = "strangler.writer.parked";
     /** Gauge: rows parked now, per service. */
     public static final String WRITER_PARKED_NOW = "strangler.writer.parked.now";
+    /** Gauge: share of rows that matched in the last finished validation pass, per service and target table. */
+    public static final String VALIDATION_CONSISTENCY = "strangler.validation.consistency.ratio";
+    /** Gauge: rows missing, extra or different in the last finished validation pass. */
+    public static final String VALIDATION_DRIFTED_ROWS = "strangler.validation.drifted.rows";
+    /** Gauge: seconds since the last finished validation pass. */
+    public static final String VALIDATION_LAST_PASS_AGE = "strangler.validation.last.pass.age.seconds";
+    /** Counter: rows compared by the validator (its rate is rows checked per second). */
+    public static final String VALIDATION_ROWS_CHECKED = "strangler.validation.rows.checked";
+    /** Counter: validation passes finished. */
+    public static final String VALIDATION_PASSES = "strangler.validation.passes";
+    /** Counter: validation passes that failed (a database down, a table missing). */
+    public static final String VALIDATION_FAILURES = "strangler.validation.failures";
     /** Counter: source transactions committed to a service database, per service. */
     public static final String WRITER_TRANSACTIONS = "strangler.writer.transactions";
     /** Distribution: rows per source transaction applied, per service. */

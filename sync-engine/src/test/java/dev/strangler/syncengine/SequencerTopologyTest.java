@@ -203,10 +203,10 @@ class SequencerTopologyTest {
 
         change(orders, "orders", "{\"id\":9}", "{\"id\":9,\"status\":\"paid\"}", 900, "tx9", 1);
         assertThat(sequencerChangelog()).as("a pending change is in the store when the offsets past it are committed")
-                .containsExactly("e|tx9|0");
+                .containsExactly("e|tx9|000000");
         end("tx9", 1);
         assertThat(ordersOutput()).containsExactly("orders:{id:8}", "COMMIT tx8(1)", "orders:{id:9}", "COMMIT tx9(1)");
-        assertThat(sequencerChangelog()).containsExactly("-e|tx9|0", "c|tx9");
+        assertThat(sequencerChangelog()).containsExactly("-e|tx9|000000", "c|tx9");
     }
 
     @Test
@@ -224,5 +224,21 @@ class SequencerTopologyTest {
         end("501:1030", 1);
         assertThat(ordersOutput()).containsExactly("orders:{id:11}", "COMMIT 501(1)");
         assertThat(metrics.get("strangler.sync.transactions.pending").gauge().value()).isZero();
+    }
+
+    @Test
+    void aCaptureRestartedMidTransactionAnnouncesOnlyWhatItSentAgainAndTheRestIsAwaited() {
+        // first capture session: three changes of transaction 600, then the capture dies before the END
+        change(items, "order_items", "{\"order_id\":6,\"line\":1}", "{\"order_id\":6,\"line\":1}", 2000, "600:2000", 1);
+        change(items, "order_items", "{\"order_id\":6,\"line\":2}", "{\"order_id\":6,\"line\":2}", 2001, "600:2001", 2);
+        change(items, "order_items", "{\"order_id\":6,\"line\":3}", "{\"order_id\":6,\"line\":3}", 2002, "600:2002", 3);
+        // the restarted capture resumes at the third change, counts from 1, and its END (2 changes) is read first
+        end("600:2010", 2);
+        assertThat(ordersOutput()).as("three changes are here, but not the last one the END counts").isEmpty();
+        change(items, "order_items", "{\"order_id\":6,\"line\":3}", "{\"order_id\":6,\"line\":3}", 2002, "600:2002", 1);
+        assertThat(ordersOutput()).isEmpty();
+        change(items, "order_items", "{\"order_id\":6,\"line\":4}", "{\"order_id\":6,\"line\":4}", 2003, "600:2003", 2);
+        assertThat(ordersOutput()).containsExactly("order_items:{order_id:6,line:1}", "order_items:{order_id:6,line:2}",
+                "order_items:{order_id:6,line:3}", "order_items:{order_id:6,line:4}", "COMMIT 600(4)");
     }
 }

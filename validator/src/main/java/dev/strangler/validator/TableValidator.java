@@ -89,7 +89,18 @@ public final class TableValidator {
      * {@link ValidatorConnections} (UTC, ISO dates) and are used from two threads, one each.
      */
     public TableReport validate(TablePlan plan, Connection monolith, Connection service, Progress progress) throws SQLException {
-        Instant started = clock.instant();
+        return validate(plan, monolith, service, progress, Checkpoint.start(clock.instant()), 0, checkpoint -> {
+        });
+    }
+
+    /**
+     * As {@link #validate(TablePlan, Connection, Connection, Progress)}, resumable: starts after
+     * {@code from}, and every {@code checkpointEvery} segments (0: never) confirms the drift found so far
+     * (the recheck wait) and hands a {@link Checkpoint} to {@code onCheckpoint}, which a later pass can
+     * resume from.
+     */
+    public TableReport validate(TablePlan plan, Connection monolith, Connection service, Progress progress, Checkpoint from,
+                                int checkpointEvery, java.util.function.Consumer<Checkpoint> onCheckpoint) throws SQLException {
         Side source = new Side(monolith, new PostgresChecksumSql(plan.source(), plan.key().stream().map(TablePlan.Column::source).toList(),
                 plan.key().stream().map(TablePlan.Column::sourceType).toList(),
                 plan.columns().stream().map(TablePlan.Column::source).toList(), plan.filter()));
@@ -103,22 +114,28 @@ public final class TableValidator {
         });
         try {
             long estimate = estimate(source, plan);
+            Range rest = new Range(from.after(), null);
             List<List<String>> bounds = estimate > SAMPLE_ABOVE_SEGMENTS * (long) segmentRows
-                    ? sampledBoundaries(source, estimate) : boundaries(source, new Range(null, null), segmentRows);
-            List<Range> segments = cut(new Range(null, null), bounds);
-            Pass pass = new Pass(pool, source, target, progress, estimate, plan);
-            for (Range segment : segments) {
+                    ? sampledBoundaries(source, estimate, rest) : boundaries(source, rest, segmentRows);
+            List<Range> segments = cut(rest, bounds);
+            // progress counts this run's rows: a resumed pass has the rest of the table to do
+            Pass pass = new Pass(pool, source, target, progress, Math.max(0, estimate - from.sourceRows()), plan, from);
+            int sinceCheckpoint = 0;
+            for (int i = 0; i < segments.size(); i++) {
+                Range segment = segments.get(i);
                 pass.compare(segment, 0);
+                pass.segments++;
+                if (checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && i < segments.size() - 1) {
+                    pass.confirm();
+                    onCheckpoint.accept(pass.checkpoint(segment.upper()));
+                    sinceCheckpoint = 0;
+                }
             }
-            Map<String, Drift> confirmed = pass.recheck();
-            List<Drift> sample = confirmed.values().stream().limit(sampleSize).toList();
-            long missing = confirmed.values().stream().filter(d -> d.kind() == Drift.Kind.MISSING).count();
-            long extra = confirmed.values().stream().filter(d -> d.kind() == Drift.Kind.EXTRA).count();
-            long different = confirmed.values().stream().filter(d -> d.kind() == Drift.Kind.DIFFERENT).count();
+            pass.confirm();
             Instant finished = clock.instant();
             return new TableReport(plan.service(), plan.target().toString(), plan.source().toString(), pass.sourceRows, pass.targetRows,
-                    segments.size(), pass.split, missing, extra, different, pass.inFlight, sample,
-                    Duration.between(started, finished), finished);
+                    pass.segments, pass.split, pass.missing, pass.extra, pass.different, pass.inFlight, pass.sample,
+                    Duration.between(from.startedAt(), finished), finished);
         } finally {
             pool.shutdownNow();
         }
@@ -157,12 +174,13 @@ public final class TableValidator {
      * Boundaries for segments of about {@code segmentRows} rows from the keys of a random sample of pages:
      * every {@value #SAMPLED_KEYS_PER_SEGMENT}-th sampled key, the sample sized to hold that many keys per segment.
      */
-    private List<List<String>> sampledBoundaries(Side side, long estimate) throws SQLException {
+    private List<List<String>> sampledBoundaries(Side side, long estimate, Range range) throws SQLException {
         long segments = Math.max(1, estimate / segmentRows);
         double percent = Math.min(100.0, 100.0 * segments * SAMPLED_KEYS_PER_SEGMENT / estimate);
         List<List<String>> sample = new ArrayList<>();
-        try (PreparedStatement ps = side.connection().prepareStatement(side.sql().sampledKeys())) {
+        try (PreparedStatement ps = side.connection().prepareStatement(side.sql().sampledKeys(range.lower() != null))) {
             ps.setDouble(1, percent);
+            bindRange(ps, range, 2);
             try (ResultSet rs = ps.executeQuery()) {
                 int keys = side.sql().keys().size();
                 while (rs.next()) {
@@ -268,16 +286,52 @@ public final class TableValidator {
         long sourceRows;
         long targetRows;
         long checked;
+        int segments;
         int split;
         long inFlight;
+        long missing;
+        long extra;
+        long different;
+        final List<Drift> sample = new ArrayList<>();
+        private final Instant startedAt;
 
-        Pass(ExecutorService pool, Side source, Side target, Progress progress, long estimate, TablePlan plan) {
+        Pass(ExecutorService pool, Side source, Side target, Progress progress, long estimate, TablePlan plan, Checkpoint from) {
             this.pool = pool;
             this.source = source;
             this.target = target;
             this.progress = progress;
             this.estimate = estimate;
             this.plan = plan;
+            this.startedAt = from.startedAt();
+            sourceRows = from.sourceRows();
+            targetRows = from.targetRows();
+            segments = from.segments();
+            split = from.segmentsSplit();
+            inFlight = from.inFlight();
+            missing = from.missing();
+            extra = from.extra();
+            different = from.different();
+            sample.addAll(from.sample());
+        }
+
+        /** Rechecks the keys that differed so far and adds the confirmed ones to the counts. */
+        void confirm() throws SQLException {
+            Map<String, Drift> confirmed = recheck();
+            suspects.clear();
+            for (Drift drift : confirmed.values()) {
+                switch (drift.kind()) {
+                    case MISSING -> missing++;
+                    case EXTRA -> extra++;
+                    case DIFFERENT -> different++;
+                }
+                if (sample.size() < sampleSize) {
+                    sample.add(drift);
+                }
+            }
+        }
+
+        Checkpoint checkpoint(List<String> after) {
+            return new Checkpoint(after, startedAt, sourceRows, targetRows, segments, split, missing, extra, different, inFlight, sample);
         }
 
         void compare(Range range, int depth) throws SQLException {
@@ -334,6 +388,7 @@ public final class TableValidator {
         /** Checks the suspects again once replication had time to catch up; returns the confirmed drift. */
         Map<String, Drift> recheck() throws SQLException {
             Map<String, Drift> confirmed = new LinkedHashMap<>();
+            long inFlightBefore = inFlight;
             Map<List<String>, List<String>> pending = new LinkedHashMap<>(suspects);
             for (int round = 1; round <= RECHECKS && !pending.isEmpty(); round++) {
                 sleep(recheckAfter);
@@ -359,8 +414,8 @@ public final class TableValidator {
                 }
                 pending = stillChanging;
             }
-            if (inFlight > 0) {
-                LOG.info("{}: {} keys differed at first and matched when checked again (changes in flight)", plan.name(), inFlight);
+            if (inFlight > inFlightBefore) {
+                LOG.info("{}: {} keys differed at first and matched when checked again (changes in flight)", plan.name(), inFlight - inFlightBefore);
             }
             return confirmed;
         }

@@ -215,8 +215,10 @@ public final class ConfigLoader {
         int fetchRows = n.integer("fetchRows", 10_000, 16, 1_000_000);
         Duration recheckAfter = n.duration("recheckAfter", Duration.ofSeconds(5), Duration.ZERO);
         int sampleSize = n.integer("sampleSize", 100, 0, 100_000);
+        Duration interval = n.duration("interval", Duration.ofMinutes(15), Duration.ofSeconds(1));
+        int maxRowsPerSecond = n.integer("maxRowsPerSecond", 50_000, 0, Integer.MAX_VALUE);
         n.finish();
-        return new ValidatorSettings(segmentRows, fetchRows, recheckAfter, sampleSize);
+        return new ValidatorSettings(segmentRows, fetchRows, recheckAfter, sampleSize, interval, maxRowsPerSecond);
     }
 
     private HttpSettings http(ConfigNode n) {

@@ -11,6 +11,9 @@ import java.time.Duration;
  * @param recheckAfter how long to wait before checking a differing key again; longer than the
  *                     replication lag, or changes on their way are reported as drift
  * @param sampleSize   most drifted keys listed in a report
+ * @param interval     the validator service starts a table's next pass this long after its last one finished
+ * @param maxRowsPerSecond the most rows per second a pass of the validator service compares (0: no limit)
  */
-public record ValidatorSettings(int segmentRows, int fetchRows, Duration recheckAfter, int sampleSize) {
+public record ValidatorSettings(int segmentRows, int fetchRows, Duration recheckAfter, int sampleSize, Duration interval,
+                                int maxRowsPerSecond) {
 }

@@ -89,7 +89,7 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
                 ChangeEvent.TransactionRef tx = change.transaction();
                 // the change's source position names it within its transaction: unlike Debezium's total_order,
                 // it is the same when a restarted capture sends the change again
-                byte[] value = new SequencedChange(tx.id(), change.position().version(), change.position().commitTimeMicros(), sequenced).toBytes();
+                byte[] value = new SequencedChange(tx.id(), change.position().version(), tx.totalOrder(), change.position().commitTimeMicros(), sequenced).toBytes();
                 context.forward(new Record<>(tx.id().getBytes(StandardCharsets.UTF_8), value, record.timestamp()), sequencer);
             }
         }

@@ -11,14 +11,16 @@ import java.util.List;
 
 /**
  * One captured change on its way through the sequencer: its source position ({@code order}: unique
- * within the transaction, stable across capture restarts, increasing in execution order) and the
+ * within the transaction, stable across capture restarts, increasing in execution order), Debezium's
+ * {@code total_order} (its place among the changes the capture sent for the transaction <em>in this capture
+ * session</em>: a capture restarted mid-transaction counts again from 1) and the
  * apply records it produced for transaction-consistent services (possibly none: a filtered row, a
  * replay, a table only per-row services receive still counts toward the transaction's END).
  * Internal binary form, on the sequencer topic and in the sequencer's store.
  */
-record SequencedChange(String transactionId, long order, long sourceCommitMicros, List<Row> rows) {
+record SequencedChange(String transactionId, long order, long totalOrder, long sourceCommitMicros, List<Row> rows) {
 
-    private static final int FORMAT = 1;
+    private static final int FORMAT = 2;
 
     /** One apply record for one service: the apply topic's key and value. */
     record Row(String service, byte[] key, byte[] value) {
@@ -31,6 +33,7 @@ record SequencedChange(String transactionId, long order, long sourceCommitMicros
             out.writeByte(FORMAT);
             out.writeUTF(transactionId);
             out.writeLong(order);
+            out.writeLong(totalOrder);
             out.writeLong(sourceCommitMicros);
             out.writeInt(rows.size());
             for (Row row : rows) {
@@ -47,17 +50,25 @@ record SequencedChange(String transactionId, long order, long sourceCommitMicros
         }
     }
 
-    /** The transaction and position of a change, read without copying its rows. */
-    record Header(String transactionId, long order) {
+    /** The transaction, position and total order of a change, read without copying its rows. */
+    record Header(String transactionId, long order, long totalOrder) {
     }
 
     static Header header(byte[] data) {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
             checkFormat(in.readByte());
-            return new Header(in.readUTF(), in.readLong());
+            return new Header(in.readUTF(), in.readLong(), in.readLong());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A copy of an encoded change with another total order (the rows stay as they are). */
+    static byte[] withTotalOrder(byte[] data, long totalOrder) {
+        int txLength = ((data[1] & 0xff) << 8) | (data[2] & 0xff);
+        byte[] copy = data.clone();
+        java.nio.ByteBuffer.wrap(copy).putLong(1 + 2 + txLength + 8, totalOrder);
+        return copy;
     }
 
     private static void checkFormat(int format) {
@@ -72,6 +83,7 @@ record SequencedChange(String transactionId, long order, long sourceCommitMicros
             checkFormat(in.readByte());
             String tx = in.readUTF();
             long order = in.readLong();
+            long totalOrder = in.readLong();
             long micros = in.readLong();
             int n = in.readInt();
             List<Row> rows = new ArrayList<>(n);
@@ -81,7 +93,7 @@ record SequencedChange(String transactionId, long order, long sourceCommitMicros
                 byte[] value = in.readNBytes(in.readInt());
                 rows.add(new Row(service, key, value));
             }
-            return new SequencedChange(tx, order, micros, rows);
+            return new SequencedChange(tx, order, totalOrder, micros, rows);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -95,6 +95,8 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         final long firstSeenMs;
         /** change bytes by source position: the order of execution */
         final TreeMap<Long, byte[]> changes = new TreeMap<>();
+        /** Debezium's total_order of each change, by source position, as the latest capture session sent it */
+        final Map<Long, Long> totalOrders = new HashMap<>();
         /** positions not yet in the store, in arrival order */
         final List<Long> unstored = new ArrayList<>();
         /** how many chunks of this transaction's changes the store holds: keys e|tx|0 .. e|tx|n-1 */
@@ -134,7 +136,9 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
 
     /** Runs after the store is restored: the in-memory view of pending transactions, from the store. */
     private void rebuild() {
-        long now = context.currentSystemTimeMs();
+        // the wall clock: while a task initialises, the context's time is not set yet; a transaction
+        // pending across a restart waits its timeout again from the restart
+        long now = System.currentTimeMillis();
         List<Pending> withEnd = new ArrayList<>();
         try (KeyValueIterator<String, byte[]> all = store.all()) {
             while (all.hasNext()) {
@@ -144,7 +148,9 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
                     int bar = key.lastIndexOf('|');
                     Pending p = pendingByTx.computeIfAbsent(key.substring(2, bar), tx -> new Pending(tx, now));
                     for (byte[] change : unchunk(entry.value)) {
-                        p.changes.put(SequencedChange.header(change).order(), change);
+                        SequencedChange.Header header = SequencedChange.header(change);
+                        p.changes.put(header.order(), change);
+                        p.totalOrders.put(header.order(), header.totalOrder());
                     }
                     p.storedChunks = Math.max(p.storedChunks, Integer.parseInt(key.substring(bar + 1)) + 1);
                 } else if (key.startsWith("x|")) {
@@ -187,7 +193,15 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
             return;
         }
         Pending p = pendingByTx.computeIfAbsent(tx, t -> new Pending(t, context.currentSystemTimeMs()));
-        if (p.changes.putIfAbsent(change.order(), bytes) == null) {
+        Long known = p.totalOrders.put(change.order(), change.totalOrder());
+        if (known == null) {
+            p.changes.put(change.order(), bytes);
+            p.unstored.add(change.order());
+            unstored.add(p);
+        } else if (known != change.totalOrder()) {
+            // sent again by a capture restarted mid-transaction, which counts anew: its total order counts,
+            // the rows stay those first routed (the route processor drops a replayed row by version)
+            p.changes.put(change.order(), SequencedChange.withTotalOrder(p.changes.get(change.order()), change.totalOrder()));
             p.unstored.add(change.order());
             unstored.add(p);
         }
@@ -231,14 +245,37 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
     private void emitReady() {
         while (!ends.isEmpty()) {
             Pending p = ends.peek();
-            // a restarted capture may announce fewer changes than arrived (it counts what it sent since)
-            if (p.changes.size() < p.expected) {
+            if (!complete(p)) {
                 break;
             }
             ends.poll();
             emit(p, false);
         }
         pending.set(ends.size());
+    }
+
+    /**
+     * Whether every change the END announces has arrived. The END counts the changes the capture sent
+     * in its last session; a capture restarted mid-transaction sends only the rest (from where its
+     * offsets were), numbering them from 1, and announces only those. So the transaction is complete
+     * when the {@code expected} changes with the highest positions carry total orders 1, 2, ..., expected
+     * in position order: the last session's changes, all there.
+     */
+    private static boolean complete(Pending p) {
+        if (p.expected < 0 || p.changes.size() < p.expected) {
+            return false;
+        }
+        long wanted = p.expected;
+        for (Long position : p.changes.descendingKeySet()) {
+            if (wanted == 0) {
+                break;
+            }
+            if (p.totalOrders.get(position) != wanted) {
+                return false;
+            }
+            wanted--;
+        }
+        return wanted == 0;
     }
 
     private void emit(Pending p, boolean partial) {
@@ -261,10 +298,12 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
             context.forward(new Record<>(commit.kafkaKey(), commit.toBytes(), timestamp), sink);
         }
         forget(p);
-        if (p.commitPosition != TransactionEnd.UNKNOWN_POSITION) {
+        // A transaction given up on is not remembered as done: if the capture sends it again (a restart),
+        // it is emitted again once complete, and the writer's version guard keeps what was applied already.
+        if (!partial && p.commitPosition != TransactionEnd.UNKNOWN_POSITION) {
             watermark = Math.max(watermark, p.commitPosition);
             watermarkUnstored = true;
-        } else {
+        } else if (!partial) {
             completed.put(p.id, timestamp);
             completedUnstored.add(p.id);
         }
@@ -389,8 +428,9 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         return changes;
     }
 
+    /** Zero-padded, so that a restore reads a transaction's chunks in the order they were written (later ones win). */
     private static String changeKey(String tx, int chunk) {
-        return "e|" + tx + "|" + chunk;
+        return "e|" + tx + "|" + String.format("%06d", chunk);
     }
 
     private static String endKey(String tx) {

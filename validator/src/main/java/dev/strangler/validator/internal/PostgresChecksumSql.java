@@ -80,12 +80,10 @@ public record PostgresChecksumSql(TableId table, List<String> keys, List<String>
      * parameter), in key order: for cutting a large table into segments of about equal size without
      * reading all of it.
      */
-    public String sampledKeys() {
+    public String sampledKeys(boolean hasLower) {
         String keyText = keys.stream().map(k -> "t." + PostgresNames.quote(k) + "::text").collect(Collectors.joining(", "));
-        StringBuilder where = new StringBuilder("true");
-        filter.ifPresent(f -> where.append(" AND (").append(f).append(")"));
-        return "SELECT " + keyText + " FROM " + PostgresNames.qualified(table) + " t TABLESAMPLE SYSTEM (?) WHERE " + where
-                + " ORDER BY " + orderBy();
+        return "SELECT " + keyText + " FROM " + PostgresNames.qualified(table) + " t TABLESAMPLE SYSTEM (?) WHERE "
+                + rangeCondition(hasLower, false) + " ORDER BY " + orderBy();
     }
 
     /** Key texts then each compared column's canonical text, for the rows of a range, in key order. */
