@@ -14,6 +14,7 @@ import dev.strangler.validator.Drift;
 import dev.strangler.validator.TablePlan;
 import dev.strangler.validator.TableReport;
 import dev.strangler.validator.TableValidator;
+import dev.strangler.validator.ValidationRecords;
 import dev.strangler.validator.ValidatorConnections;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -108,35 +109,7 @@ final class ValidateCommand implements Callable<Integer> {
         ObjectNode root = Json.mapper().createObjectNode();
         root.put("consistent", reports.stream().allMatch(TableReport::consistent));
         ArrayNode tables = root.putArray("tables");
-        for (TableReport r : reports) {
-            ObjectNode t = tables.addObject();
-            t.put("service", r.service());
-            t.put("table", r.table());
-            t.put("sourceTable", r.sourceTable());
-            t.put("consistent", r.consistent());
-            t.put("sourceRows", r.sourceRows());
-            t.put("targetRows", r.targetRows());
-            t.put("matchingRatio", r.matchingRatio());
-            t.put("missing", r.missing());
-            t.put("extra", r.extra());
-            t.put("different", r.different());
-            t.put("inFlight", r.inFlight());
-            t.put("segments", r.segments());
-            t.put("segmentsSplit", r.segmentsSplit());
-            t.put("durationMs", r.duration().toMillis());
-            t.put("finishedAt", r.finishedAt().toString());
-            ArrayNode sample = t.putArray("sample");
-            for (Drift d : r.sample()) {
-                ObjectNode s = sample.addObject();
-                s.put("kind", d.kind().name().toLowerCase());
-                ObjectNode key = s.putObject("key");
-                d.key().forEach(key::put);
-                if (!d.columns().isEmpty()) {
-                    ArrayNode columns = s.putArray("columns");
-                    d.columns().forEach(columns::add);
-                }
-            }
-        }
+        reports.forEach(r -> tables.add(ValidationRecords.report(r)));
         return root;
     }
 

@@ -1,5 +1,7 @@
 package dev.strangler.core;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.io.IOException;
@@ -35,26 +37,50 @@ public record TransactionEnd(String id, long eventCount, Map<String, Long> event
         if (value == null || value.length == 0) {
             return Optional.empty();
         }
-        JsonNode node;
-        try {
-            node = Json.mapper().readTree(value);
+        // streaming: one of these comes for every BEGIN and END of every source transaction
+        try (JsonParser p = Json.mapper().getFactory().createParser(value)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new MalformedChangeException("not a Debezium transaction event: not a JSON object");
+            }
+            String status = null;
+            String rawId = null;
+            long count = 0;
+            Map<String, Long> perTable = new LinkedHashMap<>();
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken token = p.nextToken();
+                switch (field) {
+                    case "payload" -> {
+                        if (token == JsonToken.START_OBJECT) {
+                            // the schema-and-payload wrapper: the event is the payload
+                            return parse(Json.mapper().writeValueAsBytes(Json.mapper().readTree(p)));
+                        }
+                    }
+                    case "status" -> {
+                        status = p.getValueAsString();
+                        if (!"END".equals(status) && status != null) {
+                            return Optional.empty();
+                        }
+                    }
+                    case "id" -> rawId = p.getValueAsString();
+                    case "event_count" -> count = p.getValueAsLong();
+                    case "data_collections" -> {
+                        if (token == JsonToken.START_ARRAY) {
+                            JsonNode collections = Json.mapper().readTree(p);
+                            collections.forEach(c -> perTable.put(c.path("data_collection").asText(), c.path("event_count").asLong()));
+                        }
+                    }
+                    default -> p.skipChildren();
+                }
+            }
+            if (status == null || rawId == null) {
+                throw new MalformedChangeException("not a Debezium transaction event: 'status' and 'id' are required");
+            }
+            String id = ChangeEvent.TransactionRef.normalize(rawId);
+            long position = id.equals(rawId) ? UNKNOWN_POSITION : Long.parseLong(rawId.substring(rawId.indexOf(':') + 1));
+            return Optional.of(new TransactionEnd(id, count, perTable, position));
         } catch (IOException e) {
             throw new MalformedChangeException("transaction event is not JSON: " + e.getMessage());
         }
-        if (node != null && node.has("payload") && node.has("schema")) {
-            node = node.get("payload");
-        }
-        if (node == null || !node.isObject() || !node.hasNonNull("status") || !node.hasNonNull("id")) {
-            throw new MalformedChangeException("not a Debezium transaction event: 'status' and 'id' are required");
-        }
-        if (!"END".equals(node.get("status").asText())) {
-            return Optional.empty();
-        }
-        Map<String, Long> perTable = new LinkedHashMap<>();
-        node.path("data_collections").forEach(c -> perTable.put(c.path("data_collection").asText(), c.path("event_count").asLong()));
-        String rawId = node.get("id").asText();
-        String id = ChangeEvent.TransactionRef.normalize(rawId);
-        long position = id.equals(rawId) ? UNKNOWN_POSITION : Long.parseLong(rawId.substring(rawId.indexOf(':') + 1));
-        return Optional.of(new TransactionEnd(id, node.path("event_count").asLong(), perTable, position));
     }
 }

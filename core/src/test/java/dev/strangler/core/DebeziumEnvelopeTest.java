@@ -48,6 +48,14 @@ class DebeziumEnvelopeTest {
         assertThat(TransactionEnd.parse(b(gtidEnd)).orElseThrow().commitPosition()).isEqualTo(TransactionEnd.UNKNOWN_POSITION);
         assertThat(ChangeEvent.TransactionRef.normalize("3E11FA47-71CA-11E1-9E33-C80AA9429562:23")).isEqualTo("3E11FA47-71CA-11E1-9E33-C80AA9429562:23");
         assertThat(TransactionEnd.parse(b("{\"status\":\"BEGIN\",\"id\":\"1:2\"}"))).isEmpty();
+        String wrapped = "{\"schema\":{\"type\":\"struct\"},\"payload\":" + end + "}";
+        assertThat(TransactionEnd.parse(b(wrapped)).orElseThrow().commitPosition()).isEqualTo(31557600);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> TransactionEnd.parse(b("{\"id\":\"7\"}")))
+                .isInstanceOf(MalformedChangeException.class).hasMessageContaining("'status' and 'id' are required");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> TransactionEnd.parse(b("[1]")))
+                .isInstanceOf(MalformedChangeException.class).hasMessageContaining("not a JSON object");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> TransactionEnd.parse(b("{\"status\":")))
+                .isInstanceOf(MalformedChangeException.class).hasMessageContaining("not JSON");
     }
 
     @Test

@@ -57,6 +57,7 @@ public final class TableValidator {
     private final Duration recheckAfter;
     private final int sampleSize;
     private final Clock clock;
+    private final java.util.function.Consumer<Drift> driftListener;
 
     /**
      * @param segmentRows  rows per first-level segment (monolith side)
@@ -65,11 +66,23 @@ public final class TableValidator {
      * @param sampleSize   most drifted keys kept in a report
      */
     public TableValidator(int segmentRows, int leafRows, Duration recheckAfter, int sampleSize, Clock clock) {
+        this(segmentRows, leafRows, recheckAfter, sampleSize, clock, drift -> {
+        });
+    }
+
+    private TableValidator(int segmentRows, int leafRows, Duration recheckAfter, int sampleSize, Clock clock,
+                           java.util.function.Consumer<Drift> driftListener) {
         this.segmentRows = segmentRows;
         this.leafRows = leafRows;
         this.recheckAfter = recheckAfter;
         this.sampleSize = sampleSize;
         this.clock = clock;
+        this.driftListener = driftListener;
+    }
+
+    /** The same validator, telling {@code listener} of every drifted key it confirms (not only the sample). */
+    public TableValidator withDriftListener(java.util.function.Consumer<Drift> listener) {
+        return new TableValidator(segmentRows, leafRows, recheckAfter, sampleSize, clock, listener);
     }
 
     /** A range of keys: after {@code lower} (exclusive), up to {@code upper} (inclusive); null is open. */
@@ -319,6 +332,7 @@ public final class TableValidator {
             Map<String, Drift> confirmed = recheck();
             suspects.clear();
             for (Drift drift : confirmed.values()) {
+                driftListener.accept(drift);
                 switch (drift.kind()) {
                     case MISSING -> missing++;
                     case EXTRA -> extra++;

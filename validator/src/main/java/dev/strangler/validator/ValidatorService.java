@@ -209,9 +209,9 @@ public final class ValidatorService implements Component {
             RateLimit limit = new RateLimit(settings.maxRowsPerSecond(), m);
             TableReport report = validator.validate(plan, source, target, limit, from, CHECKPOINT_SEGMENTS,
                     checkpoint -> publish(key, new ValidationRecords.TableState(before.last(), Optional.of(checkpoint))));
-            publish(key, new ValidationRecords.TableState(Optional.of(report), Optional.empty()));
             m.update(report);
             m.passes.increment();
+            publish(key, new ValidationRecords.TableState(Optional.of(report), Optional.empty()));
             if (report.consistent()) {
                 LOG.info("{}: consistent, {} rows in {} s", key, report.sourceRows(), report.duration().toSeconds());
             } else {
