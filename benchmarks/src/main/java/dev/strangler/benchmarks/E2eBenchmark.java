@@ -1,6 +1,5 @@
 package dev.strangler.benchmarks;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strangler.cli.Pipeline;
 import dev.strangler.core.Json;
@@ -21,14 +20,13 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
-import java.util.ArrayList;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 import static dev.strangler.benchmarks.Stats.median;
-import static dev.strangler.benchmarks.Stats.round1;
 import static dev.strangler.benchmarks.Stats.seconds;
 
 /**
@@ -89,18 +87,7 @@ final class E2eBenchmark implements Callable<Integer> {
                 pipeline.start(Pipeline.Part.DATA_PATH);
                 monolith.setAutoCommit(false);
                 awaitStreaming(monolith, recorder);
-                progress.printf("warming up with %,d changes ...%n", warmup);
-                burst(monolith, recorder, warmup);
-
-                List<Double> throughputs = new ArrayList<>();
-                for (int round = 1; round <= rounds; round++) {
-                    double perSecond = burst(monolith, recorder, roundChanges);
-                    progress.printf("round %d: %,.0f changes/s%n", round, perSecond);
-                    throughputs.add(perSecond);
-                }
-                result.put("sustainedChangesPerSecond", Math.round(median(throughputs)));
-                ArrayNode all = result.putArray("sustainedRounds");
-                throughputs.forEach(t -> all.add(Math.round(t)));
+                Measure.sustained(result, progress, warmup, rounds, roundChanges, changes -> burst(monolith, recorder, changes));
 
                 ObjectNode latency = result.putObject("latencyMs");
                 for (int rate : rates) {
@@ -243,45 +230,18 @@ final class E2eBenchmark implements Callable<Integer> {
         return metrics.find(counter).counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
     }
 
-    /** Latency at a fixed source rate: a transaction every 10 ms with rate/100 inserted rows; 3 windows, median percentiles. */
+    /** Latency at a fixed source rate: a transaction every 10 ms with rate/100 inserted rows. */
     private ObjectNode fixedRate(Connection monolith, LatencyRecorder recorder, int rate) throws Exception {
         int rowsPerTick = Math.max(1, rate / 100);
-        List<double[]> windows = new ArrayList<>();
         try (PreparedStatement ps = monolith.prepareStatement("INSERT INTO events (id, account, amount, note) SELECT g, g % 1000, 1.00, 'rate' "
                 + "FROM generate_series(?, ?) g")) {
-            for (int window = -1; window < 3; window++) {
-                if (window >= 0) {
-                    recorder.startRecording();
-                }
-                long ticks = (window < 0 ? 3L : latencySeconds) * 100;
-                long start = System.nanoTime();
-                for (long tick = 0; tick < ticks; tick++) {
-                    long due = start + tick * 10_000_000L;
-                    long wait = due - System.nanoTime();
-                    if (wait > 0) {
-                        TimeUnit.NANOSECONDS.sleep(wait);
-                    }
-                    ps.setLong(1, nextId);
-                    ps.setLong(2, nextId + rowsPerTick - 1);
-                    ps.execute();
-                    monolith.commit();
-                    nextId += rowsPerTick;
-                }
-                Thread.sleep(1000);
-                if (window >= 0) {
-                    double[] w = recorder.stopRecording();
-                    windows.add(w);
-                    progress.printf("rate %,d/s window %d: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms (%,.0f rows)%n",
-                            rate, window + 1, w[0], w[1], w[2], w[3], w[4]);
-                }
-            }
+            return Measure.latency(recorder, progress, String.format("rate %,d/s", rate), TimeUnit.MILLISECONDS.toNanos(10), latencySeconds, () -> {
+                ps.setLong(1, nextId);
+                ps.setLong(2, nextId + rowsPerTick - 1);
+                ps.execute();
+                monolith.commit();
+                nextId += rowsPerTick;
+            });
         }
-        ObjectNode node = Json.mapper().createObjectNode();
-        node.put("p50", round1(median(windows.stream().map(w -> w[0]).toList())));
-        node.put("p95", round1(median(windows.stream().map(w -> w[1]).toList())));
-        node.put("p99", round1(median(windows.stream().map(w -> w[2]).toList())));
-        node.put("windows", windows.size());
-        node.put("rowsPerWindow", Math.round(median(windows.stream().map(w -> w[4]).toList())));
-        return node;
     }
 }

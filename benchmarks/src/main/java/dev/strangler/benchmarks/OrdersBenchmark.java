@@ -1,6 +1,5 @@
 package dev.strangler.benchmarks;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strangler.cli.Pipeline;
 import dev.strangler.core.Json;
@@ -30,7 +29,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import static dev.strangler.benchmarks.Stats.median;
-import static dev.strangler.benchmarks.Stats.round1;
 import static dev.strangler.benchmarks.Stats.seconds;
 
 /**
@@ -125,17 +123,7 @@ final class OrdersBenchmark implements Callable<Integer> {
         try (Pipeline pipeline = new Pipeline(config, metrics, Clock.systemUTC(), recorder)) {
             pipeline.start(Pipeline.Part.DATA_PATH);
             workload.awaitStreaming(recorder);
-            progress.printf("warming up with %,d changes ...%n", warmup);
-            burst(workload, recorder, warmup);
-            List<Double> throughputs = new ArrayList<>();
-            for (int round = 1; round <= rounds; round++) {
-                double perSecond = burst(workload, recorder, roundChanges);
-                progress.printf("round %d: %,.0f changes/s%n", round, perSecond);
-                throughputs.add(perSecond);
-            }
-            node.put("sustainedChangesPerSecond", Math.round(median(throughputs)));
-            ArrayNode all = node.putArray("sustainedRounds");
-            throughputs.forEach(t -> all.add(Math.round(t)));
+            Measure.sustained(node, progress, warmup, rounds, roundChanges, changes -> burst(workload, recorder, changes));
             node.set("latencyMs", fixedRate(workload, recorder));
             node.put("rowsParkedOnTheWay", Math.round(metrics.find("strangler.writer.parked").counters().stream()
                     .mapToDouble(io.micrometer.core.instrument.Counter::count).sum()));
@@ -180,37 +168,12 @@ final class OrdersBenchmark implements Callable<Integer> {
         return (double) transactions * ROWS_PER_TRANSACTION / total;
     }
 
-    /** Latency at a fixed source rate: one order transaction every rate/5-th of a second; 3 windows, median percentiles. */
+    /** Latency at a fixed source rate: one order transaction every 5/rate seconds. */
     private ObjectNode fixedRate(Workload workload, LatencyRecorder recorder) throws Exception {
         long intervalNanos = TimeUnit.SECONDS.toNanos(1) * ROWS_PER_TRANSACTION / rate;
-        List<double[]> windows = new ArrayList<>();
-        for (int window = -1; window < 3; window++) {
-            if (window >= 0) {
-                recorder.startRecording();
-            }
-            long transactions = (window < 0 ? 3L : latencySeconds) * TimeUnit.SECONDS.toNanos(1) / intervalNanos;
-            long start = System.nanoTime();
-            for (long tx = 0; tx < transactions; tx++) {
-                long wait = start + tx * intervalNanos - System.nanoTime();
-                if (wait > 0) {
-                    TimeUnit.NANOSECONDS.sleep(wait);
-                }
-                workload.insertOrder(0, workload.nextOrder++);
-            }
-            Thread.sleep(1000);
-            if (window >= 0) {
-                double[] w = recorder.stopRecording();
-                windows.add(w);
-                progress.printf("rate %,d/s window %d: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms (%,.0f rows)%n",
-                        rate, window + 1, w[0], w[1], w[2], w[3], w[4]);
-            }
-        }
-        ObjectNode node = Json.mapper().createObjectNode();
+        ObjectNode node = Measure.latency(recorder, progress, String.format("rate %,d/s", rate), intervalNanos, latencySeconds,
+                () -> workload.insertOrder(0, workload.nextOrder++));
         node.put("rate", rate);
-        node.put("p50", round1(median(windows.stream().map(w -> w[0]).toList())));
-        node.put("p95", round1(median(windows.stream().map(w -> w[1]).toList())));
-        node.put("p99", round1(median(windows.stream().map(w -> w[2]).toList())));
-        node.put("windows", windows.size());
         return node;
     }
 

@@ -170,13 +170,8 @@ public final class TableValidator {
             int i = bindRange(ps, range, 1);
             ps.setLong(i, Math.max(1, every));
             try (ResultSet rs = ps.executeQuery()) {
-                int keys = side.sql().keys().size();
                 while (rs.next()) {
-                    List<String> key = new ArrayList<>(keys);
-                    for (int k = 1; k <= keys; k++) {
-                        key.add(rs.getString(k));
-                    }
-                    bounds.add(key);
+                    bounds.add(key(rs, side.sql().keys().size()));
                 }
             }
         }
@@ -195,13 +190,8 @@ public final class TableValidator {
             ps.setDouble(1, percent);
             bindRange(ps, range, 2);
             try (ResultSet rs = ps.executeQuery()) {
-                int keys = side.sql().keys().size();
                 while (rs.next()) {
-                    List<String> key = new ArrayList<>(keys);
-                    for (int k = 1; k <= keys; k++) {
-                        key.add(rs.getString(k));
-                    }
-                    sample.add(key);
+                    sample.add(key(rs, side.sql().keys().size()));
                 }
             }
         }
@@ -213,6 +203,15 @@ public final class TableValidator {
             }
         }
         return bounds;
+    }
+
+    /** The first {@code columns} columns of the current row: a key, as text. */
+    private static List<String> key(ResultSet rs, int columns) throws SQLException {
+        List<String> key = new ArrayList<>(columns);
+        for (int k = 1; k <= columns; k++) {
+            key.add(rs.getString(k));
+        }
+        return key;
     }
 
     /** The sub-ranges of {@code range} cut at the given keys (which lie inside it, in order). */
@@ -271,10 +270,7 @@ public final class TableValidator {
                 int keyCount = side.sql().keys().size();
                 int columnCount = side.sql().columns().size();
                 while (rs.next()) {
-                    List<String> key = new ArrayList<>(keyCount);
-                    for (int k = 1; k <= keyCount; k++) {
-                        key.add(rs.getString(k));
-                    }
+                    List<String> key = key(rs, keyCount);
                     List<String> values = new ArrayList<>(columnCount);
                     for (int c = 1; c <= columnCount; c++) {
                         values.add(rs.getString(keyCount + c));
