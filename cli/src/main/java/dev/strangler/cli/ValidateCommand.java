@@ -34,6 +34,7 @@ import java.util.concurrent.Callable;
         description = {"Compares every table a service receives with the monolith, now: segment checksums computed inside both",
                 "databases, differing segments split until the drifted rows are found and classified (missing, extra, different).",
                 "Keys that differ because their change is still on its way are checked again after validator.recheckAfter.",
+                "The reports also go to the <prefix>.validation topic (not with kafka.bootstrap: embedded).",
                 "Exit code 0: consistent; 1: drift found; 2: bad config or usage."})
 final class ValidateCommand implements Callable<Integer> {
 
@@ -79,6 +80,15 @@ final class ValidateCommand implements Callable<Integer> {
         } catch (SQLException e) {
             err.println("strangler validate: database error: " + e.getMessage());
             return Main.EXIT_FAILED;
+        }
+        if (!loaded.kafka().embedded()) {
+            // the latest report per table lives on the validation topic, whoever made it
+            try {
+                ValidationRecords.publish(new dev.strangler.connectors.KafkaEndpoint(loaded.kafka().bootstrap(), loaded.kafka().clientProperties(),
+                        loaded.kafka().partitions(), loaded.kafka().replicationFactor()), loaded.topics().validation(), reports);
+            } catch (RuntimeException e) {
+                err.println("strangler validate: the reports could not be published to " + loaded.topics().validation() + ": " + e.getMessage());
+            }
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {

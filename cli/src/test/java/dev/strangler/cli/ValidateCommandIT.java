@@ -70,6 +70,18 @@ class ValidateCommandIT extends SandboxTestBase {
                 CliResult text = runCli("validate", "--config", config.toString());
                 assertThat(text.exitCode()).isEqualTo(1);
                 assertThat(text.stdout()).contains("svc/public.accounts", "missing {id=17}", "drift: 3 rows");
+
+                CliResult migration = runCli("report", "--config", config.toString());
+                assertThat(migration.exitCode()).as(migration.stderr()).isZero();
+                JsonNode row = Json.mapper().readTree(migration.stdout()).get("tables").get(0);
+                assertThat(row.get("table").asText()).isEqualTo("public.accounts");
+                assertThat(row.get("consistent").asBoolean()).isFalse();
+                assertThat(row.get("drifted").asLong()).isEqualTo(3);
+                assertThat(row.get("monolithRows").asLong()).isEqualTo(20_000);
+                assertThat(row.get("deadLetters").asLong()).isZero();
+                Path html = h.workDir.resolve("report.html");
+                assertThat(runCli("report", "--config", config.toString(), "--format", "html", "--output", html.toString()).exitCode()).isZero();
+                assertThat(java.nio.file.Files.readString(html)).contains("<td>public.accounts</td>", "DRIFT", "missing {&quot;id&quot;:&quot;17&quot;}");
             } finally {
                 running.set(false);
                 workload.join();

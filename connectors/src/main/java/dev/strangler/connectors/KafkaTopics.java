@@ -41,6 +41,23 @@ public final class KafkaTopics {
         ensure(names, 1, Map.of("cleanup.policy", "compact"));
     }
 
+    /** Reads every record of a topic, from its beginning to its end as it is now (control topics: small, compacted). */
+    public void readToEnd(String topic, java.util.function.Consumer<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> each) {
+        Map<String, Object> config = kafka.clientConfig(Map.of("client.id", "strangler-reader-" + topic));
+        config.put("enable.auto.commit", "false");
+        try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(config,
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            List<org.apache.kafka.common.TopicPartition> partitions = consumer.partitionsFor(topic, java.time.Duration.ofSeconds(30)).stream()
+                    .map(p -> new org.apache.kafka.common.TopicPartition(p.topic(), p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<org.apache.kafka.common.TopicPartition, Long> end = consumer.endOffsets(partitions);
+            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+                consumer.poll(java.time.Duration.ofMillis(200)).forEach(each);
+            }
+        }
+    }
+
     private void ensure(Set<String> names, int partitions, Map<String, String> config) {
         try (Admin admin = Admin.create(kafka.clientConfig())) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);

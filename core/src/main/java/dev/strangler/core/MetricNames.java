@@ -57,6 +57,8 @@ public final class MetricNames {
     public static final String VALIDATION_ROWS_CHECKED = "strangler.validation.rows.checked";
     /** Counter: validation passes finished. */
     public static final String VALIDATION_PASSES = "strangler.validation.passes";
+    /** Counter: drifted rows the validator service repaired by itself ({@code repair: auto}). */
+    public static final String VALIDATION_REPAIRED_ROWS = "strangler.validation.repaired.rows";
     /** Counter: validation passes that failed (a database down, a table missing). */
     public static final String VALIDATION_FAILURES = "strangler.validation.failures";
     /** Counter: source transactions committed to a service database, per service. */

@@ -109,6 +109,23 @@ public final class ValidationRecords {
         }
     }
 
+    /**
+     * Publishes finished reports (key {@code service/table}) to the validation topic, creating it if needed,
+     * and waits until Kafka has them.
+     */
+    public static void publish(dev.strangler.connectors.KafkaEndpoint kafka, String topic, List<TableReport> reports) {
+        new dev.strangler.connectors.KafkaTopics(kafka).ensureCompacted(java.util.Set.of(topic));
+        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<>(kafka.clientConfig(Map.of("client.id", "strangler-validate",
+                "acks", "all")), new org.apache.kafka.common.serialization.StringSerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+            for (TableReport r : reports) {
+                producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, r.service() + "/" + r.table(),
+                        state(new TableState(Optional.of(r), Optional.empty()))));
+            }
+            producer.flush();
+        }
+    }
+
     public static TableState stateFrom(byte[] value) {
         try {
             JsonNode root = Json.mapper().readTree(value);

@@ -17,14 +17,9 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -121,28 +116,18 @@ public final class ValidatorService implements Component {
 
     /** The validation topic, read to its end: the last report and any checkpoint per table. */
     private void readStates() {
-        Map<String, Object> config = kafka.clientConfig(Map.of("client.id", topics.prefix() + "-validator-reader"));
-        config.put("enable.auto.commit", "false");
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = consumer.partitionsFor(topics.validation(), Duration.ofSeconds(30)).stream()
-                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-                for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                    if (record.value() == null) {
-                        states.remove(record.key());
-                        continue;
-                    }
-                    try {
-                        states.put(record.key(), ValidationRecords.stateFrom(record.value()));
-                    } catch (IllegalArgumentException e) {
-                        LOG.warn("ignoring unreadable record {} on {}: {}", record.key(), topics.validation(), e.getMessage());
-                    }
-                }
+        new KafkaTopics(kafka).readToEnd(topics.validation(), record -> {
+            String key = new String(record.key(), java.nio.charset.StandardCharsets.UTF_8);
+            if (record.value() == null) {
+                states.remove(key);
+                return;
             }
-        }
+            try {
+                states.put(key, ValidationRecords.stateFrom(record.value()));
+            } catch (IllegalArgumentException e) {
+                LOG.warn("ignoring unreadable record {} on {}: {}", key, topics.validation(), e.getMessage());
+            }
+        });
         states.forEach((key, s) -> s.last().ifPresent(r -> meters(key, r.service(), r.table()).update(r)));
     }
 
@@ -197,8 +182,14 @@ public final class ValidatorService implements Component {
             LOG.info("{}: resuming the pass started {} after key {}", key, from.startedAt(), from.after());
         }
         TableMeters m = meters(key, t.service().name(), t.route().to().toString());
+        List<Drift> drifts = new ArrayList<>();
+        boolean autoRepair = t.route().repair() == TableRoute.Repair.AUTO;
         TableValidator validator = new TableValidator(settings.segmentRows(), settings.fetchRows(), settings.recheckAfter(),
-                settings.sampleSize(), clock);
+                settings.sampleSize(), clock).withDriftListener(drift -> {
+                    if (autoRepair && drifts.size() <= settings.autoRepairMaxRows()) {
+                        drifts.add(drift);
+                    }
+                });
         try (Connection source = ValidatorConnections.open(monolith, "strangler-validator");
              Connection target = ValidatorConnections.open(t.service().database(), "strangler-validator")) {
             TableSchema sourceSchema = new PostgresCatalog(source).table(t.route().from()).orElseThrow(() ->
@@ -212,6 +203,9 @@ public final class ValidatorService implements Component {
             m.update(report);
             m.passes.increment();
             publish(key, new ValidationRecords.TableState(Optional.of(report), Optional.empty()));
+            if (autoRepair && !report.consistent()) {
+                repair(t, plan, sourceSchema, source, report, drifts, m);
+            }
             if (report.consistent()) {
                 LOG.info("{}: consistent, {} rows in {} s", key, report.sourceRows(), report.duration().toSeconds());
             } else {
@@ -227,6 +221,23 @@ public final class ValidatorService implements Component {
             // the next try comes an interval later, as after a finished pass; a checkpoint stays where it was
             states.put(key, new ValidationRecords.TableState(before.last().or(() -> Optional.of(failedPlaceholder(t))), Optional.empty()));
         }
+    }
+
+    /**
+     * {@code repair: auto}: the drift of a pass is repaired through the apply path, unless there is more of
+     * it than {@code validator.autoRepairMaxRows} (then a person should look first).
+     */
+    private void repair(Target t, TablePlan plan, TableSchema sourceSchema, Connection source, TableReport report, List<Drift> drifts,
+                        TableMeters m) throws SQLException {
+        if (report.drifted() > settings.autoRepairMaxRows()) {
+            LOG.warn("{}: {} drifted rows is more than validator.autoRepairMaxRows ({}); not repairing automatically. "
+                    + "Look at the drift, then run strangler repair --table {}", t.key(), report.drifted(), settings.autoRepairMaxRows(), t.key());
+            return;
+        }
+        List<TableRepair.Action> actions = new TableRepair(plan, t.route(), sourceSchema, clock).plan(source, drifts);
+        int sent = TableRepair.send(actions, kafka, topics.apply(t.service().name()));
+        m.repaired.increment(sent);
+        LOG.warn("{}: repairing {} drifted rows through {} (repair: auto)", t.key(), sent, topics.apply(t.service().name()));
     }
 
     /** Stands for "tried and failed" so that the schedule waits an interval; never published. */
@@ -280,6 +291,7 @@ public final class ValidatorService implements Component {
         final Counter rowsChecked;
         final Counter passes;
         final Counter failures;
+        final Counter repaired;
         volatile TableReport last;
 
         TableMeters(String service, String table) {
@@ -287,6 +299,8 @@ public final class ValidatorService implements Component {
             rowsChecked = Counter.builder(MetricNames.VALIDATION_ROWS_CHECKED).tags(tags).description("rows compared by the validator").register(metrics);
             passes = Counter.builder(MetricNames.VALIDATION_PASSES).tags(tags).description("validation passes finished").register(metrics);
             failures = Counter.builder(MetricNames.VALIDATION_FAILURES).tags(tags).description("validation passes that failed").register(metrics);
+            repaired = Counter.builder(MetricNames.VALIDATION_REPAIRED_ROWS).tags(tags)
+                    .description("drifted rows the validator repaired by itself (repair: auto)").register(metrics);
             Gauge.builder(MetricNames.VALIDATION_CONSISTENCY, this, m -> m.last == null ? Double.NaN : m.last.matchingRatio()).tags(tags)
                     .description("share of rows that match in the last finished pass (1 = consistent)").register(metrics);
             Gauge.builder(MetricNames.VALIDATION_DRIFTED_ROWS, this, m -> m.last == null ? Double.NaN : m.last.drifted()).tags(tags)

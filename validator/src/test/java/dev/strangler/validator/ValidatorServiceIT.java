@@ -156,4 +156,51 @@ class ValidatorServiceIT {
             second.stop();
         }
     }
+
+    @Test
+    void withRepairAutoTheDriftOfAPassIsSentToTheApplyTopic() {
+        postgres.createDatabase("vs_mono3");
+        postgres.createDatabase("vs_svc3");
+        for (String db : List.of("vs_mono3", "vs_svc3")) {
+            postgres.execute(db, TABLE, "INSERT INTO accounts SELECT g, 'owner ' || g, g FROM generate_series(1, 2000) g");
+        }
+        postgres.execute("vs_svc3", "DELETE FROM accounts WHERE id = 5", "INSERT INTO accounts VALUES (7777, 'ghost', 0)");
+        StranglerConfig config = new ConfigLoader(k -> null, Path.of(System.getProperty("java.io.tmpdir"))).parse("""
+                kafka: {bootstrap: "%s", topicPrefix: vs3}
+                monolith: {url: "%s", user: postgres, password: postgres}
+                services:
+                  svc:
+                    url: "%s"
+                    user: postgres
+                    password: postgres
+                    tables: [{from: public.accounts, repair: auto}]
+                validator: {interval: 1h, recheckAfter: 100ms}
+                """.formatted(kafka.bootstrapServers(), postgres.jdbcUrl("vs_mono3"), postgres.jdbcUrl("vs_svc3")), "test");
+        new dev.strangler.connectors.KafkaTopics(new KafkaEndpoint(kafka.bootstrapServers(), Map.of(), 1, (short) 1))
+                .ensureLog(java.util.Set.of("vs3.apply.svc"), 1);
+        SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+        ValidatorService validator = service(config, metrics);
+        validator.start();
+        try {
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> metrics.find("strangler.validation.repaired.rows").counter() != null
+                    && metrics.get("strangler.validation.repaired.rows").counter().count() == 2.0);
+            List<String> applied = new java.util.ArrayList<>();
+            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
+                    new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+                TopicPartition tp = new TopicPartition("vs3.apply.svc", 0);
+                consumer.assign(List.of(tp));
+                consumer.seekToBeginning(List.of(tp));
+                Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+                    consumer.poll(Duration.ofMillis(200)).forEach(r -> {
+                        dev.strangler.core.ApplyRecord a = dev.strangler.core.ApplyRecord.fromBytes(r.value());
+                        applied.add(a.action() + " " + a.key() + (a.row() == null ? "" : " " + a.row().get("owner").asText()));
+                    });
+                    return applied.size() >= 2;
+                });
+            }
+            assertThat(applied).containsExactlyInAnyOrder("UPSERT {\"id\":\"5\"} owner 5", "DELETE {\"id\":\"7777\"}");
+        } finally {
+            validator.stop();
+        }
+    }
 }

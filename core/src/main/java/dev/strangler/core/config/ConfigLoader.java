@@ -217,8 +217,9 @@ public final class ConfigLoader {
         int sampleSize = n.integer("sampleSize", 100, 0, 100_000);
         Duration interval = n.duration("interval", Duration.ofMinutes(15), Duration.ofSeconds(1));
         int maxRowsPerSecond = n.integer("maxRowsPerSecond", 50_000, 0, Integer.MAX_VALUE);
+        int autoRepairMaxRows = n.integer("autoRepairMaxRows", 1000, 0, 10_000_000);
         n.finish();
-        return new ValidatorSettings(segmentRows, fetchRows, recheckAfter, sampleSize, interval, maxRowsPerSecond);
+        return new ValidatorSettings(segmentRows, fetchRows, recheckAfter, sampleSize, interval, maxRowsPerSecond, autoRepairMaxRows);
     }
 
     private HttpSettings http(ConfigNode n) {
@@ -317,11 +318,12 @@ public final class ConfigLoader {
         }
         TableRoute.Consistency consistency = t.choice("consistency", TableRoute.Consistency.TRANSACTION,
                 TableRoute.Consistency::configName, TableRoute.Consistency.values());
+        TableRoute.Repair repair = t.choice("repair", TableRoute.Repair.OFF, TableRoute.Repair::configName, TableRoute.Repair.values());
         t.finish();
         if (from == null || to == null) {
             return Optional.empty();
         }
-        return Optional.of(new TableRoute(path, from, to, renames, dropped, where, consistency));
+        return Optional.of(new TableRoute(path, from, to, renames, dropped, where, consistency, repair));
     }
 
     private static TableId tableId(ConfigNode n, String key, boolean required) {

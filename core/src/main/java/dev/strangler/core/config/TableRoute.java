@@ -15,9 +15,28 @@ import java.util.Set;
  * @param dropped source columns that are not carried
  * @param where   row filter evaluated on each change's row image; rows that fail it are not in the target
  * @param consistency whether the table's changes are applied with their whole source transaction
+ * @param repair      whether the validator service repairs the drift it finds in this table by itself
  */
 public record TableRoute(String path, TableId from, TableId to, Map<String, String> renames, Set<String> dropped,
-                         Optional<RowFilter> where, Consistency consistency) {
+                         Optional<RowFilter> where, Consistency consistency, Repair repair) {
+
+    /** What the validator service does with drift it finds in the table. */
+    public enum Repair {
+        /** report it; repair with {@code strangler repair} (the default) */
+        OFF("off"),
+        /** repair it after each pass, up to {@code validator.autoRepairMaxRows} rows per pass */
+        AUTO("auto");
+
+        private final String configName;
+
+        Repair(String configName) {
+            this.configName = configName;
+        }
+
+        public String configName() {
+            return configName;
+        }
+    }
 
     /** How a table's changes are grouped when written to the service database. */
     public enum Consistency {
@@ -45,7 +64,7 @@ public record TableRoute(String path, TableId from, TableId to, Map<String, Stri
 
     /** A route with transaction consistency. */
     public TableRoute(String path, TableId from, TableId to, Map<String, String> renames, Set<String> dropped, Optional<RowFilter> where) {
-        this(path, from, to, renames, dropped, where, Consistency.TRANSACTION);
+        this(path, from, to, renames, dropped, where, Consistency.TRANSACTION, Repair.OFF);
     }
 
     public TableRoute {

@@ -13,7 +13,9 @@ import java.time.Duration;
  * @param sampleSize   most drifted keys listed in a report
  * @param interval     the validator service starts a table's next pass this long after its last one finished
  * @param maxRowsPerSecond the most rows per second a pass of the validator service compares (0: no limit)
+ * @param autoRepairMaxRows most drifted rows the validator service repairs after one pass of a table with
+ *                          {@code repair: auto}; more drift than that is reported and left for a person
  */
 public record ValidatorSettings(int segmentRows, int fetchRows, Duration recheckAfter, int sampleSize, Duration interval,
-                                int maxRowsPerSecond) {
+                                int maxRowsPerSecond, int autoRepairMaxRows) {
 }
