@@ -28,7 +28,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import static dev.strangler.benchmarks.Stats.median;
 import static dev.strangler.benchmarks.Stats.seconds;
 
 /**

@@ -28,8 +28,10 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Reads one cdc record, maps it for every service that receives its table, and forwards each result
- * to that service's apply topic, unless the store shows the key already at this version or newer
- * (a capture restart re-sends what it had not yet checkpointed). Records that cannot be read or mapped
+ * to that service's apply topic (per-row tables and changes without transaction metadata) or, with
+ * its transaction, to the sequencer. A per-row result is dropped when the store shows the key already
+ * at this version or newer (a capture restart re-sends what it had not yet checkpointed); the sequencer
+ * drops replayed transactions itself. Records that cannot be read or mapped
  * go to the dead-letter topic with the reason.
  */
 public final class RouteProcessor implements Processor<byte[], byte[], byte[], byte[]> {
@@ -115,14 +117,19 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
             }
             ApplyRecord apply = mapped.get();
             String kafkaKey = apply.kafkaKey();
-            String versionKey = destination.service() + "|" + kafkaKey;
-            Long seen = versions.get(versionKey);
-            if (seen != null && seen >= apply.version()) {
-                duplicates.increment();
-                continue;
+            boolean wholeTransaction = sequenced != null && destination.mapping().route().consistency() == TableRoute.Consistency.TRANSACTION;
+            // Rows of whole transactions skip the version store: the sequencer drops a replayed transaction by
+            // its commit position, and the writer never lets an older version overwrite a newer one.
+            if (!wholeTransaction) {
+                String versionKey = destination.service() + "|" + kafkaKey;
+                Long seen = versions.get(versionKey);
+                if (seen != null && seen >= apply.version()) {
+                    duplicates.increment();
+                    continue;
+                }
+                versions.put(versionKey, apply.version());
             }
-            versions.put(versionKey, apply.version());
-            if (sequenced != null && destination.mapping().route().consistency() == TableRoute.Consistency.TRANSACTION) {
+            if (wholeTransaction) {
                 sequenced.add(new SequencedChange.Row(destination.service(), ApplyRecord.kafkaKeyBytes(kafkaKey), apply.awaitingCommit().toBytes()));
             } else {
                 context.forward(new Record<>(ApplyRecord.kafkaKeyBytes(kafkaKey), apply.toBytes(), record.timestamp()),
