@@ -89,13 +89,17 @@ class ValidatorServiceIT {
 
     private static final String TABLE = "CREATE TABLE accounts (id bigint PRIMARY KEY, owner text, balance numeric(12,2))";
 
+    /** A monolith and a service database holding the same {@code rows} accounts. */
+    private static void identicalAccounts(String monolithDb, String serviceDb, int rows) {
+        for (String db : List.of(monolithDb, serviceDb)) {
+            postgres.createDatabase(db);
+            postgres.execute(db, TABLE, "INSERT INTO accounts SELECT g, 'owner ' || g, g FROM generate_series(1, " + rows + ") g");
+        }
+    }
+
     @Test
     void reportsEachPassOnTheTopicAndInMetricsAndFindsDriftOnTheNext() {
-        postgres.createDatabase("vs_mono1");
-        postgres.createDatabase("vs_svc1");
-        for (String db : List.of("vs_mono1", "vs_svc1")) {
-            postgres.execute(db, TABLE, "INSERT INTO accounts SELECT g, 'owner ' || g, g FROM generate_series(1, 5000) g");
-        }
+        identicalAccounts("vs_mono1", "vs_svc1", 5000);
         StranglerConfig config = config("vs1", "vs_mono1", "vs_svc1", "interval: 2s\nrecheckAfter: 200ms\nsegmentRows: 1000\n");
         SimpleMeterRegistry metrics = new SimpleMeterRegistry();
         ValidatorService validator = service(config, metrics);
@@ -122,11 +126,7 @@ class ValidatorServiceIT {
 
     @Test
     void aPassCutShortResumesFromItsCheckpoint() {
-        postgres.createDatabase("vs_mono2");
-        postgres.createDatabase("vs_svc2");
-        for (String db : List.of("vs_mono2", "vs_svc2")) {
-            postgres.execute(db, TABLE, "INSERT INTO accounts SELECT g, 'owner ' || g, g FROM generate_series(1, 20000) g");
-        }
+        identicalAccounts("vs_mono2", "vs_svc2", 20000);
         postgres.execute("vs_svc2", "UPDATE accounts SET owner = 'early' WHERE id = 10", "UPDATE accounts SET owner = 'late' WHERE id = 19990");
         // slow on purpose: 100-row segments at 2,000 rows/s, a checkpoint every 20 segments (2,000 rows, about a second)
         StranglerConfig config = config("vs2", "vs_mono2", "vs_svc2", "interval: 1h\nrecheckAfter: 100ms\nsegmentRows: 100\nmaxRowsPerSecond: 2000\n");
@@ -159,11 +159,7 @@ class ValidatorServiceIT {
 
     @Test
     void withRepairAutoTheDriftOfAPassIsSentToTheApplyTopic() {
-        postgres.createDatabase("vs_mono3");
-        postgres.createDatabase("vs_svc3");
-        for (String db : List.of("vs_mono3", "vs_svc3")) {
-            postgres.execute(db, TABLE, "INSERT INTO accounts SELECT g, 'owner ' || g, g FROM generate_series(1, 2000) g");
-        }
+        identicalAccounts("vs_mono3", "vs_svc3", 2000);
         postgres.execute("vs_svc3", "DELETE FROM accounts WHERE id = 5", "INSERT INTO accounts VALUES (7777, 'ghost', 0)");
         StranglerConfig config = new ConfigLoader(k -> null, Path.of(System.getProperty("java.io.tmpdir"))).parse("""
                 kafka: {bootstrap: "%s", topicPrefix: vs3}
