@@ -135,6 +135,12 @@ public final class Pipeline implements AutoCloseable {
             components.add(validator);
             validator.start();
         }
+        for (Component component : components) {
+            io.micrometer.core.instrument.Gauge.builder(dev.strangler.core.MetricNames.COMPONENT_UP, component,
+                            c -> c.state() == ComponentState.RUNNING ? 1 : 0)
+                    .tag(dev.strangler.core.MetricNames.TAG_COMPONENT, component.name())
+                    .description("1 when the component runs, 0 otherwise").register(metrics);
+        }
         LOG.info("strangler started: {} on Kafka {}", parts, bootstrap);
     }
 

@@ -70,6 +70,48 @@ class ObservabilityIT extends SandboxTestBase {
         }
     }
 
+    /** Every metric name the Grafana dashboard and the Prometheus alert rules in dashboards/ query. */
+    private static java.util.Set<String> metricsTheDashboardsQuery() throws java.io.IOException {
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        java.nio.file.Path dir = java.nio.file.Path.of("..", "dashboards").toAbsolutePath().normalize();
+        try (var files = java.nio.file.Files.walk(dir)) {
+            for (java.nio.file.Path file : files.filter(f -> f.toString().endsWith(".json") || f.toString().endsWith(".yml")).toList()) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("strangler_[a-z0-9_]+").matcher(java.nio.file.Files.readString(file));
+                while (m.find()) {
+                    names.add(m.group());
+                }
+            }
+        }
+        return names;
+    }
+
+    @Test
+    void everyMetricTheDashboardAndTheAlertsQueryIsExported() throws Exception {
+        java.util.Set<String> queried = metricsTheDashboardsQuery();
+        assertThat(queried).as("the dashboards query metrics").hasSizeGreaterThan(10)
+                .contains("strangler_e2e_lag_ms", "strangler_validation_drifted_rows", "strangler_component_up");
+        HttpClient http = HttpClient.newHttpClient();
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith("CREATE TABLE items (id int PRIMARY KEY, name text)");
+            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            var config = new ConfigLoader(k -> null, h.workDir).parse(h.config("- from: public.items") + "validator: {interval: 1h}\n", "test");
+            try (Pipeline pipeline = new Pipeline(config, registry, Clock.systemUTC(), ApplyListener.NONE);
+                 ObservabilityServer server = new ObservabilityServer("127.0.0.1", 0, registry, pipeline::components)) {
+                pipeline.start();
+                h.inMonolith("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 100) g");
+                String base = "http://127.0.0.1:" + server.port();
+                // the validator's metrics appear with its first pass, 10 s after start
+                Awaitility.await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
+                    String body = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+                    java.util.Set<String> exported = new java.util.HashSet<>();
+                    body.lines().filter(l -> !l.startsWith("#") && !l.isBlank())
+                            .forEach(l -> exported.add(l.split("[{ ]", 2)[0]));
+                    assertThat(exported).as("metrics on /metrics").containsAll(queried);
+                });
+            }
+        }
+    }
+
     @Test
     void aMonolithThatCannotBeCapturedFromIsRefusedWithTheFix() throws Exception {
         try (EmbeddedPostgres replicaOnly = EmbeddedPostgres.start(null, Map.of("wal_level", "replica"))) {
