@@ -1,8 +1,6 @@
 package dev.strangler.cli;
 
 import dev.strangler.connectors.KafkaEndpoint;
-import dev.strangler.connectors.PostgresCatalog;
-import dev.strangler.connectors.TableSchema;
 import dev.strangler.core.config.ConfigLoader;
 import dev.strangler.core.config.ServiceSettings;
 import dev.strangler.core.config.StranglerConfig;
@@ -55,7 +53,7 @@ final class RepairCommand implements Callable<Integer> {
         List<TableRoute> routes = new ArrayList<>();
         for (ServiceSettings service : loaded.serviceList()) {
             for (TableRoute route : service.tables()) {
-                if (table.equals(route.from().toString()) || table.equals(service.name() + "/" + route.to())) {
+                if (ValidateCommand.names(table, service, route)) {
                     services.add(service);
                     routes.add(route);
                 }
@@ -76,11 +74,7 @@ final class RepairCommand implements Callable<Integer> {
                 Clock.systemUTC()).withDriftListener(drifts::add);
         try (Connection monolith = ValidatorConnections.open(loaded.monolith(), "strangler-repair");
              Connection target = ValidatorConnections.open(service.database(), "strangler-repair")) {
-            TableSchema source = new PostgresCatalog(monolith).table(route.from()).orElseThrow(() ->
-                    new IllegalStateException("monolith table " + route.from() + " does not exist"));
-            TableSchema targetSchema = new PostgresCatalog(target).table(route.to()).orElseThrow(() ->
-                    new IllegalStateException("table " + route.to() + " does not exist in service " + service.name()));
-            TablePlan plan = TablePlan.of(service.name(), route, source, targetSchema);
+            TablePlan plan = TablePlan.read(service.name(), route, monolith, target);
             err.printf("validating %s ...%n", plan.name());
             err.flush();
             TableReport report = validator.validate(plan, monolith, target, TableValidator.Progress.NONE);
@@ -89,7 +83,7 @@ final class RepairCommand implements Callable<Integer> {
                 out.flush();
                 return 0;
             }
-            List<TableRepair.Action> actions = new TableRepair(plan, route, source, Clock.systemUTC()).plan(monolith, drifts);
+            List<TableRepair.Action> actions = new TableRepair(plan, route, Clock.systemUTC()).plan(monolith, drifts);
             for (TableRepair.Action action : actions) {
                 out.println((dryRun ? "would " : "") + action.describe());
             }

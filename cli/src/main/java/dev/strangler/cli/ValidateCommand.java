@@ -2,8 +2,6 @@ package dev.strangler.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.strangler.connectors.PostgresCatalog;
-import dev.strangler.connectors.TableSchema;
 import dev.strangler.core.Json;
 import dev.strangler.core.config.ConfigLoader;
 import dev.strangler.core.config.ServiceSettings;
@@ -63,14 +61,9 @@ final class ValidateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         List<TableReport> reports = new ArrayList<>();
         try (Connection monolith = ValidatorConnections.open(loaded.monolith(), "strangler-validate")) {
-            PostgresCatalog sourceCatalog = new PostgresCatalog(monolith);
             for (Target t : targets) {
                 try (Connection service = ValidatorConnections.open(t.service().database(), "strangler-validate")) {
-                    TableSchema source = sourceCatalog.table(t.route().from()).orElseThrow(() -> new IllegalStateException(
-                            "monolith table " + t.route().from() + " does not exist"));
-                    TableSchema target = new PostgresCatalog(service).table(t.route().to()).orElseThrow(() -> new IllegalStateException(
-                            "table " + t.route().to() + " does not exist in service " + t.service().name()));
-                    TablePlan plan = TablePlan.of(t.service().name(), t.route(), source, target);
+                    TablePlan plan = TablePlan.read(t.service().name(), t.route(), monolith, service);
                     ProgressBar bar = new ProgressBar(err, plan.name());
                     TableReport report = validator.validate(plan, monolith, service, bar);
                     bar.done(report);
@@ -107,12 +100,17 @@ final class ValidateCommand implements Callable<Integer> {
         List<Target> out = new ArrayList<>();
         for (ServiceSettings service : loaded.serviceList()) {
             for (TableRoute route : service.tables()) {
-                if (table == null || table.equals(route.from().toString()) || table.equals(service.name() + "/" + route.to())) {
+                if (table == null || names(table, service, route)) {
                     out.add(new Target(service, route));
                 }
             }
         }
         return out;
+    }
+
+    /** Whether {@code --table} names the route: its monolith table, or service/target table. */
+    static boolean names(String table, ServiceSettings service, TableRoute route) {
+        return table.equals(route.from().toString()) || table.equals(service.name() + "/" + route.to());
     }
 
     static ObjectNode toJson(List<TableReport> reports) {

@@ -134,7 +134,8 @@ class CrashSafetyIT extends SandboxTestBase {
                 awaitLog(logs.resolve("run-" + order + ".log"), "writer svc resumes");
                 h.inMonolith("BEGIN; INSERT INTO orders VALUES (" + order + ", 'big " + order + "'); "
                         + "INSERT INTO order_items SELECT " + order + ", g, 'sku-' || g FROM generate_series(1, " + items + ") g; COMMIT");
-                // the transaction takes a second or two from commit to the service: kill somewhere in that stretch
+                // a deliberate random pause, not a wait for a condition: the transaction takes a second or two from
+                // commit to the service, and the kill must land somewhere in that stretch
                 Thread.sleep(200 + random.nextInt(1500));
                 LOG.info("kill {} during or after the transaction of order {}", order, order);
                 strangler.destroyForcibly().waitFor();

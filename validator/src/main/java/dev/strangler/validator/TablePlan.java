@@ -56,6 +56,20 @@ public record TablePlan(String service, TableId source, TableId target, List<Col
         return new TablePlan(service, route.from(), route.to(), key, columns, route.where().map(w -> w.text()));
     }
 
+    /**
+     * The plan for a route, from the two databases' catalogs.
+     *
+     * @throws IllegalStateException when either table does not exist
+     */
+    public static TablePlan read(String service, TableRoute route, java.sql.Connection monolith, java.sql.Connection serviceDb)
+            throws java.sql.SQLException {
+        TableSchema source = new dev.strangler.connectors.PostgresCatalog(monolith).table(route.from()).orElseThrow(() ->
+                new IllegalStateException("monolith table " + route.from() + " does not exist"));
+        TableSchema target = new dev.strangler.connectors.PostgresCatalog(serviceDb).table(route.to()).orElseThrow(() ->
+                new IllegalStateException("table " + route.to() + " does not exist in service " + service));
+        return of(service, route, source, target);
+    }
+
     /** {@code service/target table}, how reports name the table. */
     public String name() {
         return service + "/" + target;

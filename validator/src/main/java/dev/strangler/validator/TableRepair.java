@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strangler.connectors.ColumnSchema;
 import dev.strangler.connectors.KafkaEndpoint;
+import dev.strangler.connectors.PostgresCatalog;
 import dev.strangler.connectors.PostgresNames;
 import dev.strangler.connectors.TableSchema;
 import dev.strangler.core.ApplyRecord;
@@ -50,18 +51,18 @@ public final class TableRepair {
 
     private final TablePlan plan;
     private final TableRoute route;
-    private final TableSchema source;
     private final Clock clock;
 
-    public TableRepair(TablePlan plan, TableRoute route, TableSchema source, Clock clock) {
+    public TableRepair(TablePlan plan, TableRoute route, Clock clock) {
         this.plan = plan;
         this.route = route;
-        this.source = source;
         this.clock = clock;
     }
 
     /** Reads the monolith rows of the drifted keys and turns each into the record that repairs it. */
     public List<Action> plan(Connection monolith, List<Drift> drifts) throws SQLException {
+        TableSchema source = new PostgresCatalog(monolith).table(plan.source()).orElseThrow(() ->
+                new IllegalStateException("monolith table " + plan.source() + " does not exist"));
         long version = currentWalPosition(monolith);
         long nowMicros = clock.millis() * 1000;
         TableMapping mapping = new TableMapping(route);
@@ -83,7 +84,7 @@ public final class TableRepair {
                 Optional<ObjectNode> row = Optional.empty();
                 try (ResultSet rs = ps.executeQuery()) {
                     if (rs.next()) {
-                        row = Optional.of(row(rs));
+                        row = Optional.of(row(rs, source));
                     }
                 }
                 SourcePosition at = new SourcePosition(version, nowMicros, null);
@@ -132,7 +133,7 @@ public final class TableRepair {
         return c + "::text";
     }
 
-    private ObjectNode row(ResultSet rs) throws SQLException {
+    private static ObjectNode row(ResultSet rs, TableSchema source) throws SQLException {
         ObjectNode row = Json.mapper().createObjectNode();
         int i = 1;
         for (ColumnSchema column : source.columns()) {

@@ -2,8 +2,6 @@ package dev.strangler.validator;
 
 import dev.strangler.connectors.KafkaEndpoint;
 import dev.strangler.connectors.KafkaTopics;
-import dev.strangler.connectors.PostgresCatalog;
-import dev.strangler.connectors.TableSchema;
 import dev.strangler.core.Component;
 import dev.strangler.core.ComponentLifecycle;
 import dev.strangler.core.ComponentState;
@@ -192,11 +190,7 @@ public final class ValidatorService implements Component {
                 });
         try (Connection source = ValidatorConnections.open(monolith, "strangler-validator");
              Connection target = ValidatorConnections.open(t.service().database(), "strangler-validator")) {
-            TableSchema sourceSchema = new PostgresCatalog(source).table(t.route().from()).orElseThrow(() ->
-                    new IllegalStateException("monolith table " + t.route().from() + " does not exist"));
-            TableSchema targetSchema = new PostgresCatalog(target).table(t.route().to()).orElseThrow(() ->
-                    new IllegalStateException("table " + t.route().to() + " does not exist in service " + t.service().name()));
-            TablePlan plan = TablePlan.of(t.service().name(), t.route(), sourceSchema, targetSchema);
+            TablePlan plan = TablePlan.read(t.service().name(), t.route(), source, target);
             RateLimit limit = new RateLimit(settings.maxRowsPerSecond(), m);
             TableReport report = validator.validate(plan, source, target, limit, from, CHECKPOINT_SEGMENTS,
                     checkpoint -> publish(key, new ValidationRecords.TableState(before.last(), Optional.of(checkpoint))));
@@ -204,7 +198,7 @@ public final class ValidatorService implements Component {
             m.passes.increment();
             publish(key, new ValidationRecords.TableState(Optional.of(report), Optional.empty()));
             if (autoRepair && !report.consistent()) {
-                repair(t, plan, sourceSchema, source, report, drifts, m);
+                repair(t, plan, source, report, drifts, m);
             }
             if (report.consistent()) {
                 LOG.info("{}: consistent, {} rows in {} s", key, report.sourceRows(), report.duration().toSeconds());
@@ -227,14 +221,14 @@ public final class ValidatorService implements Component {
      * {@code repair: auto}: the drift of a pass is repaired through the apply path, unless there is more of
      * it than {@code validator.autoRepairMaxRows} (then a person should look first).
      */
-    private void repair(Target t, TablePlan plan, TableSchema sourceSchema, Connection source, TableReport report, List<Drift> drifts,
-                        TableMeters m) throws SQLException {
+    private void repair(Target t, TablePlan plan, Connection source, TableReport report, List<Drift> drifts, TableMeters m)
+            throws SQLException {
         if (report.drifted() > settings.autoRepairMaxRows()) {
             LOG.warn("{}: {} drifted rows is more than validator.autoRepairMaxRows ({}); not repairing automatically. "
                     + "Look at the drift, then run strangler repair --table {}", t.key(), report.drifted(), settings.autoRepairMaxRows(), t.key());
             return;
         }
-        List<TableRepair.Action> actions = new TableRepair(plan, t.route(), sourceSchema, clock).plan(source, drifts);
+        List<TableRepair.Action> actions = new TableRepair(plan, t.route(), clock).plan(source, drifts);
         int sent = TableRepair.send(actions, kafka, topics.apply(t.service().name()));
         m.repaired.increment(sent);
         LOG.warn("{}: repairing {} drifted rows through {} (repair: auto)", t.key(), sent, topics.apply(t.service().name()));
