@@ -66,6 +66,29 @@ public final class MetricNames {
     /** Distribution: rows per source transaction applied, per service. */
     public static final String WRITER_TRANSACTION_ROWS = "strangler.writer.transaction.rows";
     /** Gauge: 1 when a component is running, 0 otherwise, per component. */
+    public static final String TAG_ROUTE = "route";
+    public static final String TAG_SIDE = "side";
+    public static final String TAG_STATUS_CLASS = "status_class";
+    public static final String TAG_RESULT = "result";
+    public static final String TAG_GATE = "gate";
+    /** Counter: requests the router answered, per route, side and status class (2xx..5xx). */
+    public static final String ROUTER_REQUESTS = "strangler.router.requests";
+    /** Timer: request start to response end through the router, per route and side (histogram, p50/p99). */
+    public static final String ROUTER_LATENCY = "strangler.router.latency";
+    /** Counter: upstream requests that failed before a response (connect, timeout, reset), per route, side and reason. */
+    public static final String ROUTER_UPSTREAM_FAILURES = "strangler.router.upstream.failures";
+    /** Gauge: the weight in force, in basis points (0..10000), per route. */
+    public static final String ROUTER_WEIGHT = "strangler.router.weight.bp";
+    /** Gauge: 1 while a route's ramp is running, 0 otherwise. */
+    public static final String ROUTER_RAMP_RUNNING = "strangler.router.ramp.running";
+    /** Counter: rollbacks seen (by an operator or a failing gate), per route. */
+    public static final String ROUTER_ROLLBACKS = "strangler.router.rollbacks";
+    /** Gauge: 1 when a route's gate passes, 0 when it fails, per route and gate. */
+    public static final String ROUTER_GATE_PASSING = "strangler.router.gate.passing";
+    /** Counter: shadow comparisons, per route and result (match, mismatch, error, skipped). */
+    public static final String ROUTER_SHADOW = "strangler.router.shadow";
+    /** Counter: routes-topic records that did not take effect, per route and reason (invalid, stale). */
+    public static final String ROUTER_STATE_REJECTED = "strangler.router.state.rejected";
     public static final String COMPONENT_UP = "strangler.component.up";
 
     private MetricNames() {

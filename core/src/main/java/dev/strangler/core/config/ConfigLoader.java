@@ -112,9 +112,11 @@ public final class ConfigLoader {
         WriterSettings writer = writer(root.object("writer"));
         HttpSettings http = http(root.object("http"));
         ValidatorSettings validator = validator(root.object("validator"));
+        Optional<RouterSettings> router = root.has("router") ? Optional.of(new RouterConfigReader().read(root.object("router")))
+                : Optional.empty();
         root.finish();
         checkCrossReferences(root, services);
-        return new StranglerConfig(kafka, monolith, capture, services, sync, writer, http, validator);
+        return new StranglerConfig(kafka, monolith, capture, services, sync, writer, http, validator, router);
     }
 
     private KafkaSettings kafka(ConfigNode n) {
@@ -326,7 +328,7 @@ public final class ConfigLoader {
         return Optional.of(new TableRoute(path, from, to, renames, dropped, where, consistency, repair));
     }
 
-    private static TableId tableId(ConfigNode n, String key, boolean required) {
+    static TableId tableId(ConfigNode n, String key, boolean required) {
         String text = required ? n.requiredString(key, "public.orders") : n.string(key, null);
         if (text == null) {
             return null;

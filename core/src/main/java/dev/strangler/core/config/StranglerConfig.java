@@ -14,7 +14,8 @@ import java.util.Set;
  */
 public record StranglerConfig(KafkaSettings kafka, DatabaseSettings monolith, CaptureSettings capture,
                               Map<String, ServiceSettings> services, SyncSettings sync, WriterSettings writer,
-                              HttpSettings http, ValidatorSettings validator) {
+                              HttpSettings http, ValidatorSettings validator,
+                              java.util.Optional<RouterSettings> router) {
 
     public StranglerConfig {
         services = Map.copyOf(services);

@@ -6,7 +6,6 @@ import dev.strangler.core.Spelling;
 import dev.strangler.core.config.ConfigProblem;
 
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
@@ -209,23 +208,6 @@ public final class ConfigNode {
     }
 
     static Duration parseDuration(String text) {
-        try {
-            if (text.startsWith("P") || text.startsWith("p")) {
-                return Duration.parse(text.toUpperCase(Locale.ROOT));
-            }
-            String lower = text.toLowerCase(Locale.ROOT);
-            String[][] units = {{"ms", "1"}, {"s", "1000"}, {"m", "60000"}, {"h", "3600000"}};
-            for (String[] unit : units) {
-                if (lower.endsWith(unit[0])) {
-                    String number = lower.substring(0, lower.length() - unit[0].length()).trim();
-                    if (number.matches("\\d+")) {
-                        return Duration.ofMillis(Long.parseLong(number) * Long.parseLong(unit[1]));
-                    }
-                }
-            }
-            return null;
-        } catch (DateTimeParseException | ArithmeticException e) {
-            return null;
-        }
+        return dev.strangler.core.Durations.parse(text).orElse(null);
     }
 }
