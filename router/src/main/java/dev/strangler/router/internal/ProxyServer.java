@@ -185,13 +185,16 @@ public final class ProxyServer extends VerticleBase {
 
     /** Shadow: buffer the (small, safe-method) request, serve the monolith's answer, send a copy to the service in the background. */
     private void shadow(HttpServerRequest request, LiveRoute route, URI monolith, long start) {
-        request.body().onComplete(ar -> {
+        Future<Buffer> requestBody = request.body();
+        request.resume();
+        requestBody.onComplete(ar -> {
             if (ar.failed()) {
                 route.shadowDone("error", Optional.empty());
                 request.response().reset();
                 return;
             }
             ShadowCopy copy = new ShadowCopy(route, request.method().name(), request.uri(), ar.result());
+            // the copy goes out at once, beside the monolith's request, so a slow service never holds the client
             forward(request, route, Side.MONOLITH, monolith, start, copy);
             RequestOptions options = options(request, route.settings().service());
             client.request(options).compose(r -> r.send(copy.requestBody)).onComplete(sr -> {
@@ -220,13 +223,22 @@ public final class ProxyServer extends VerticleBase {
         String forwardedFor = request.getHeader("X-Forwarded-For");
         headers.set("X-Forwarded-For", forwardedFor == null || forwardedFor.isBlank() ? client : forwardedFor + ", " + client);
         headers.set("X-Forwarded-Proto", request.scheme() == null ? "http" : request.scheme());
-        String host = request.getHeader(HttpHeaders.HOST);
+        String host = hostHeader(request);
         if (host != null) {
             headers.set("X-Forwarded-Host", host);
         }
         return new RequestOptions().setMethod(request.method()).setHost(upstream.getHost()).setPort(port(upstream))
                 .setURI(request.uri()).setHeaders(headers).setIdleTimeout(settings.upstreamTimeout().toMillis())
                 .setConnectTimeout(settings.connectTimeout().toMillis());
+    }
+
+    /** The Host header as the client sent it ({@code host[:port]}); Vert.x keeps it as the request's authority. */
+    private static String hostHeader(HttpServerRequest request) {
+        io.vertx.core.net.HostAndPort authority = request.authority();
+        if (authority == null) {
+            return request.getHeader(HttpHeaders.HOST);
+        }
+        return authority.port() > 0 ? authority.host() + ":" + authority.port() : authority.host();
     }
 
     private static boolean hasBody(HttpServerRequest request) {
@@ -350,7 +362,7 @@ public final class ProxyServer extends VerticleBase {
 
         @Override
         public String host() {
-            String host = request.getHeader(HttpHeaders.HOST);
+            String host = hostHeader(request);
             if (host == null) {
                 return "";
             }
