@@ -7,7 +7,9 @@ import picocli.CommandLine.Command;
 /** The {@code strangler} command. Exit codes: 0 done, 1 failed while running, 2 bad configuration or usage. */
 @Command(name = "strangler", mixinStandardHelpOptions = true, version = "strangler 0.1.0",
         description = "Keeps a monolith's database and service databases in sync while a system is split.",
-        subcommands = {RunCommand.class, DemoCommand.class, ValidateCommand.class, RepairCommand.class, ReportCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, DemoCommand.class, ValidateCommand.class, RepairCommand.class, ReportCommand.class,
+                RouteCommands.Routes.class, RouteCommands.SetWeight.class, RouteCommands.Cutover.class, RouteCommands.Rollback.class,
+                RouteCommands.RampAction.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static final int EXIT_FAILED = 1;

@@ -16,6 +16,7 @@ import dev.strangler.core.config.StranglerConfig;
 import dev.strangler.sandbox.EmbeddedKafka;
 import dev.strangler.syncengine.SyncEngine;
 import dev.strangler.syncengine.SyncPlan;
+import dev.strangler.router.TrafficRouter;
 import dev.strangler.validator.ValidatorService;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
@@ -37,7 +38,7 @@ public final class Pipeline implements AutoCloseable {
 
     /** Parts of the data path a process can run; {@code strangler run --services} picks them. */
     public enum Part {
-        CAPTURE("capture"), SYNC_ENGINE("sync-engine"), WRITER("writer"), VALIDATOR("validator");
+        CAPTURE("capture"), SYNC_ENGINE("sync-engine"), WRITER("writer"), VALIDATOR("validator"), ROUTER("router");
 
         /** The parts that move data (everything but the validator). */
         public static final Set<Part> DATA_PATH = EnumSet.of(CAPTURE, SYNC_ENGINE, WRITER);
@@ -65,6 +66,7 @@ public final class Pipeline implements AutoCloseable {
     private SyncEngine syncEngine;
     private final List<JdbcApplyWriter> writers = new ArrayList<>();
     private ValidatorService validator;
+    private TrafficRouter router;
     private KafkaEndpoint kafka;
 
     public Pipeline(StranglerConfig config, MeterRegistry metrics, Clock clock, ApplyListener listener) {
@@ -87,6 +89,16 @@ public final class Pipeline implements AutoCloseable {
         }
         kafka = new KafkaEndpoint(bootstrap, config.kafka().clientProperties(), config.kafka().partitions(),
                 config.kafka().replicationFactor());
+        if (parts.contains(Part.ROUTER) && config.router().isEmpty()) {
+            throw new ConfigException("the config", java.util.List.of(new dev.strangler.core.config.ConfigProblem("router",
+                    "is required to run the router: add a router: section with routes (see docs/router.md)")));
+        }
+        if (parts.stream().allMatch(p -> p == Part.ROUTER)) {
+            startRouter();
+            registerComponentGauges();
+            LOG.info("strangler started: {} on Kafka {}", parts, bootstrap);
+            return;
+        }
         StartupChecks.Result checks = StartupChecks.run(config);
         if (!checks.problems().isEmpty()) {
             throw new ConfigException("the databases named in the config", checks.problems());
@@ -135,17 +147,45 @@ public final class Pipeline implements AutoCloseable {
             components.add(validator);
             validator.start();
         }
+        if (config.router().isPresent() && parts.contains(Part.ROUTER)) {
+            startRouter();
+        }
+        registerComponentGauges();
+        LOG.info("strangler started: {} on Kafka {}", parts, bootstrap);
+    }
+
+    private void registerComponentGauges() {
         for (Component component : components) {
             io.micrometer.core.instrument.Gauge.builder(dev.strangler.core.MetricNames.COMPONENT_UP, component,
                             c -> c.state() == ComponentState.RUNNING ? 1 : 0)
                     .tag(dev.strangler.core.MetricNames.TAG_COMPONENT, component.name())
                     .description("1 when the component runs, 0 otherwise").register(metrics);
         }
-        LOG.info("strangler started: {} on Kafka {}", parts, bootstrap);
+    }
+
+    private void startRouter() {
+        router = new TrafficRouter(config.router().orElseThrow(), kafka, config.topics().routes(), metrics, clock,
+                new ProcessReplicationHealth(config, metrics, kafka, clock), java.time.Duration.ofSeconds(1));
+        components.add(router);
+        router.start();
     }
 
     public void start() {
-        start(EnumSet.allOf(Part.class));
+        start(allParts(config));
+    }
+
+    /** Every part the config can run: all of them, the router only when the config has a router: section. */
+    public static Set<Part> allParts(StranglerConfig config) {
+        Set<Part> parts = EnumSet.allOf(Part.class);
+        if (config.router().isEmpty()) {
+            parts.remove(Part.ROUTER);
+        }
+        return parts;
+    }
+
+    /** The traffic router, when this process runs it. */
+    public java.util.Optional<TrafficRouter> router() {
+        return java.util.Optional.ofNullable(router);
     }
 
     public List<Component> components() {
@@ -185,6 +225,9 @@ public final class Pipeline implements AutoCloseable {
 
     @Override
     public void close() {
+        if (router != null) {
+            router.stop();
+        }
         if (validator != null) {
             validator.stop();
         }

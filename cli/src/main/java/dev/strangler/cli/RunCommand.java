@@ -30,7 +30,7 @@ final class RunCommand implements Callable<Integer> {
     Path config;
 
     @Option(names = "--services", split = ",", paramLabel = "PART", converter = PartConverter.class,
-            description = "Which parts this process runs: capture, sync-engine, writer, validator (default: all).")
+            description = "Which parts this process runs: capture, sync-engine, writer, validator, router (default: all; the router only when the config has a router: section).")
     Set<Pipeline.Part> parts;
 
     static final class PartConverter implements picocli.CommandLine.ITypeConverter<Pipeline.Part> {
@@ -41,7 +41,7 @@ final class RunCommand implements Callable<Integer> {
                     return part;
                 }
             }
-            throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a part; use capture, sync-engine, writer or validator");
+            throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a part; use capture, sync-engine, writer, validator or router");
         }
     }
 
@@ -58,7 +58,7 @@ final class RunCommand implements Callable<Integer> {
         }, "strangler-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try (ObservabilityServer http = new ObservabilityServer(loaded.http().host(), loaded.http().port(), registry, pipeline::components)) {
-            pipeline.start(parts == null || parts.isEmpty() ? EnumSet.allOf(Pipeline.Part.class) : EnumSet.copyOf(parts));
+            pipeline.start(parts == null || parts.isEmpty() ? Pipeline.allParts(loaded) : EnumSet.copyOf(parts));
             LOG.info("health and metrics on http://{}:{}/health and /metrics", loaded.http().host(), http.port());
             while (stopped.getCount() > 0) {
                 if (pipeline.failed().isPresent()) {

@@ -22,6 +22,9 @@ import java.util.Properties;
  */
 public final class EmbeddedKafka implements AutoCloseable {
 
+    /** Where a persistent broker writes its address while it runs. */
+    private static final String BOOTSTRAP_FILE = "bootstrap.servers";
+
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafka.class);
     private static final String CLUSTER_ID = "c3RyYW5nbGVyLXNhbmRib3g";
 
@@ -91,6 +94,13 @@ public final class EmbeddedKafka implements AutoCloseable {
         server.startup();
         String bootstrap = "127.0.0.1:" + port;
         LOG.info("embedded Kafka broker on {} (log {})", bootstrap, logDir);
+        if (!temporary) {
+            try {
+                Files.writeString(logDir.resolve(BOOTSTRAP_FILE), bootstrap);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write " + logDir.resolve(BOOTSTRAP_FILE), e);
+            }
+        }
         return new EmbeddedKafka(server, logDir, temporary, bootstrap);
     }
 
@@ -121,6 +131,19 @@ public final class EmbeddedKafka implements AutoCloseable {
         return bootstrapServers;
     }
 
+    /**
+     * The address of the persistent broker running on {@code logDir}, as it wrote it at start, for
+     * commands run beside it (strangler rollback, cutover...); empty when none runs there.
+     */
+    public static java.util.Optional<String> runningAt(Path logDir) {
+        Path file = logDir.resolve(BOOTSTRAP_FILE);
+        try {
+            return Files.exists(file) ? java.util.Optional.of(Files.readString(file).trim()) : java.util.Optional.empty();
+        } catch (IOException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
     public Path logDir() {
         return logDir;
     }
@@ -129,6 +152,11 @@ public final class EmbeddedKafka implements AutoCloseable {
     public void close() {
         server.shutdown();
         server.awaitShutdown();
+        try {
+            Files.deleteIfExists(logDir.resolve(BOOTSTRAP_FILE));
+        } catch (IOException e) {
+            LOG.warn("cannot delete {}: {}", logDir.resolve(BOOTSTRAP_FILE), e.toString());
+        }
         if (temporary) {
             Directories.deleteRecursively(logDir);
         }

@@ -1,0 +1,112 @@
+package dev.strangler.cli;
+
+import dev.strangler.connectors.KafkaEndpoint;
+import dev.strangler.connectors.KafkaTopics;
+import dev.strangler.core.MetricNames;
+import dev.strangler.core.TableId;
+import dev.strangler.core.config.ServiceSettings;
+import dev.strangler.core.config.StranglerConfig;
+import dev.strangler.core.config.TableRoute;
+import dev.strangler.router.ReplicationHealth;
+import dev.strangler.validator.TableReport;
+import dev.strangler.validator.ValidationRecords;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What the router's gates know in this process. Lag: the larger of the capture lag of the table and,
+ * for each service receiving it, the writer's end-to-end lag (0 while the writer has nothing left to
+ * read) — known only where the capture or writer runs in this process. Consistency: the validator's
+ * latest finished report of every service copy of the table, read from the validation topic (so the
+ * validator may run anywhere), refreshed at most every 10 seconds.
+ */
+final class ProcessReplicationHealth implements ReplicationHealth {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ProcessReplicationHealth.class);
+    private static final Duration REFRESH = Duration.ofSeconds(10);
+
+    private final StranglerConfig config;
+    private final MeterRegistry metrics;
+    private final KafkaEndpoint kafka;
+    private final Clock clock;
+    private volatile Map<String, TableReport> reports = Map.of();
+    private volatile Instant readAt = Instant.EPOCH;
+
+    ProcessReplicationHealth(StranglerConfig config, MeterRegistry metrics, KafkaEndpoint kafka, Clock clock) {
+        this.config = config;
+        this.metrics = metrics;
+        this.kafka = kafka;
+        this.clock = clock;
+    }
+
+    @Override
+    public Optional<Duration> lag(TableId table) {
+        List<Double> lags = new ArrayList<>();
+        Gauge capture = metrics.find(MetricNames.CAPTURE_LAG).tag(MetricNames.TAG_TABLE, table.toString()).gauge();
+        if (capture != null) {
+            lags.add(capture.value());
+        }
+        for (ServiceSettings service : config.serviceList()) {
+            for (TableRoute route : service.tables()) {
+                if (!route.from().equals(table)) {
+                    continue;
+                }
+                Gauge pending = metrics.find(MetricNames.WRITER_CONSUMER_LAG).tag(MetricNames.TAG_SERVICE, service.name()).gauge();
+                if (pending == null) {
+                    continue;
+                }
+                Gauge e2e = metrics.find(MetricNames.E2E_LAG).tag(MetricNames.TAG_SERVICE, service.name())
+                        .tag(MetricNames.TAG_TARGET_TABLE, route.to().toString()).gauge();
+                lags.add(pending.value() == 0 || e2e == null ? 0 : e2e.value());
+            }
+        }
+        return lags.stream().max(Double::compare).map(ms -> Duration.ofMillis(Math.round(ms)));
+    }
+
+    @Override
+    public Optional<Boolean> consistent(TableId table) {
+        refresh();
+        List<TableReport> of = reports.values().stream().filter(r -> r.sourceTable().equals(table.toString())).toList();
+        if (of.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(of.stream().allMatch(TableReport::consistent));
+    }
+
+    private void refresh() {
+        Instant now = clock.instant();
+        if (Duration.between(readAt, now).compareTo(REFRESH) < 0) {
+            return;
+        }
+        readAt = now;
+        Map<String, TableReport> latest = new ConcurrentHashMap<>();
+        try {
+            String topic = config.topics().validation();
+            new KafkaTopics(kafka).ensureCompacted(java.util.Set.of(topic));
+            new KafkaTopics(kafka).readToEnd(topic, record -> {
+                if (record.value() == null) {
+                    return;
+                }
+                try {
+                    ValidationRecords.stateFrom(record.value()).last().ifPresent(r -> latest.put(r.service() + "/" + r.table(), r));
+                } catch (IllegalArgumentException e) {
+                    LOG.debug("skipping an unreadable validation record: {}", e.getMessage());
+                }
+            });
+            reports = Map.copyOf(latest);
+        } catch (RuntimeException e) {
+            LOG.warn("cannot read the validation topic for the router's consistency gate: {}", e.getMessage());
+        }
+    }
+}
