@@ -21,8 +21,8 @@ class ModuleArchitectureTest {
     void coreDependsOnNothingOfOursAndNoInfrastructure() {
         noClasses().that().resideInAPackage("dev.strangler.core..")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.strangler.connectors..", "dev.strangler.syncengine..",
-                        "dev.strangler.sandbox..", "dev.strangler.cli..", "dev.strangler.benchmarks..",
-                        "org.apache.kafka..", "java.sql..", "com.sun.net.httpserver..", "io.micrometer..")
+                        "dev.strangler.sandbox..", "dev.strangler.cli..", "dev.strangler.benchmarks..", "dev.strangler.router..",
+                        "org.apache.kafka..", "java.sql..", "com.sun.net.httpserver..", "io.micrometer..", "io.vertx..")
                 .because("core holds the model and pure transforms; move Kafka, JDBC, HTTP or metrics code to connectors, "
                         + "sync-engine or cli and pass core types to it (DESIGN.md, Modules)")
                 .check(CLASSES);
@@ -56,6 +56,17 @@ class ModuleArchitectureTest {
     }
 
     @Test
+    void routerDependsOnlyOnCoreAndConnectors() {
+        noClasses().that().resideInAPackage("dev.strangler.router..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.strangler.syncengine..", "dev.strangler.validator..",
+                        "dev.strangler.sandbox..", "dev.strangler.cli..", "dev.strangler.benchmarks..", "java.sql..",
+                        "org.apache.kafka.streams..")
+                .because("the router moves HTTP requests and follows the routes topic; what it needs to know about the data "
+                        + "(lag, consistency) comes in through ReplicationHealth, implemented by the process that runs it")
+                .check(CLASSES);
+    }
+
+    @Test
     void sandboxDependsOnlyOnCore() {
         noClasses().that().resideInAPackage("dev.strangler.sandbox..")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.strangler.connectors..", "dev.strangler.syncengine..",
@@ -77,6 +88,11 @@ class ModuleArchitectureTest {
         noClasses().that().resideOutsideOfPackages("dev.strangler.syncengine..")
                 .should().dependOnClassesThat().resideInAPackage("dev.strangler.syncengine.internal..")
                 .because("the sync engine's internal package is not part of its public face")
+                .check(CLASSES);
+        noClasses().that().resideOutsideOfPackages("dev.strangler.router..")
+                .should().dependOnClassesThat().resideInAPackage("dev.strangler.router.internal..")
+                .because("the router's internal package is not part of its public face; TrafficRouter, RouteControl and "
+                        + "RouteState are")
                 .check(CLASSES);
         noClasses().that().resideOutsideOfPackages("dev.strangler.validator..")
                 .should().dependOnClassesThat().resideInAPackage("dev.strangler.validator.internal..")

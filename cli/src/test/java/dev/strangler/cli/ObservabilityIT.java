@@ -89,17 +89,27 @@ class ObservabilityIT extends SandboxTestBase {
     void everyMetricTheDashboardAndTheAlertsQueryIsExported() throws Exception {
         java.util.Set<String> queried = metricsTheDashboardsQuery();
         assertThat(queried).as("the dashboards query metrics").hasSizeGreaterThan(10)
-                .contains("strangler_e2e_lag_ms", "strangler_validation_drifted_rows", "strangler_component_up");
+                .contains("strangler_e2e_lag_ms", "strangler_validation_drifted_rows", "strangler_component_up", "strangler_router_weight_bp",
+                        "strangler_router_shadow_total", "strangler_router_rollbacks_total");
         HttpClient http = HttpClient.newHttpClient();
         try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
             h.givenMonolith("CREATE TABLE items (id int PRIMARY KEY, name text)");
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            var config = new ConfigLoader(k -> null, h.workDir).parse(h.config("- from: public.items") + "validator: {interval: 1h}\n", "test");
+            // a router whose service is down and whose monolith is the harness's own /metrics server: every router metric appears
+            var config = new ConfigLoader(k -> null, h.workDir).parse(h.config("- from: public.items") + "validator: {interval: 1h}\n"
+                    + "router:\n  listen: {host: 127.0.0.1, port: 0}\n  admin: {host: 127.0.0.1, port: 0}\n"
+                    + "  defaultUpstream: http://127.0.0.1:1\n  routes:\n    items-read:\n      match: {pathPrefix: /items}\n"
+                    + "      service: http://127.0.0.1:1\n      canary: {header: X-Canary}\n      shadow: {enabled: true}\n", "test");
             try (Pipeline pipeline = new Pipeline(config, registry, Clock.systemUTC(), ApplyListener.NONE);
                  ObservabilityServer server = new ObservabilityServer("127.0.0.1", 0, registry, pipeline::components)) {
                 pipeline.start();
                 h.inMonolith("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 100) g");
                 String base = "http://127.0.0.1:" + server.port();
+                String proxy = "http://127.0.0.1:" + pipeline.router().orElseThrow().proxyPort();
+                assertThat(http.send(HttpRequest.newBuilder(URI.create(proxy + "/items/1")).build(), HttpResponse.BodyHandlers.ofString())
+                        .statusCode()).isEqualTo(502);
+                assertThat(http.send(HttpRequest.newBuilder(URI.create(proxy + "/items/1")).header("X-Canary", "1").build(),
+                        HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(502);
                 // the validator's metrics appear with its first pass, 10 s after start
                 Awaitility.await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
                     String body = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
