@@ -25,7 +25,7 @@ class ObservabilityIT extends SandboxTestBase {
 
     @Test
     void healthAndMetricsTellTheTruthAboutTheRunningPipeline() throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
         try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
             h.givenMonolith("CREATE TABLE items (id int PRIMARY KEY, name text)");
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -91,7 +91,7 @@ class ObservabilityIT extends SandboxTestBase {
         assertThat(queried).as("the dashboards query metrics").hasSizeGreaterThan(10)
                 .contains("strangler_e2e_lag_ms", "strangler_validation_drifted_rows", "strangler_component_up", "strangler_router_weight_bp",
                         "strangler_router_shadow_total", "strangler_router_rollbacks_total");
-        HttpClient http = HttpClient.newHttpClient();
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
         try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
             h.givenMonolith("CREATE TABLE items (id int PRIMARY KEY, name text)");
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -106,9 +106,9 @@ class ObservabilityIT extends SandboxTestBase {
                 h.inMonolith("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 100) g");
                 String base = "http://127.0.0.1:" + server.port();
                 String proxy = "http://127.0.0.1:" + pipeline.router().orElseThrow().proxyPort();
-                assertThat(http.send(HttpRequest.newBuilder(URI.create(proxy + "/items/1")).build(), HttpResponse.BodyHandlers.ofString())
+                assertThat(http.send(HttpRequest.newBuilder(URI.create(proxy + "/items/1")).timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString())
                         .statusCode()).isEqualTo(502);
-                assertThat(http.send(HttpRequest.newBuilder(URI.create(proxy + "/items/1")).header("X-Canary", "1").build(),
+                assertThat(http.send(HttpRequest.newBuilder(URI.create(proxy + "/items/1")).timeout(Duration.ofSeconds(30)).header("X-Canary", "1").build(),
                         HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(502);
                 // the validator's metrics appear with its first pass, 10 s after start
                 Awaitility.await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {

@@ -103,7 +103,9 @@ public final class TrafficRouter implements Component {
             follower = new RouteFollower(kafka, routesTopic, routes, metrics, (route, inForce) -> driver.restate(route, inForce));
             follower.start();
             int loops = settings.eventLoops() > 0 ? settings.eventLoops() : Runtime.getRuntime().availableProcessors();
-            vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(loops));
+            // Netty's native epoll transport where it loads (Linux), Java NIO elsewhere
+            vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(loops).setPreferNativeTransport(true));
+            LOG.info("router: Netty transport {}", vertx.isNativeTransportEnabled() ? "native (epoll)" : "NIO");
             proxyPort = settings.listen().port() == 0 ? freePort() : settings.listen().port();
             List<LiveRoute> ordered = List.copyOf(routes.values());
             await(vertx.deployVerticle(() -> new ProxyServer(settings, ordered, proxyPort, clock), new DeploymentOptions().setInstances(loops)),

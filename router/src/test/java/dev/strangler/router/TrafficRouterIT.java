@@ -282,6 +282,22 @@ class TrafficRouterIT {
     }
 
     @Test
+    void aShadowedRequestWhoseUpstreamsAreDownStillGetsItsAnswer() {
+        TrafficRouter router = h.start("""
+                orders-read:
+                  match: {pathPrefix: /api/orders}
+                  monolith: http://127.0.0.1:1
+                  service: http://127.0.0.1:1
+                  shadow: {enabled: true}
+                """);
+        HttpResponse<String> r = h.get(router, "/api/orders/1");
+        assertThat(r.statusCode()).isEqualTo(502);
+        assertThat(r.body()).contains("\"side\":\"monolith\"");
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(h.adminJson(router, "GET", "/routes/orders-read/shadow", null).path("counts").path("error").asLong()).isEqualTo(1));
+    }
+
+    @Test
     void proxyingStreamsBodiesAndHandlesHeadersAsAProxyShould() throws Exception {
         TrafficRouter router = h.start(ORDERS);
         HttpResponse<String> echo = h.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + router.proxyPort() + "/api/orders?x=1"))

@@ -67,7 +67,12 @@ public final class ProxyServer extends VerticleBase {
     }
 
     private void handle(HttpServerRequest request) {
-        request.pause();
+        // a request with a body waits (paused) until its upstream request can take the body; one without
+        // (most reads) is not paused: pausing and resuming a connection costs two system calls per request
+        boolean hasBody = hasBody(request);
+        if (hasBody) {
+            request.pause();
+        }
         long start = System.nanoTime();
         VertxRequestView view = new VertxRequestView(request);
         LiveRoute route = null;
@@ -78,28 +83,27 @@ public final class ProxyServer extends VerticleBase {
             }
         }
         if (route == null) {
-            forward(request, null, Side.MONOLITH, settings.defaultUpstream(), start, null);
+            forward(request, hasBody, null, Side.MONOLITH, settings.defaultUpstream(), start, null);
             return;
         }
         Side side = route.choose(view);
         URI upstream = side == Side.SERVICE ? route.settings().service() : route.settings().monolith();
         if (side == Side.MONOLITH && route.shadows(view.method()) && route.tryStartShadow()) {
-            shadow(request, route, upstream, start);
+            shadow(request, hasBody, route, upstream, start);
             return;
         }
-        forward(request, route, side, upstream, start, null);
+        forward(request, hasBody, route, side, upstream, start, null);
     }
 
     /** Streams the request to the upstream and its answer back; {@code capture} keeps a capped copy of the answer. */
-    private void forward(HttpServerRequest request, LiveRoute route, Side side, URI upstream, long start, ShadowCopy capture) {
+    private void forward(HttpServerRequest request, boolean hasBody, LiveRoute route, Side side, URI upstream, long start,
+                         ShadowCopy capture) {
         RequestOptions options = options(request, upstream);
-        boolean hasBody = capture == null && hasBody(request);
         client.request(options).compose(upstreamRequest -> {
             if (capture != null) {
                 return upstreamRequest.send(capture.requestBody);
             }
             if (!hasBody) {
-                request.resume();
                 return upstreamRequest.send();
             }
             if (request.getHeader(HttpHeaders.CONTENT_LENGTH) == null) {
@@ -131,11 +135,17 @@ public final class ProxyServer extends VerticleBase {
         if (!bodyless && answer.getHeader(HttpHeaders.CONTENT_LENGTH) == null) {
             response.setChunked(true);
         }
+        // each chunk is written when the next one arrives, and the last together with the end: a small answer
+        // leaves in one write (head, body, end), a large one still streams holding one chunk at most
+        Buffer[] held = new Buffer[1];
         answer.handler(chunk -> {
             if (capture != null) {
                 capture.monolithChunk(chunk);
             }
-            response.write(chunk);
+            if (held[0] != null) {
+                response.write(held[0]);
+            }
+            held[0] = chunk;
             if (response.writeQueueFull()) {
                 answer.pause();
                 response.drainHandler(v -> answer.resume());
@@ -151,7 +161,11 @@ public final class ProxyServer extends VerticleBase {
             }
         });
         answer.endHandler(v -> {
-            response.end();
+            if (held[0] != null) {
+                response.end(held[0]);
+            } else {
+                response.end();
+            }
             if (route != null) {
                 route.side(side).record(answer.statusCode(), System.nanoTime() - start, clock.millis());
             }
@@ -170,7 +184,9 @@ public final class ProxyServer extends VerticleBase {
         if (route != null) {
             route.side(side).failure(reason, status, System.nanoTime() - start, clock.millis());
         }
-        request.resume();
+        if (!request.isEnded()) {
+            request.resume(); // a body nobody will read: let it drain
+        }
         HttpServerResponse response = request.response();
         if (response.headWritten()) {
             response.reset();
@@ -184,34 +200,42 @@ public final class ProxyServer extends VerticleBase {
     }
 
     /** Shadow: buffer the (small, safe-method) request, serve the monolith's answer, send a copy to the service in the background. */
-    private void shadow(HttpServerRequest request, LiveRoute route, URI monolith, long start) {
+    private void shadow(HttpServerRequest request, boolean hasBody, LiveRoute route, URI monolith, long start) {
+        if (!hasBody) {
+            shadowWithBody(request, route, monolith, start, Buffer.buffer());
+            return;
+        }
         Future<Buffer> requestBody = request.body();
-        request.resume();
+        request.resume(); // paused in handle() because it has a body
         requestBody.onComplete(ar -> {
             if (ar.failed()) {
                 route.shadowDone("error", Optional.empty());
                 request.response().reset();
                 return;
             }
-            ShadowCopy copy = new ShadowCopy(route, request.method().name(), request.uri(), ar.result());
-            // the copy goes out at once, beside the monolith's request, so a slow service never holds the client
-            forward(request, route, Side.MONOLITH, monolith, start, copy);
-            RequestOptions options = options(request, route.settings().service());
-            client.request(options).compose(r -> r.send(copy.requestBody)).onComplete(sr -> {
-                if (sr.failed()) {
-                    copy.serviceDone(-1, new byte[0]);
-                    return;
+            shadowWithBody(request, route, monolith, start, ar.result());
+        });
+    }
+
+    private void shadowWithBody(HttpServerRequest request, LiveRoute route, URI monolith, long start, Buffer body) {
+        ShadowCopy copy = new ShadowCopy(route, request.method().name(), request.uri(), body);
+        // the copy goes out at once, beside the monolith's request, so a slow service never holds the client
+        forward(request, false, route, Side.MONOLITH, monolith, start, copy);
+        RequestOptions options = options(request, route.settings().service());
+        client.request(options).compose(r -> r.send(copy.requestBody)).onComplete(sr -> {
+            if (sr.failed()) {
+                copy.serviceDone(-1, new byte[0]);
+                return;
+            }
+            HttpClientResponse answer = sr.result();
+            Buffer serviceBody = Buffer.buffer();
+            answer.handler(chunk -> {
+                if (serviceBody.length() <= route.settings().shadow().maxBodyBytes()) {
+                    serviceBody.appendBuffer(chunk);
                 }
-                HttpClientResponse answer = sr.result();
-                Buffer body = Buffer.buffer();
-                answer.handler(chunk -> {
-                    if (body.length() <= route.settings().shadow().maxBodyBytes()) {
-                        body.appendBuffer(chunk);
-                    }
-                });
-                answer.exceptionHandler(t -> copy.serviceDone(-1, new byte[0]));
-                answer.endHandler(v -> copy.serviceDone(answer.statusCode(), body.getBytes()));
             });
+            answer.exceptionHandler(t -> copy.serviceDone(-1, new byte[0]));
+            answer.endHandler(v -> copy.serviceDone(answer.statusCode(), serviceBody.getBytes()));
         });
     }
 
