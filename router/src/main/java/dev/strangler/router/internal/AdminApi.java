@@ -173,7 +173,7 @@ public final class AdminApi {
             n.put("windowRequests", t.requests());
             n.put("windowErrors", t.errors());
             n.put("windowErrorRate", t.errorRate());
-            m.p99().ifPresent(p -> n.put("p99Ms", p.toNanos() / 1e6));
+            m.p99(now).ifPresent(p -> n.put("p99Ms", p.toNanos() / 1e6));
         }
         GateReport gates = r.lastGates();
         ObjectNode g = o.putObject("gates");

@@ -52,8 +52,8 @@ public final class GateCheck {
                     "service %.2f%% (%d of %d) vs monolith %.2f%% (%d of %d); at most +%.2f%% allowed",
                     service.errorRate() * 100, service.errors(), service.requests(), monolith.errorRate() * 100, monolith.errors(),
                     monolith.requests(), g.maxErrorRateIncrease() * 100)));
-            Optional<Duration> sp = route.side(Side.SERVICE).p99();
-            Optional<Duration> mp = route.side(Side.MONOLITH).p99();
+            Optional<Duration> sp = route.side(Side.SERVICE).p99(now);
+            Optional<Duration> mp = route.side(Side.MONOLITH).p99(now);
             if (sp.isEmpty() || mp.isEmpty() || monolith.requests() < g.minRequests()) {
                 gates.add(new GateReport.Gate("latency", true, "monolith side has too few requests to compare p99 with"));
             } else {

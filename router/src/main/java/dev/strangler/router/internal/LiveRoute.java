@@ -9,7 +9,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -239,9 +238,9 @@ public final class LiveRoute {
             this.side = side;
             this.metrics = metrics;
             this.latency = Timer.builder(MetricNames.ROUTER_LATENCY).tag(MetricNames.TAG_ROUTE, route).tag(MetricNames.TAG_SIDE, side.label())
-                    .description("request start to response end through the router").publishPercentiles(0.5, 0.99)
+                    .description("request start to response end through the router")
                     .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
-                    .distributionStatisticExpiry(window).distributionStatisticBufferLength(3).register(metrics);
+                    .register(metrics);
             for (int c = 1; c <= 5; c++) {
                 statusClasses[c] = Counter.builder(MetricNames.ROUTER_REQUESTS).tag(MetricNames.TAG_ROUTE, route)
                         .tag(MetricNames.TAG_SIDE, side.label()).tag(MetricNames.TAG_STATUS_CLASS, c + "xx")
@@ -255,7 +254,7 @@ public final class LiveRoute {
             latency.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
             int c = status / 100;
             statusClasses[c >= 1 && c <= 5 ? c : 5].increment();
-            window.record(nowMillis, status >= 500);
+            window.record(nowMillis, status >= 500, nanos);
         }
 
         /** Records an upstream failure (answered by the router with 502 or 504). */
@@ -270,14 +269,9 @@ public final class LiveRoute {
             return window.totals(nowMillis);
         }
 
-        /** p99 latency over about the gate window, or empty before any request. */
-        Optional<Duration> p99() {
-            for (ValueAtPercentile v : latency.takeSnapshot().percentileValues()) {
-                if (v.percentile() == 0.99 && !Double.isNaN(v.value()) && v.value() > 0) {
-                    return Optional.of(Duration.ofNanos((long) v.value(java.util.concurrent.TimeUnit.NANOSECONDS)));
-                }
-            }
-            return Optional.empty();
+        /** p99 latency over the gate window, or empty before any request in it. */
+        Optional<Duration> p99(long nowMillis) {
+            return window.totals(nowMillis).percentile(0.99);
         }
 
         public long count() {

@@ -251,9 +251,9 @@ public final class ProxyServer extends VerticleBase {
         if (host != null) {
             headers.set("X-Forwarded-Host", host);
         }
+        // timeouts are the client's, per connection: a timer per request costs a system call (timerfd) per request
         return new RequestOptions().setMethod(request.method()).setHost(upstream.getHost()).setPort(port(upstream))
-                .setURI(request.uri()).setHeaders(headers).setIdleTimeout(settings.upstreamTimeout().toMillis())
-                .setConnectTimeout(settings.connectTimeout().toMillis());
+                .setURI(request.uri()).setHeaders(headers);
     }
 
     /** The Host header as the client sent it ({@code host[:port]}); Vert.x keeps it as the request's authority. */
