@@ -35,7 +35,10 @@ import java.util.concurrent.TimeUnit;
                 "     existing rows and then stream every change (orders.order_note is renamed to note,",
                 "     internal columns are dropped, draft orders are filtered out);",
                 "  4. keeps a light write workload running on the monolith;",
-                "  5. prints rows captured, rows applied and end-to-end lag per table every 2 seconds.",
+                "  5. serves two read APIs (products and orders), one on the monolith's database and one on the service's,",
+                "     behind the traffic router on --router-port, at 0% with shadow compare on, and sends reads through it;",
+                "  6. prints rows captured, rows applied, end-to-end lag per table and the router's shadow results every 2 s.",
+                "Try: ./strangler cutover -c <config printed below> orders-read --to 50%   and   ./strangler rollback ... orders-read",
                 "/health and /metrics are served on --http-port. Ctrl-C stops everything and deletes the demo's data."})
 final class DemoCommand implements Callable<Integer> {
 
@@ -47,6 +50,9 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--http-port", defaultValue = "8080", description = "Port for /health and /metrics; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int httpPort;
+
+    @Option(names = "--router-port", defaultValue = "8000", description = "Port of the traffic router; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int routerPort;
 
     @Option(names = "--duration", description = "Stop by itself after this many seconds (default: run until Ctrl-C).")
     Integer durationSeconds;
@@ -90,21 +96,30 @@ final class DemoCommand implements Callable<Integer> {
             try (Connection c = postgres.connect("shop")) {
                 new SampleShop(42).create(c, 1000, 200, 1500);
             }
-            String yaml = demoConfig(postgres, work);
+            Connection monolithReads = postgres.connect("shop");
+            Connection serviceReads = postgres.connect("orders");
+            DemoReadApi monolithApi = new DemoReadApi(monolithReads, true);
+            DemoReadApi serviceApi = new DemoReadApi(serviceReads, false);
+            String yaml = demoConfig(postgres, work, routerPort, monolithApi.port(), serviceApi.port());
             StranglerConfig config = new ConfigLoader(Map.of("DEMO_PASSWORD", EmbeddedPostgres.PASSWORD)::get, work).parse(yaml, "demo config");
             Files.writeString(work.resolve("strangler.yaml"), yaml);
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2);
             try (Pipeline pipeline = new Pipeline(config, registry, Clock.systemUTC(), ApplyListener.NONE);
                  ObservabilityServer http = new ObservabilityServer("127.0.0.1", httpPort, registry, pipeline::components);
-                 Connection workload = postgres.connect("shop")) {
+                 Connection workload = postgres.connect("shop");
+                 monolithReads; serviceReads; monolithApi; serviceApi) {
                 pipeline.start();
+                int proxyPort = pipeline.router().orElseThrow().proxyPort();
                 out.println("Monolith:  " + postgres.jdbcUrl("shop") + "  (user postgres, password postgres)");
                 out.println("Service:   " + postgres.jdbcUrl("orders"));
                 out.println("Kafka:     " + pipeline.kafka().bootstrapServers() + "  (topics demo.cdc.monolith.public.*, demo.apply.orders)");
                 out.println("Config:    " + work.resolve("strangler.yaml"));
                 out.println("Health:    http://127.0.0.1:" + http.port() + "/health   Metrics: http://127.0.0.1:" + http.port() + "/metrics");
-                out.println("Workload:  " + rate + " monolith transactions/s. Ctrl-C to stop.");
+                out.println("Router:    http://127.0.0.1:" + proxyPort + "/api/orders/{id}, /api/products/{id}  (routes orders-read, products-read at 0%,"
+                        + " shadow compare on; admin API http://127.0.0.1:" + pipeline.router().orElseThrow().adminPort() + " token demo-token)");
+                out.println("Try:       ./strangler cutover -c " + work.resolve("strangler.yaml") + " orders-read --to 50%");
+                out.println("Workload:  " + rate + " monolith transactions/s and 20 reads/s through the router. Ctrl-C to stop.");
                 out.flush();
                 SampleShop shop = new SampleShop(7);
                 scheduler.scheduleAtFixedRate(() -> {
@@ -114,6 +129,15 @@ final class DemoCommand implements Callable<Integer> {
                         out.println("workload transaction failed: " + e.getMessage());
                     }
                 }, 500, Math.max(1, 1_000_000 / rate), TimeUnit.MICROSECONDS);
+                java.net.http.HttpClient reads = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(2)).build();
+                java.util.Random readKeys = new java.util.Random(11);
+                scheduler.scheduleAtFixedRate(() -> {
+                    boolean order = readKeys.nextBoolean();
+                    String path = order ? "/api/orders/" + (1 + readKeys.nextInt(1500)) : "/api/products/" + (1 + readKeys.nextInt(200));
+                    reads.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + proxyPort + path))
+                            .header("X-User-Id", "user-" + readKeys.nextInt(1000)).timeout(java.time.Duration.ofSeconds(5)).build(),
+                            java.net.http.HttpResponse.BodyHandlers.discarding());
+                }, 10_000, 50, TimeUnit.MILLISECONDS); // after the initial copy, so the shadow compares copied rows
                 StatusLine status = new StatusLine(registry);
                 scheduler.scheduleAtFixedRate(() -> {
                     out.println(status.next());
@@ -143,7 +167,7 @@ final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static String demoConfig(EmbeddedPostgres postgres, Path work) {
+    private static String demoConfig(EmbeddedPostgres postgres, Path work, int routerPort, int monolithApiPort, int serviceApiPort) {
         return """
                 kafka:
                   bootstrap: embedded
@@ -153,14 +177,14 @@ final class DemoCommand implements Callable<Integer> {
                   type: postgres
                   url: %s
                   user: postgres
-                  password: ${DEMO_PASSWORD}
+                  password: ${DEMO_PASSWORD:-postgres}
                 sync:
                   stateDir: %s
                 services:
                   orders:
                     url: %s
                     user: postgres
-                    password: ${DEMO_PASSWORD}
+                    password: ${DEMO_PASSWORD:-postgres}
                     tables:
                       - from: public.customers
                         columns: {internal_notes: null}
@@ -169,7 +193,28 @@ final class DemoCommand implements Callable<Integer> {
                         columns: {order_note: note, internal_flag: null}
                         where: "status <> 'draft'"
                       - from: public.order_items
-                """.formatted(work.resolve("kafka"), postgres.jdbcUrl("shop"), work.resolve("streams"), postgres.jdbcUrl("orders"));
+                router:
+                  listen: {host: 127.0.0.1, port: %d}
+                  admin: {host: 127.0.0.1, port: 0}
+                  adminToken: demo-token
+                  defaultUpstream: http://127.0.0.1:%d
+                  routes:
+                    orders-read:
+                      match: {pathPrefix: /api/orders, methods: [GET]}
+                      service: http://127.0.0.1:%d
+                      stickyKey: header:X-User-Id
+                      shadow: {enabled: true}
+                      tables: [public.orders]
+                      gates: {minRequests: 10, maxLag: 5s, requireConsistent: false}
+                    products-read:
+                      match: {pathPrefix: /api/products, methods: [GET]}
+                      service: http://127.0.0.1:%d
+                      stickyKey: header:X-User-Id
+                      shadow: {enabled: true}
+                      tables: [public.products]
+                      gates: {minRequests: 10, maxLag: 5s, requireConsistent: false}
+                """.formatted(work.resolve("kafka"), postgres.jdbcUrl("shop"), work.resolve("streams"), postgres.jdbcUrl("orders"),
+                routerPort, monolithApiPort, serviceApiPort, serviceApiPort);
     }
 
 }

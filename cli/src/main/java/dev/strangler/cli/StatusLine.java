@@ -41,6 +41,14 @@ final class StatusLine {
             line.append(" (waiting for the first rows)");
         }
         lag.forEach((table, ms) -> line.append(' ').append(table).append('=').append(ms));
+        for (Gauge weight : metrics.find(MetricNames.ROUTER_WEIGHT).gauges()) {
+            String route = weight.getId().getTag(MetricNames.TAG_ROUTE);
+            line.append("  ").append(route).append(' ').append(new dev.strangler.core.Weight((int) weight.value())).append(" shadow");
+            for (String result : new String[] {"match", "mismatch"}) {
+                Counter c = metrics.find(MetricNames.ROUTER_SHADOW).tag(MetricNames.TAG_ROUTE, route).tag(MetricNames.TAG_RESULT, result).counter();
+                line.append(' ').append(result).append('=').append(c == null ? 0 : (long) c.count());
+            }
+        }
         lastCaptured = captured;
         lastApplied = applied;
         lastNanos = now;

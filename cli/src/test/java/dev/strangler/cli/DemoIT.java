@@ -18,7 +18,7 @@ class DemoIT {
         StringWriter out = new StringWriter();
         CommandLine cli = new CommandLine(new Main());
         cli.setOut(new PrintWriter(out, true));
-        int code = cli.execute("demo", "--duration", "25", "--http-port", "0", "--rate", "50");
+        int code = cli.execute("demo", "--duration", "25", "--http-port", "0", "--router-port", "0", "--rate", "50");
         String text = out.toString();
         assertThat(code).as(text).isZero();
         assertThat(text).contains("Monolith:", "Service:", "Kafka:", "Stopped.");
@@ -30,6 +30,18 @@ class DemoIT {
         // the sample shop holds ~7,700 rows of which ~6,200 pass the demo's filter, then the workload adds more
         assertThat(last).as(text).isGreaterThan(6_000);
         assertThat(text).containsPattern("e2e lag ms: .*orders=\\d+");
+        // reads go through the router at 0% with shadow compare: the service's answers are compared with the monolith's
+        assertThat(text).contains("Router:    http://127.0.0.1:");
+        Matcher matches = Pattern.compile("products-read 0% shadow match=(\\d+) mismatch=(\\d+)").matcher(text);
+        long lastMatches = 0;
+        long lastMismatches = 0;
+        while (matches.find()) {
+            lastMatches = Long.parseLong(matches.group(1));
+            lastMismatches = Long.parseLong(matches.group(2));
+        }
+        assertThat(lastMatches).as(text).isGreaterThan(50);
+        // products are only read, never written by the workload once copied: their answers agree
+        assertThat(lastMismatches).as(text).isLessThan(lastMatches / 10);
     }
 
     @Test
