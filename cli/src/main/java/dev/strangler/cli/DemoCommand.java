@@ -111,10 +111,14 @@ final class DemoCommand implements Callable<Integer> {
                  monolithReads; serviceReads; monolithApi; serviceApi) {
                 pipeline.start();
                 int proxyPort = pipeline.router().orElseThrow().proxyPort();
+                Dashboard dashboard = new Dashboard(registry, pipeline::components, pipeline.router(),
+                        config.router().orElseThrow().adminToken(), Clock.systemUTC());
+                http.serve(dashboard);
                 out.println("Monolith:  " + postgres.jdbcUrl("shop") + "  (user postgres, password postgres)");
                 out.println("Service:   " + postgres.jdbcUrl("orders"));
                 out.println("Kafka:     " + pipeline.kafka().bootstrapServers() + "  (topics demo.cdc.monolith.public.*, demo.apply.orders)");
                 out.println("Config:    " + work.resolve("strangler.yaml"));
+                out.println("Dashboard: http://127.0.0.1:" + http.port() + "/   (admin token demo-token for the route controls)");
                 out.println("Health:    http://127.0.0.1:" + http.port() + "/health   Metrics: http://127.0.0.1:" + http.port() + "/metrics");
                 out.println("Router:    http://127.0.0.1:" + proxyPort + "/api/orders/{id}, /api/products/{id}  (routes orders-read, products-read at 0%,"
                         + " shadow compare on; admin API http://127.0.0.1:" + pipeline.router().orElseThrow().adminPort() + " token demo-token)");

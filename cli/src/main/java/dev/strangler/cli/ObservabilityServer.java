@@ -53,6 +53,11 @@ public final class ObservabilityServer implements AutoCloseable {
         server.start();
     }
 
+    /** Serves the dashboard page and its API beside /health and /metrics. */
+    void serve(Dashboard dashboard) {
+        dashboard.register(server);
+    }
+
     public int port() {
         return server.getAddress().getPort();
     }

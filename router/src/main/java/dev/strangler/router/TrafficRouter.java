@@ -142,6 +142,22 @@ public final class TrafficRouter implements Component {
         return r.state();
     }
 
+    /** Every route as the admin API describes it (state, per-side window figures, gates, shadow counts). */
+    public com.fasterxml.jackson.databind.node.ArrayNode describeRoutes() {
+        com.fasterxml.jackson.databind.node.ArrayNode list = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
+        long now = clock.millis();
+        routes.values().forEach(r -> list.add(dev.strangler.router.internal.RouteDescription.of(r, now)));
+        return list;
+    }
+
+    /** Changes routes through the routes topic, as the admin API does (available once started). */
+    public RouteControl control() {
+        if (control == null) {
+            throw new IllegalStateException("the router is " + lifecycle.get() + "; start it first");
+        }
+        return control;
+    }
+
     /** Whether this replica drives ramps now (one replica does at a time). */
     public boolean drivesRamps() {
         return driver != null && driver.leader();
