@@ -52,7 +52,7 @@ final class Dashboard implements AutoCloseable {
 
     private final MeterRegistry metrics;
     private final Supplier<List<Component>> components;
-    private final Optional<TrafficRouter> router;
+    private final Supplier<Optional<TrafficRouter>> router;
     private final Secret adminToken;
     private final Clock clock;
     private final Deque<ObjectNode> history = new ArrayDeque<>();
@@ -61,7 +61,8 @@ final class Dashboard implements AutoCloseable {
     private Map<String, double[]> lastE2eBuckets = new HashMap<>();
     private long lastSampleMillis;
 
-    Dashboard(MeterRegistry metrics, Supplier<List<Component>> components, Optional<TrafficRouter> router, Secret adminToken, Clock clock) {
+    Dashboard(MeterRegistry metrics, Supplier<List<Component>> components, Supplier<Optional<TrafficRouter>> router, Secret adminToken,
+              Clock clock) {
         this.metrics = metrics;
         this.components = components;
         this.router = router;
@@ -137,8 +138,9 @@ final class Dashboard implements AutoCloseable {
         o.put("parkedNow", metrics.find(MetricNames.WRITER_PARKED_NOW).gauges().stream().mapToDouble(Gauge::value).sum());
         o.put("conflicts", "not built yet (two-way sync, issue 4)");
         o.put("snapshot", "initial copy progress is not reported yet (issue 3)");
-        o.set("routes", router.map(r -> (JsonNode) r.describeRoutes()).orElse(Json.mapper().createArrayNode()));
-        o.put("controls", router.isPresent() && !adminToken.isEmpty());
+        Optional<TrafficRouter> running = router.get();
+        o.set("routes", running.map(r -> (JsonNode) r.describeRoutes()).orElse(Json.mapper().createArrayNode()));
+        o.put("controls", running.isPresent() && !adminToken.isEmpty());
         synchronized (history) {
             if (!history.isEmpty()) {
                 o.set("rates", history.peekLast());
@@ -227,7 +229,8 @@ final class Dashboard implements AutoCloseable {
             send(exchange, 405, "application/json", "{\"error\":\"route actions are POST requests\"}");
             return;
         }
-        if (router.isEmpty()) {
+        Optional<TrafficRouter> running = router.get();
+        if (running.isEmpty()) {
             send(exchange, 404, "application/json", "{\"error\":\"this process runs no router\"}");
             return;
         }
@@ -255,7 +258,7 @@ final class Dashboard implements AutoCloseable {
             send(exchange, 400, "application/json", error("the body is not JSON"));
             return;
         }
-        RouteControl control = router.get().control();
+        RouteControl control = running.get().control();
         String route = parts[0];
         try {
             switch (parts[1]) {

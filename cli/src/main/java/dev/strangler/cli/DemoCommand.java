@@ -111,7 +111,7 @@ final class DemoCommand implements Callable<Integer> {
                  monolithReads; serviceReads; monolithApi; serviceApi) {
                 pipeline.start();
                 int proxyPort = pipeline.router().orElseThrow().proxyPort();
-                Dashboard dashboard = new Dashboard(registry, pipeline::components, pipeline.router(),
+                Dashboard dashboard = new Dashboard(registry, pipeline::components, pipeline::router,
                         config.router().orElseThrow().adminToken(), Clock.systemUTC());
                 http.serve(dashboard);
                 out.println("Monolith:  " + postgres.jdbcUrl("shop") + "  (user postgres, password postgres)");

@@ -59,7 +59,7 @@ final class RunCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         try (ObservabilityServer http = new ObservabilityServer(loaded.http().host(), loaded.http().port(), registry, pipeline::components)) {
             pipeline.start(parts == null || parts.isEmpty() ? Pipeline.allParts(loaded) : EnumSet.copyOf(parts));
-            Dashboard dashboard = new Dashboard(registry, pipeline::components, pipeline.router(),
+            Dashboard dashboard = new Dashboard(registry, pipeline::components, pipeline::router,
                     loaded.router().map(r -> r.adminToken()).orElse(dev.strangler.core.config.Secret.empty()), Clock.systemUTC());
             http.serve(dashboard);
             LOG.info("dashboard on http://{}:{}/, health and metrics on /health and /metrics", loaded.http().host(), http.port());
