@@ -117,6 +117,17 @@ class DashboardBrowserIT extends SandboxTestBase {
                         pipeline.router().orElseThrow().routeState("items-read").weight().equals(Weight.MONOLITH_ONLY));
                 wait.until(ExpectedConditions.textToBe(By.cssSelector("[data-weight='items-read']"), "0%"));
                 assertThat(pipeline.router().orElseThrow().routeState("items-read").reason()).isEqualTo("rollback: rolled back on the dashboard");
+
+                // strangler status shows the same process as text and as JSON
+                CliResult status = runCli("status", "--url", base);
+                assertThat(status.exitCode()).as(status.stderr()).isZero();
+                assertThat(status.stdout()).containsPattern("svc\\s+public.items\\s+1234").containsPattern("items-read\\s+0%")
+                        .contains("router                   RUNNING");
+                CliResult statusJson = runCli("status", "--url", base, "--json");
+                assertThat(statusJson.stdout()).contains("\"applied\" : 1234");
+                CliResult nobody = runCli("status", "--url", "http://127.0.0.1:1");
+                assertThat(nobody.exitCode()).isEqualTo(Main.EXIT_FAILED);
+                assertThat(nobody.stderr()).contains("no Strangler process answers at http://127.0.0.1:1");
             } finally {
                 if (browser != null) {
                     browser.quit();
