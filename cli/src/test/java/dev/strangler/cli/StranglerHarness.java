@@ -103,6 +103,11 @@ final class StranglerHarness implements AutoCloseable {
                 workDir.resolve("streams"), postgres.jdbcUrl(serviceDb), tables.stripIndent().indent(6));
     }
 
+    /** The topic prefix (also the slot and publication name) of this harness. */
+    String topicPrefix() {
+        return prefix;
+    }
+
     Path writeConfig(String tables) {
         return writeConfigText(config(tables));
     }
