@@ -7,7 +7,6 @@ import dev.strangler.core.config.ConfigProblem;
 import dev.strangler.core.config.DatabaseSettings;
 import dev.strangler.core.config.StranglerConfig;
 import dev.strangler.core.TopicNames;
-import dev.strangler.sandbox.EmbeddedKafka;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.common.config.ConfigResource;
@@ -19,14 +18,12 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -87,7 +84,7 @@ final class DoctorCommand implements Callable<Integer> {
 
     private static void monolith(StranglerConfig config, List<Check> checks) {
         DatabaseSettings db = config.monolith();
-        try (Connection c = connect(db)) {
+        try (Connection c = StartupChecks.connect(db)) {
             checks.add(new Check(Verdict.PASS, "monolith " + db.url() + " answers (" + one(c, "SELECT split_part(version(), ' on ', 1)") + ")", ""));
             String slot = config.capture().slotName();
             try (PreparedStatement ps = c.prepareStatement("SELECT active, pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)),"
@@ -123,16 +120,13 @@ final class DoctorCommand implements Callable<Integer> {
     }
 
     private static void kafka(StranglerConfig config, List<Check> checks) {
-        String bootstrap = config.kafka().bootstrap();
-        if (config.kafka().embedded()) {
-            var running = EmbeddedKafka.runningAt(config.kafka().dataDir());
-            if (running.isEmpty()) {
-                checks.add(new Check(Verdict.PASS, "Kafka is embedded: strangler run starts it in its own process (data in "
-                        + config.kafka().dataDir() + ")", ""));
-                return;
-            }
-            bootstrap = running.get();
+        var address = KafkaAddress.of(config);
+        if (address.isEmpty()) {
+            checks.add(new Check(Verdict.PASS, "Kafka is embedded: strangler run starts it in its own process (data in "
+                    + config.kafka().dataDir() + ")", ""));
+            return;
         }
+        String bootstrap = address.get();
         Map<String, Object> client = new java.util.HashMap<>(config.kafka().clientProperties());
         client.put("bootstrap.servers", bootstrap);
         client.put("request.timeout.ms", "10000");
@@ -161,14 +155,6 @@ final class DoctorCommand implements Callable<Integer> {
                     e.getCause() == null ? e.getMessage() : e.getCause().getMessage())),
                     "check kafka.bootstrap and that the brokers are up and reachable from here"));
         }
-    }
-
-    private static Connection connect(DatabaseSettings db) throws SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", db.user());
-        props.setProperty("password", db.password().reveal());
-        props.setProperty("connectTimeout", "10");
-        return DriverManager.getConnection(db.url(), props);
     }
 
     private static String one(Connection c, String sql) throws SQLException {

@@ -3,11 +3,9 @@ package dev.strangler.cli;
 import dev.strangler.core.Strings;
 import dev.strangler.core.TopicNames;
 import dev.strangler.core.config.ConfigLoader;
-import dev.strangler.core.config.DatabaseSettings;
 import dev.strangler.core.config.ServiceSettings;
 import dev.strangler.core.config.StranglerConfig;
 import dev.strangler.sandbox.Directories;
-import dev.strangler.sandbox.EmbeddedKafka;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ConsumerGroupListing;
 import picocli.CommandLine;
@@ -19,7 +17,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -27,7 +24,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
@@ -133,7 +129,7 @@ final class ResetCommand implements Callable<Integer> {
         }
         List<String> failures = new ArrayList<>();
         if (whole) {
-            try (Connection c = connect(loaded.monolith())) {
+            try (Connection c = dev.strangler.connectors.StartupChecks.connect(loaded.monolith())) {
                 try (PreparedStatement ps = c.prepareStatement("SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
                     ps.setString(1, loaded.capture().slotName());
                     try (ResultSet rs = ps.executeQuery()) {
@@ -186,7 +182,7 @@ final class ResetCommand implements Callable<Integer> {
             }
         }
         for (ServiceSettings s : services) {
-            try (Connection c = connect(s.database()); var st = c.createStatement()) {
+            try (Connection c = dev.strangler.connectors.StartupChecks.connect(s.database()); var st = c.createStatement()) {
                 if (whole) {
                     st.execute("DROP TABLE IF EXISTS strangler_offsets, strangler_parked");
                     // the next initial copy gives its rows version 0, which never overwrites a streamed version: without
@@ -217,25 +213,14 @@ final class ResetCommand implements Callable<Integer> {
     }
 
     private Map<String, Object> kafkaClient(StranglerConfig loaded) {
-        String bootstrap = loaded.kafka().bootstrap();
-        if (loaded.kafka().embedded()) {
-            var running = EmbeddedKafka.runningAt(loaded.kafka().dataDir());
-            if (running.isEmpty()) {
-                return null;
-            }
-            bootstrap = running.get();
+        var address = KafkaAddress.of(loaded);
+        if (address.isEmpty()) {
+            return null;
         }
+        String bootstrap = address.get();
         Map<String, Object> client = new HashMap<>(loaded.kafka().clientProperties());
         client.put("bootstrap.servers", bootstrap);
         client.put("default.api.timeout.ms", "30000");
         return client;
-    }
-
-    private static Connection connect(DatabaseSettings db) throws SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", db.user());
-        props.setProperty("password", db.password().reveal());
-        props.setProperty("connectTimeout", "10");
-        return DriverManager.getConnection(db.url(), props);
     }
 }

@@ -9,7 +9,6 @@ import dev.strangler.core.config.RouterSettings;
 import dev.strangler.core.config.StranglerConfig;
 import dev.strangler.router.RouteControl;
 import dev.strangler.router.RouteState;
-import dev.strangler.sandbox.EmbeddedKafka;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -69,12 +68,9 @@ final class RouteCommands {
     static RouteControl control(StranglerConfig loaded, CommandLine.Model.CommandSpec spec) {
         RouterSettings router = loaded.router().orElseThrow(() -> new CommandLine.ParameterException(spec.commandLine(),
                 "the config has no router: section; add one with routes (see docs/router.md)"));
-        String bootstrap = loaded.kafka().bootstrap();
-        if (loaded.kafka().embedded()) {
-            bootstrap = EmbeddedKafka.runningAt(loaded.kafka().dataDir()).orElseThrow(() -> new IllegalStateException(
-                    "kafka.bootstrap is embedded and no embedded broker runs on " + loaded.kafka().dataDir()
-                            + "; start 'strangler run' or 'strangler demo' with this config first, or point kafka.bootstrap at the cluster"));
-        }
+        String bootstrap = KafkaAddress.of(loaded).orElseThrow(() -> new IllegalStateException(
+                "kafka.bootstrap is embedded and no embedded broker runs on " + loaded.kafka().dataDir()
+                        + "; start 'strangler run' or 'strangler demo' with this config first, or point kafka.bootstrap at the cluster"));
         Map<String, Weight> weights = new LinkedHashMap<>();
         for (RouteSettings r : router.routes()) {
             weights.put(r.name(), r.initialWeight());

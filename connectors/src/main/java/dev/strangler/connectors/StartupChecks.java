@@ -131,7 +131,8 @@ public final class StartupChecks {
         return found;
     }
 
-    static Connection connect(DatabaseSettings db) throws SQLException {
+    /** A plain JDBC connection to a configured database (10 s connect timeout), for checks and admin commands. */
+    public static Connection connect(DatabaseSettings db) throws SQLException {
         Properties props = new Properties();
         props.setProperty("user", db.user());
         props.setProperty("password", db.password().reveal());
