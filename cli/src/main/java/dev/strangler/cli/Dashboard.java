@@ -50,25 +50,33 @@ final class Dashboard implements AutoCloseable {
     private static final long SAMPLE_SECONDS = 5;
     private static final String CHART_JS = "/META-INF/resources/webjars/chart.js/4.5.1/dist/chart.umd.min.js";
 
-    private final MeterRegistry metrics;
-    private final Supplier<List<Component>> components;
-    private final Supplier<Optional<TrafficRouter>> router;
+    /** Where the figures come from: this process's meters, or (strangler console) other processes' /api/status. */
+    interface Source {
+        /** The figures now (without the latest history sample, which the dashboard adds). */
+        ObjectNode status();
+
+        /** One history sample; called every 5 s. */
+        ObjectNode sample();
+
+        /** Changes routes, when a router or the routes topic is reachable. */
+        Optional<RouteControl> control();
+    }
+
+    private final Source source;
     private final Secret adminToken;
     private final Clock clock;
     private final Deque<ObjectNode> history = new ArrayDeque<>();
     private final ScheduledExecutorService sampler;
-    private Map<String, Double> lastCounts = new HashMap<>();
-    private Map<String, double[]> lastE2eBuckets = new HashMap<>();
-    private long lastSampleMillis;
-
+    /** The dashboard of this process: its meters, its components, its router. */
     Dashboard(MeterRegistry metrics, Supplier<List<Component>> components, Supplier<Optional<TrafficRouter>> router, Secret adminToken,
               Clock clock) {
-        this.metrics = metrics;
-        this.components = components;
-        this.router = router;
+        this(new ProcessSource(metrics, components, router, clock), adminToken, clock);
+    }
+
+    Dashboard(Source source, Secret adminToken, Clock clock) {
+        this.source = source;
         this.adminToken = adminToken;
         this.clock = clock;
-        this.lastSampleMillis = clock.millis();
         this.sampler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "strangler-dashboard");
             t.setDaemon(true);
@@ -89,6 +97,13 @@ final class Dashboard implements AutoCloseable {
             }
         });
         server.createContext("/api/status", exchange -> send(exchange, 200, "application/json", status().toString()));
+        server.createContext("/api/history/latest", exchange -> {
+            ObjectNode latest;
+            synchronized (history) {
+                latest = history.peekLast();
+            }
+            send(exchange, 200, "application/json", latest == null ? "{}" : latest.toString());
+        });
         server.createContext("/api/history", exchange -> {
             ArrayNode list = Json.mapper().createArrayNode();
             synchronized (history) {
@@ -99,48 +114,10 @@ final class Dashboard implements AutoCloseable {
         server.createContext("/api/routes/", this::routeAction);
     }
 
-    /** The figures now: components, tables, validation, dead letters, parked rows, routes. */
+    /** The figures now, with the latest history sample as "rates". */
     ObjectNode status() {
-        ObjectNode o = Json.mapper().createObjectNode();
-        o.put("at", clock.instant().toString());
-        ArrayNode parts = o.putArray("components");
-        for (Component c : components.get()) {
-            parts.addObject().put("name", c.name()).put("state", c.state().name()).put("failure", c.failure().orElse(""));
-        }
-        Map<String, ObjectNode> tables = new TreeMap<>();
-        for (Gauge g : metrics.find(MetricNames.CAPTURE_LAG).gauges()) {
-            table(tables, g.getId().getTag(MetricNames.TAG_TABLE)).put("captureLagMs", g.value());
-        }
-        for (Counter c : metrics.find(MetricNames.CAPTURE_EVENTS).counters()) {
-            table(tables, c.getId().getTag(MetricNames.TAG_TABLE)).put("captured", (long) c.count());
-        }
-        Map<String, ObjectNode> targets = new TreeMap<>();
-        for (Gauge g : metrics.find(MetricNames.E2E_LAG).gauges()) {
-            target(targets, g.getId()).put("e2eLagMs", g.value());
-        }
-        for (Counter c : metrics.find(MetricNames.APPLY_ROWS).counters()) {
-            target(targets, c.getId()).put("applied", (long) c.count());
-        }
-        for (Gauge g : metrics.find(MetricNames.VALIDATION_CONSISTENCY).gauges()) {
-            target(targets, g.getId()).put("consistency", g.value());
-        }
-        for (Gauge g : metrics.find(MetricNames.VALIDATION_DRIFTED_ROWS).gauges()) {
-            target(targets, g.getId()).put("driftedRows", g.value());
-        }
-        for (Gauge g : metrics.find(MetricNames.VALIDATION_LAST_PASS_AGE).gauges()) {
-            target(targets, g.getId()).put("lastPassAgeSeconds", g.value());
-        }
-        tables.values().forEach(o.putArray("tables")::add);
-        targets.values().forEach(o.putArray("targets")::add);
-        o.put("captured", sum(MetricNames.CAPTURE_EVENTS));
-        o.put("applied", sum(MetricNames.APPLY_ROWS));
-        o.put("deadLetters", sum(MetricNames.DEAD_LETTERS));
-        o.put("parkedNow", metrics.find(MetricNames.WRITER_PARKED_NOW).gauges().stream().mapToDouble(Gauge::value).sum());
-        o.put("conflicts", "not built yet (two-way sync, issue 4)");
-        o.put("snapshot", "initial copy progress is not reported yet (issue 3)");
-        Optional<TrafficRouter> running = router.get();
-        o.set("routes", running.map(r -> (JsonNode) r.describeRoutes()).orElse(Json.mapper().createArrayNode()));
-        o.put("controls", running.isPresent() && !adminToken.isEmpty());
+        ObjectNode o = source.status();
+        o.put("controls", o.path("routes").size() > 0 && source.control().isPresent() && !adminToken.isEmpty());
         synchronized (history) {
             if (!history.isEmpty()) {
                 o.set("rates", history.peekLast());
@@ -149,70 +126,9 @@ final class Dashboard implements AutoCloseable {
         return o;
     }
 
-    private static ObjectNode table(Map<String, ObjectNode> tables, String name) {
-        return tables.computeIfAbsent(name, n -> Json.mapper().createObjectNode().put("table", n));
-    }
-
-    private static ObjectNode target(Map<String, ObjectNode> targets, io.micrometer.core.instrument.Meter.Id id) {
-        String service = id.getTag(MetricNames.TAG_SERVICE);
-        String table = id.getTag(MetricNames.TAG_TARGET_TABLE);
-        return targets.computeIfAbsent(service + "/" + table, n -> Json.mapper().createObjectNode().put("service", service).put("table", table));
-    }
-
-    private double sum(String counter) {
-        return metrics.find(counter).counters().stream().mapToDouble(Counter::count).sum();
-    }
-
-    /** One history sample: rates since the last sample, lags now, e2e p99 over the last interval, route weights. */
-    void sample() {
+    private void sample() {
         try {
-            long now = clock.millis();
-            double seconds = Math.max(0.001, (now - lastSampleMillis) / 1000.0);
-            Map<String, Double> counts = new HashMap<>();
-            counts.put("captured", sum(MetricNames.CAPTURE_EVENTS));
-            counts.put("applied", sum(MetricNames.APPLY_ROWS));
-            counts.put("deadLetters", sum(MetricNames.DEAD_LETTERS));
-            ObjectNode s = Json.mapper().createObjectNode();
-            s.put("at", now);
-            counts.forEach((k, v) -> s.put(k + "PerSecond", Math.max(0, (v - lastCounts.getOrDefault(k, v)) / seconds)));
-            ObjectNode lag = s.putObject("e2eLagMs");
-            for (Gauge g : metrics.find(MetricNames.E2E_LAG).gauges()) {
-                lag.put(g.getId().getTag(MetricNames.TAG_TARGET_TABLE), g.value());
-            }
-            ObjectNode capture = s.putObject("captureLagMs");
-            for (Gauge g : metrics.find(MetricNames.CAPTURE_LAG).gauges()) {
-                capture.put(g.getId().getTag(MetricNames.TAG_TABLE), g.value());
-            }
-            ObjectNode p99 = s.putObject("e2eP99Ms");
-            Map<String, double[]> buckets = new HashMap<>();
-            for (Timer t : metrics.find(MetricNames.E2E_LATENCY).timers()) {
-                String table = t.getId().getTag(MetricNames.TAG_TARGET_TABLE);
-                CountAtBucket[] counts99 = t.takeSnapshot().histogramCounts();
-                double[] cumulative = new double[counts99.length];
-                for (int i = 0; i < counts99.length; i++) {
-                    cumulative[i] = counts99[i].count();
-                }
-                buckets.put(table, cumulative);
-                double[] before = lastE2eBuckets.get(table);
-                if (before != null && before.length == cumulative.length && cumulative.length > 0) {
-                    double total = cumulative[cumulative.length - 1] - before[before.length - 1];
-                    if (total > 0) {
-                        for (int i = 0; i < cumulative.length; i++) {
-                            if (cumulative[i] - before[i] >= 0.99 * total) {
-                                p99.put(table, counts99[i].bucket(TimeUnit.MILLISECONDS));
-                                break;
-                            }
-                        }
-                    }
-                }
-            }
-            ObjectNode weights = s.putObject("routeWeights");
-            for (Gauge g : metrics.find(MetricNames.ROUTER_WEIGHT).gauges()) {
-                weights.put(g.getId().getTag(MetricNames.TAG_ROUTE), g.value() / 100);
-            }
-            lastCounts = counts;
-            lastE2eBuckets = buckets;
-            lastSampleMillis = now;
+            ObjectNode s = source.sample();
             synchronized (history) {
                 if (history.size() >= HISTORY_SAMPLES) {
                     history.removeFirst();
@@ -229,9 +145,9 @@ final class Dashboard implements AutoCloseable {
             send(exchange, 405, "application/json", "{\"error\":\"route actions are POST requests\"}");
             return;
         }
-        Optional<TrafficRouter> running = router.get();
-        if (running.isEmpty()) {
-            send(exchange, 404, "application/json", "{\"error\":\"this process runs no router\"}");
+        Optional<RouteControl> reachable = source.control();
+        if (reachable.isEmpty()) {
+            send(exchange, 404, "application/json", "{\"error\":\"no router runs here and the routes topic is not reachable\"}");
             return;
         }
         String expected = adminToken.reveal();
@@ -258,7 +174,7 @@ final class Dashboard implements AutoCloseable {
             send(exchange, 400, "application/json", error("the body is not JSON"));
             return;
         }
-        RouteControl control = running.get().control();
+        RouteControl control = reachable.get();
         String route = parts[0];
         try {
             switch (parts[1]) {
