@@ -77,7 +77,9 @@ final class RepairCommand implements Callable<Integer> {
             TablePlan plan = TablePlan.read(service.name(), route, monolith, target);
             err.printf("validating %s ...%n", plan.name());
             err.flush();
-            TableReport report = validator.validate(plan, monolith, target, TableValidator.Progress.NONE);
+            ProgressBar bar = new ProgressBar(err, plan.name());
+            TableReport report = validator.validate(plan, monolith, target, bar);
+            bar.done(report);
             if (report.consistent()) {
                 out.printf("%s is consistent (%,d rows); nothing to repair%n", plan.name(), report.sourceRows());
                 out.flush();
