@@ -122,6 +122,19 @@ function routeCard(r, controls) {
   return card;
 }
 
+function snapshotText(snap) {
+  if (typeof snap === 'string' || !snap) {
+    return snap || '–';
+  }
+  if (!snap.tables) {
+    return snap.state;
+  }
+  const pct = snap.rowsEstimated > 0 ? ` (${Math.min(100, 100 * snap.rowsScanned / snap.rowsEstimated).toFixed(0)}% of ~${fmt(snap.rowsEstimated)})` : '';
+  const eta = snap.etaSeconds !== undefined ? `, ETA ${fmt(snap.etaSeconds)} s` : '';
+  return `${snap.state}: ${fmt(snap.rowsScanned)} rows${pct}` +
+    (snap.state === 'running' ? `, ${snap.tablesRemaining} tables left, ${fmt(snap.rowsPerSecond)} rows/s${eta}` : '');
+}
+
 let lastRoutesKey = '';
 
 async function refreshStatus() {
@@ -134,7 +147,7 @@ async function refreshStatus() {
   document.getElementById('deadLetters').textContent = fmt(s.deadLetters);
   document.getElementById('parked').textContent = fmt(s.parkedNow);
   document.getElementById('conflicts').textContent = s.conflicts;
-  document.getElementById('snapshot').textContent = s.snapshot;
+  document.getElementById('snapshot').textContent = snapshotText(s.snapshot);
   if (s.rates) {
     document.getElementById('capturedRate').textContent = fmt(s.rates.capturedPerSecond) + '/s';
     document.getElementById('appliedRate').textContent = fmt(s.rates.appliedPerSecond) + '/s';

@@ -87,7 +87,9 @@ final class ConsoleSource implements Dashboard.Source {
                 routes.addAll((ArrayNode) s.path("routes"));
             }
             o.put("conflicts", s.path("conflicts").asText());
-            o.put("snapshot", s.path("snapshot").asText());
+            if (s.path("snapshot").has("tables") || !o.has("snapshot")) {
+                o.set("snapshot", s.path("snapshot"));
+            }
         }
         if (routes.isEmpty() && control.isPresent()) {
             try {

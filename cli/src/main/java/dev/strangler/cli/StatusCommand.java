@@ -97,6 +97,18 @@ final class StatusCommand implements Callable<Integer> {
         }
         b.append(String.format("%ncaptured %d, applied %d, dead letters %d, parked rows %d%n", s.path("captured").asLong(),
                 s.path("applied").asLong(), s.path("deadLetters").asLong(), s.path("parkedNow").asLong()));
+        JsonNode snap = s.path("snapshot");
+        if (snap.has("state")) {
+            b.append("initial copy: ").append(snap.path("state").asText());
+            if (snap.has("rowsScanned")) {
+                b.append(String.format(", %d rows of ~%d, %d tables left", snap.path("rowsScanned").asLong(), snap.path("rowsEstimated").asLong(),
+                        snap.path("tablesRemaining").asLong()));
+            }
+            if (snap.has("etaSeconds")) {
+                b.append(String.format(", %.0f rows/s, ETA %.0f s", snap.path("rowsPerSecond").asDouble(), snap.path("etaSeconds").asDouble()));
+            }
+            b.append('\n');
+        }
         if (s.path("routes").size() > 0) {
             b.append(String.format("%n%-20s %8s %-40s %-14s %s%n", "ROUTE", "WEIGHT", "RAMP", "GATES", "SHADOW"));
             for (JsonNode r : s.path("routes")) {

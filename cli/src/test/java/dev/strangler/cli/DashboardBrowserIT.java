@@ -63,6 +63,8 @@ class DashboardBrowserIT extends SandboxTestBase {
                 "--user-data-dir=" + Files.createTempDirectory("chromium"));
         try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
             h.givenMonolith("CREATE TABLE items (id int PRIMARY KEY, name text)");
+            // 1,000 rows are there before the start (the initial copy), 234 come after (streamed)
+            h.inMonolith("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 1000) g");
             String yaml = h.config("- from: public.items") + """
                     validator: {interval: 1h}
                     router:
@@ -84,7 +86,7 @@ class DashboardBrowserIT extends SandboxTestBase {
                          config.router().orElseThrow().adminToken(), Clock.systemUTC())) {
                 pipeline.start(EnumSet.of(Pipeline.Part.CAPTURE, Pipeline.Part.SYNC_ENGINE, Pipeline.Part.WRITER, Pipeline.Part.ROUTER));
                 server.serve(dashboard);
-                h.inMonolith("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 1234) g");
+                h.inMonolith("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1001, 1234) g");
                 String base = "http://127.0.0.1:" + server.port();
                 Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> appliedOnMetrics(http, base) == 1234);
                 pipeline.router().orElseThrow().control().setWeight("items-read", Weight.parse("25%"), "test");
@@ -96,6 +98,8 @@ class DashboardBrowserIT extends SandboxTestBase {
                 wait.until(ExpectedConditions.textToBe(By.id("applied"), "1,234"));
                 assertThat(browser.findElement(By.cssSelector("[data-applied='svc/public.items']")).getText()).isEqualTo("1,234");
                 assertThat(browser.findElement(By.id("captured")).getText()).isEqualTo("1,234");
+                // the initial copy's progress comes from Debezium's snapshot MBean (rows per table, counted when a table is done)
+                wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("snapshot"), "done: 1,000 rows"));
                 // the charts are drawn from the history the process keeps (a sample every 5 s)
                 wait.until(d -> ((Number) ((JavascriptExecutor) d).executeScript(
                         "return window.stranglerCharts.rate.data.labels.length")).intValue() >= 2);

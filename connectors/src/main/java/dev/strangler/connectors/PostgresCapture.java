@@ -114,6 +114,12 @@ public final class PostgresCapture implements Component {
     /** Starts capturing in the background; topics must exist (see {@link KafkaTopics}). */
     public synchronized void start() {
         state.moveTo(ComponentState.STARTING);
+        try (java.sql.Connection c = StartupChecks.connect(database)) {
+            dev.strangler.connectors.internal.SnapshotProgress.register(metrics, topics.cdcPrefix(origin),
+                    dev.strangler.connectors.internal.SnapshotProgress.estimates(c, tables));
+        } catch (java.sql.SQLException e) {
+            LOG.warn("capture {}: no row estimates for the initial copy's progress: {}", origin, e.getMessage());
+        }
         Map<String, Object> producerConfig = kafka.clientConfig(Map.of(
                 "linger.ms", "2",
                 "batch.size", String.valueOf(256 * 1024),

@@ -89,6 +89,14 @@ public final class MetricNames {
     public static final String ROUTER_SHADOW = "strangler.router.shadow";
     /** Counter: routes-topic records that did not take effect, per route and reason (invalid, stale). */
     public static final String ROUTER_STATE_REJECTED = "strangler.router.state.rejected";
+    /** Gauge: 1 while the initial copy (snapshot) runs. */
+    public static final String SNAPSHOT_RUNNING = "strangler.snapshot.running";
+    /** Gauge: tables the initial copy has not finished. */
+    public static final String SNAPSHOT_TABLES_REMAINING = "strangler.snapshot.tables.remaining";
+    /** Gauge: rows the initial copy has read, per table. */
+    public static final String SNAPSHOT_ROWS_SCANNED = "strangler.snapshot.rows.scanned";
+    /** Gauge: a table's estimated row count at start (pg_class.reltuples), per table. */
+    public static final String SNAPSHOT_ROWS_ESTIMATED = "strangler.snapshot.rows.estimated";
     public static final String COMPONENT_UP = "strangler.component.up";
 
     private MetricNames() {

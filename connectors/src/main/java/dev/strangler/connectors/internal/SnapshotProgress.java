@@ -1,0 +1,108 @@
+package dev.strangler.connectors.internal;
+
+import dev.strangler.core.MetricNames;
+import dev.strangler.core.TableId;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+import javax.management.openmbean.CompositeData;
+import javax.management.openmbean.TabularData;
+import java.lang.management.ManagementFactory;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Collection;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The initial copy's progress as metrics: Debezium's snapshot MBean
+ * ({@code debezium.postgres:type=connector-metrics,context=snapshot,server=<topic prefix>}) read when
+ * scraped — rows scanned per table, tables left, running — next to each table's size estimate from
+ * {@code pg_class.reltuples} taken at start, so rows/s and an ETA can be derived (the dashboard does).
+ * Debezium updates a table's count every 10,000 rows and when the table is done.
+ */
+public final class SnapshotProgress {
+
+    private final MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+    private final String serverName;
+
+    private SnapshotProgress(String serverName) {
+        this.serverName = serverName;
+    }
+
+    /** Registers the snapshot gauges of one capture; {@code estimates} may be read from the monolith with {@link #estimates}. */
+    public static void register(MeterRegistry metrics, String debeziumTopicPrefix, Map<TableId, Long> estimates) {
+        SnapshotProgress p = new SnapshotProgress(debeziumTopicPrefix);
+        // suppliers hold the progress object strongly (a gauge's state object is only weakly held)
+        Gauge.builder(MetricNames.SNAPSHOT_RUNNING, () -> p.attribute("SnapshotRunning") instanceof Boolean b && b ? 1 : 0)
+                .description("1 while the initial copy runs").register(metrics);
+        Gauge.builder(MetricNames.SNAPSHOT_TABLES_REMAINING, () -> p.attribute("RemainingTableCount") instanceof Number n ? n.doubleValue() : 0)
+                .description("tables the initial copy has not finished").register(metrics);
+        estimates.forEach((table, rows) -> {
+            Gauge.builder(MetricNames.SNAPSHOT_ROWS_SCANNED, () -> p.scanned(table)).tag(MetricNames.TAG_TABLE, table.toString())
+                    .description("rows the initial copy has read from the table").register(metrics);
+            Gauge.builder(MetricNames.SNAPSHOT_ROWS_ESTIMATED, () -> rows).tag(MetricNames.TAG_TABLE, table.toString())
+                    .description("the table's row count as PostgreSQL estimated it at start (pg_class.reltuples)").register(metrics);
+        });
+    }
+
+    /** Row estimates of the tables (0 for a table never analyzed). */
+    public static Map<TableId, Long> estimates(Connection c, Collection<TableId> tables) throws SQLException {
+        Map<TableId, Long> out = new java.util.LinkedHashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass(?)")) {
+            for (TableId table : tables) {
+                ps.setString(1, PostgresNamesForProgress.qualified(table));
+                try (ResultSet rs = ps.executeQuery()) {
+                    out.put(table, rs.next() ? rs.getLong(1) : 0L);
+                }
+            }
+        }
+        return out;
+    }
+
+    private Object attribute(String name) {
+        try {
+            Set<ObjectName> names = server.queryNames(new ObjectName("debezium.postgres:type=connector-metrics,context=snapshot,server="
+                    + ObjectName.quote(serverName) + ",*"), null);
+            if (names.isEmpty()) {
+                names = server.queryNames(new ObjectName("debezium.postgres:type=connector-metrics,context=snapshot,*"), null).stream()
+                        .filter(n -> serverName.equals(n.getKeyProperty("server"))).collect(java.util.stream.Collectors.toSet());
+            }
+            return names.isEmpty() ? null : server.getAttribute(names.iterator().next(), name);
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    private double scanned(TableId table) {
+        Object rows = attribute("RowsScanned");
+        if (rows instanceof TabularData data) {
+            for (Object row : data.values()) {
+                CompositeData entry = (CompositeData) row;
+                String key = String.valueOf(entry.get("key"));
+                if (key.equals(table.toString()) || key.endsWith("." + table)) {
+                    return ((Number) entry.get("value")).doubleValue();
+                }
+            }
+        } else if (rows instanceof Map<?, ?> map) {
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                String key = String.valueOf(e.getKey());
+                if (key.equals(table.toString()) || key.endsWith("." + table)) {
+                    return ((Number) e.getValue()).doubleValue();
+                }
+            }
+        }
+        return 0;
+    }
+
+    /** Quoting for to_regclass. */
+    private static final class PostgresNamesForProgress {
+        static String qualified(TableId t) {
+            return dev.strangler.connectors.PostgresNames.qualified(t);
+        }
+    }
+}
