@@ -138,7 +138,7 @@ public final class Pipeline implements AutoCloseable {
         }
         if (parts.contains(Part.CAPTURE)) {
             capture = new PostgresCapture(TopicNames.MONOLITH_ORIGIN, config.monolith(), config.capture(), config.capturedTables(),
-                    plan.usesTransactions(), kafka, topics, metrics, clock);
+                    config.configuredKeys(), plan.usesTransactions(), kafka, topics, metrics, clock);
             components.add(capture);
             capture.start();
         }

@@ -69,6 +69,7 @@ public final class PostgresCapture implements Component {
     private final AtomicLong heartbeats = new AtomicLong();
     private final String cdcTopicPrefix;
     private final boolean transactionMetadata;
+    private final Map<TableId, List<String>> keyColumns;
     private final String transactionTopic;
 
     private KafkaProducer<byte[], byte[]> producer;
@@ -82,6 +83,17 @@ public final class PostgresCapture implements Component {
      */
     public PostgresCapture(String origin, DatabaseSettings database, CaptureSettings settings, Set<TableId> tables,
                            boolean transactionMetadata, KafkaEndpoint kafka, TopicNames topics, MeterRegistry metrics, Clock clock) {
+        this(origin, database, settings, tables, Map.of(), transactionMetadata, kafka, topics, metrics, clock);
+    }
+
+    /**
+     * @param keyColumns for tables without a primary key, the configured columns that identify a row
+     *                   (Debezium's {@code message.key.columns})
+     */
+    public PostgresCapture(String origin, DatabaseSettings database, CaptureSettings settings, Set<TableId> tables,
+                           Map<TableId, List<String>> keyColumns, boolean transactionMetadata, KafkaEndpoint kafka, TopicNames topics,
+                           MeterRegistry metrics, Clock clock) {
+        this.keyColumns = Map.copyOf(keyColumns);
         this.transactionMetadata = transactionMetadata;
         this.origin = origin;
         this.database = database;
@@ -171,6 +183,11 @@ public final class PostgresCapture implements Component {
         p.setProperty("publication.autocreate.mode", "filtered");
         // a partitioned table's changes arrive as the table itself, not as its partitions
         p.setProperty("publish.via.partition.root", "true");
+        if (!keyColumns.isEmpty()) {
+            p.setProperty("message.key.columns", keyColumns.entrySet().stream()
+                    .map(e -> e.getKey().schema() + "\\." + e.getKey().table() + ":" + String.join(",", e.getValue()))
+                    .collect(java.util.stream.Collectors.joining(";")));
+        }
         p.setProperty("table.include.list", tables.stream().map(t -> "^" + t.schema() + "\\." + t.table() + "$")
                 .collect(Collectors.joining(",")));
         p.setProperty("snapshot.mode", settings.snapshot() == CaptureSettings.SnapshotMode.INITIAL ? "initial" : "no_data");

@@ -97,6 +97,16 @@ public final class PostgresCatalog {
         return keys;
     }
 
+    /** A table's replica identity: {@code d} default (primary key), {@code f} full, {@code i} index, {@code n} nothing. */
+    public char replicaIdentity(TableId table) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT relreplident FROM pg_class WHERE oid = to_regclass(?)")) {
+            ps.setString(1, PostgresNames.qualified(table));
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1).charAt(0) : 'd';
+            }
+        }
+    }
+
     /** Every ordinary or partitioned table outside the system schemas, for "did you mean" suggestions. */
     public List<TableId> tables() throws SQLException {
         List<TableId> tables = new ArrayList<>();

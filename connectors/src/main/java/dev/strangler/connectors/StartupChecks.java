@@ -102,9 +102,23 @@ public final class StartupChecks {
         }
         TableSchema table = found.get();
         List<String> columns = table.columnNames();
-        if (table.primaryKey().isEmpty()) {
-            problems.add(new ConfigProblem(route.path() + ".from", "table " + route.from() + " has no primary key; add one "
-                    + "(ALTER TABLE " + route.from() + " ADD PRIMARY KEY (...)): rows are matched by key"));
+        if (!route.key().isEmpty()) {
+            for (String column : route.key()) {
+                if (!columns.contains(column)) {
+                    problems.add(new ConfigProblem(route.path() + ".key", "column " + column + " does not exist in " + route.from()
+                            + Spelling.didYouMean(column, columns)));
+                }
+            }
+            if (table.primaryKey().isEmpty() && !replicaIdentityFull(catalog, route.from())) {
+                problems.add(new ConfigProblem(route.path() + ".key", "table " + route.from() + " has no primary key, so updates and "
+                        + "deletes carry the old key values only with REPLICA IDENTITY FULL. Fix: ALTER TABLE " + route.from()
+                        + " REPLICA IDENTITY FULL;"));
+            }
+            table = table.withPrimaryKey(route.key());
+        } else if (table.primaryKey().isEmpty()) {
+            problems.add(new ConfigProblem(route.path() + ".from", "table " + route.from() + " has no primary key; rows are matched by "
+                    + "key. Add one (ALTER TABLE " + route.from() + " ADD PRIMARY KEY (...)), or name the columns that identify a row: "
+                    + "key: [col, ...] on this table"));
         }
         Set<String> mentioned = new TreeSet<>(route.renames().keySet());
         mentioned.addAll(route.dropped());
@@ -128,7 +142,11 @@ public final class StartupChecks {
                 }
             }
         });
-        return found;
+        return Optional.of(table);
+    }
+
+    private static boolean replicaIdentityFull(PostgresCatalog catalog, TableId table) throws SQLException {
+        return catalog.replicaIdentity(table) == 'f';
     }
 
     /** A plain JDBC connection to a configured database (10 s connect timeout), for checks and admin commands. */

@@ -25,6 +25,11 @@ public record TableSchema(TableId id, List<ColumnSchema> columns, List<String> p
         return map;
     }
 
+    /** The same table, its rows identified by other columns (a configured {@code key:} of a table without a primary key). */
+    public TableSchema withPrimaryKey(List<String> key) {
+        return new TableSchema(id, columns, key);
+    }
+
     public List<String> columnNames() {
         return columns.stream().map(ColumnSchema::name).toList();
     }

@@ -33,7 +33,7 @@ public record TablePlan(String service, TableId source, TableId target, List<Col
      */
     public static TablePlan of(String service, TableRoute route, TableSchema source, TableSchema target) {
         List<Column> key = new ArrayList<>();
-        for (String column : source.primaryKey()) {
+        for (String column : route.keyOr(source.primaryKey())) {
             String targetName = route.targetColumn(column).orElseThrow(() -> new IllegalArgumentException(
                     "key column " + column + " of " + route.from() + " is dropped; the validator cannot match rows without it"));
             key.add(new Column(column, targetName, source.column(column).orElseThrow().type(),

@@ -321,11 +321,28 @@ public final class ConfigLoader {
         TableRoute.Consistency consistency = t.choice("consistency", TableRoute.Consistency.TRANSACTION,
                 TableRoute.Consistency::configName, TableRoute.Consistency.values());
         TableRoute.Repair repair = t.choice("repair", TableRoute.Repair.OFF, TableRoute.Repair::configName, TableRoute.Repair.values());
+        List<String> key = new ArrayList<>();
+        JsonNode keyNode = t.raw("key");
+        if (keyNode != null && !keyNode.isNull()) {
+            if (!keyNode.isArray() || keyNode.isEmpty()) {
+                t.problem("key", "must be a list of the columns that identify a row, e.g. key: [order_id, line_no]");
+            } else {
+                for (JsonNode column : keyNode) {
+                    if (!IDENTIFIER.matcher(column.asText()).matches()) {
+                        t.problem("key", "'" + column.asText() + "' is not a column name");
+                    } else if (key.contains(column.asText())) {
+                        t.problem("key", "names " + column.asText() + " twice");
+                    } else {
+                        key.add(column.asText());
+                    }
+                }
+            }
+        }
         t.finish();
         if (from == null || to == null) {
             return Optional.empty();
         }
-        return Optional.of(new TableRoute(path, from, to, renames, dropped, where, consistency, repair));
+        return Optional.of(new TableRoute(path, from, to, renames, dropped, where, consistency, repair, key));
     }
 
     static TableId tableId(ConfigNode n, String key, boolean required) {

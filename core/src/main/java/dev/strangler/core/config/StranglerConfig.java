@@ -36,6 +36,14 @@ public record StranglerConfig(KafkaSettings kafka, DatabaseSettings monolith, Ca
         return tables;
     }
 
+    /** The configured {@code key:} of every captured table that has one (tables without a primary key). */
+    public Map<TableId, List<String>> configuredKeys() {
+        Map<TableId, List<String>> keys = new java.util.LinkedHashMap<>();
+        services.values().stream().flatMap(s -> s.tables().stream()).filter(r -> !r.key().isEmpty())
+                .forEach(r -> keys.putIfAbsent(r.from(), r.key()));
+        return keys;
+    }
+
     /** Services in name order. */
     public List<ServiceSettings> serviceList() {
         return services.values().stream().sorted((a, b) -> a.name().compareTo(b.name())).toList();

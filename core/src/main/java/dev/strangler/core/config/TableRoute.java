@@ -16,9 +16,10 @@ import java.util.Set;
  * @param where   row filter evaluated on each change's row image; rows that fail it are not in the target
  * @param consistency whether the table's changes are applied with their whole source transaction
  * @param repair      whether the validator service repairs the drift it finds in this table by itself
+ * @param key         source columns that identify a row, for a table without a primary key (empty: the primary key)
  */
 public record TableRoute(String path, TableId from, TableId to, Map<String, String> renames, Set<String> dropped,
-                         Optional<RowFilter> where, Consistency consistency, Repair repair) {
+                         Optional<RowFilter> where, Consistency consistency, Repair repair, java.util.List<String> key) {
 
     /** What the validator service does with drift it finds in the table. */
     public enum Repair {
@@ -64,12 +65,18 @@ public record TableRoute(String path, TableId from, TableId to, Map<String, Stri
 
     /** A route with transaction consistency. */
     public TableRoute(String path, TableId from, TableId to, Map<String, String> renames, Set<String> dropped, Optional<RowFilter> where) {
-        this(path, from, to, renames, dropped, where, Consistency.TRANSACTION, Repair.OFF);
+        this(path, from, to, renames, dropped, where, Consistency.TRANSACTION, Repair.OFF, java.util.List.of());
     }
 
     public TableRoute {
         renames = Map.copyOf(renames);
         dropped = Set.copyOf(dropped);
+        key = java.util.List.copyOf(key);
+    }
+
+    /** The columns that identify a row: the configured {@code key}, or else the table's primary key. */
+    public java.util.List<String> keyOr(java.util.List<String> primaryKey) {
+        return key.isEmpty() ? primaryKey : key;
     }
 
     /** Name of a source column in the target, or empty when the column is dropped. */

@@ -140,4 +140,15 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> loader.parse(GOOD.replace("topicPrefix: strangler", "topicPrefix: strangler\n  replicationFactor: 3"), "x"))
                 .hasMessageContaining("kafka.replicationFactor: the embedded broker is a single node");
     }
+
+    @Test
+    void aConfiguredKeyMustBeAListOfColumnNames() {
+        String yaml = GOOD.replace("  - public.order_items", "  - {from: public.order_items, key: []}\n      - {from: public.ledger, key: [a, a, \"b c\"]}");
+        assertThatThrownBy(() -> loader.parse(yaml, "x"))
+                .hasMessageContaining("tables[1].key: must be a list of the columns that identify a row")
+                .hasMessageContaining("tables[2].key: names a twice")
+                .hasMessageContaining("tables[2].key: 'b c' is not a column name");
+        StranglerConfig ok = loader.parse(GOOD.replace("  - public.order_items", "  - {from: public.order_items, key: [order_id, line_no]}"), "x");
+        assertThat(ok.configuredKeys()).containsEntry(dev.strangler.core.TableId.parse("public.order_items"), java.util.List.of("order_id", "line_no"));
+    }
 }
