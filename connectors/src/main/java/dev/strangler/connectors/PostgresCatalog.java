@@ -20,15 +20,30 @@ public final class PostgresCatalog {
         this.connection = connection;
     }
 
-    /** The table's definition, or empty when there is no such table (views are not tables). */
+    /**
+     * A table's columns and primary key. Types are the ones a service database can create without the
+     * monolith's own type definitions — the one place where PostgreSQL types are mapped: an enum is
+     * {@code text} (its labels travel unchanged), a domain is its base type (the monolith keeps enforcing
+     * the domain's checks), arrays of either likewise; every other type is kept as declared. Empty when
+     * there is no such table (views are not tables).
+     */
     public Optional<TableSchema> table(TableId id) throws SQLException {
         List<ColumnSchema> columns = new ArrayList<>();
         try (PreparedStatement ps = connection.prepareStatement("""
-                SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typname, NOT a.attnotnull, t.typcategory = 'A'
+                SELECT a.attname,
+                       CASE WHEN t.typtype = 'e' THEN 'text'
+                            WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod)
+                            WHEN et.typtype = 'e' THEN 'text[]'
+                            WHEN et.typtype = 'd' THEN format_type(et.typbasetype, et.typtypmod) || '[]'
+                            ELSE format_type(a.atttypid, a.atttypmod) END,
+                       CASE WHEN t.typtype = 'e' THEN 'text' WHEN t.typtype = 'd' THEN bt.typname ELSE t.typname END,
+                       NOT a.attnotnull, t.typcategory = 'A'
                 FROM pg_attribute a
                 JOIN pg_class c ON c.oid = a.attrelid
                 JOIN pg_namespace n ON n.oid = c.relnamespace
                 JOIN pg_type t ON t.oid = a.atttypid
+                LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
+                LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
                 WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p')
                   AND a.attnum > 0 AND NOT a.attisdropped
                 ORDER BY a.attnum""")) {

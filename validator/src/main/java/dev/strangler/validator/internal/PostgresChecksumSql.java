@@ -19,14 +19,27 @@ import java.util.stream.Collectors;
  * @param keys    key columns on this side, in key order
  * @param keyTypes the SQL type of each key column on this side
  * @param columns compared columns on this side, in the same order on both sides
+ * @param columnTypes the SQL type of each compared column on this side
  * @param filter  a condition rows must meet on this side (the route's filter on the monolith side)
  */
-public record PostgresChecksumSql(TableId table, List<String> keys, List<String> keyTypes, List<String> columns, Optional<String> filter) {
+public record PostgresChecksumSql(TableId table, List<String> keys, List<String> keyTypes, List<String> columns, List<String> columnTypes,
+                                  Optional<String> filter) {
 
     public PostgresChecksumSql {
         keys = List.copyOf(keys);
         keyTypes = List.copyOf(keyTypes);
         columns = List.copyOf(columns);
+        columnTypes = List.copyOf(columnTypes);
+    }
+
+    /**
+     * A column as text for comparison. {@code timetz} is compared at UTC: capture carries it as the same
+     * instant in UTC (Debezium's ZonedTime), not with the monolith's offset (docs/configuration.md).
+     */
+    private String columnText(int i) {
+        String column = PostgresNames.quote(columns.get(i));
+        return columnTypes.get(i).startsWith("time") && columnTypes.get(i).endsWith("with time zone") && !columnTypes.get(i).startsWith("timestamp")
+                ? "timezone('UTC', " + column + ")::text" : column + "::text";
     }
 
     private String keyTuple() {
@@ -45,7 +58,8 @@ public record PostgresChecksumSql(TableId table, List<String> keys, List<String>
     }
 
     private String rowText() {
-        return columns.stream().map(c -> "quote_nullable(" + PostgresNames.quote(c) + "::text)").collect(Collectors.joining(" || ',' || "));
+        return java.util.stream.IntStream.range(0, columns.size()).mapToObj(i -> "quote_nullable(" + columnText(i) + ")")
+                .collect(Collectors.joining(" || ',' || "));
     }
 
     /** The WHERE clause for a range; the caller binds the lower key (if any), then the upper key (if any). */
@@ -102,7 +116,8 @@ public record PostgresChecksumSql(TableId table, List<String> keys, List<String>
 
     private String rowColumns() {
         String keyText = keys.stream().map(k -> PostgresNames.quote(k) + "::text").collect(Collectors.joining(", "));
-        String values = columns.stream().map(c -> "quote_nullable(" + PostgresNames.quote(c) + "::text)").collect(Collectors.joining(", "));
+        String values = java.util.stream.IntStream.range(0, columns.size()).mapToObj(i -> "quote_nullable(" + columnText(i) + ")")
+                .collect(Collectors.joining(", "));
         return keyText + (columns.isEmpty() ? "" : ", " + values);
     }
 
