@@ -52,12 +52,11 @@ class ColumnTypesIT extends SandboxTestBase {
     }
 
     /**
-     * KNOWN BUG, found by this test in session 3 and not fixed yet: an UPDATE that does not touch a TOASTed
-     * bytea column arrives from Debezium 3.4 (binary.handling.mode=base64, REPLICA IDENTITY DEFAULT) with that
-     * column as null, not as the unavailable-value placeholder that text columns get, so the service's value is
-     * blanked. Enable this test with the fix.
+     * Found by this test: with binary.handling.mode=base64, Debezium 3.4 sent an unchanged TOASTed bytea as
+     * null (not as its placeholder), which blanked the service's value. With binary.handling.mode=bytes the
+     * placeholder arrives and the writer keeps the value.
      */
-    @org.junit.jupiter.api.Disabled("known bug: unchanged TOAST bytea arrives as null from Debezium and blanks the service value")
+
     @Test
     void anUpdateThatDoesNotTouchAToastedByteaKeepsIt() {
         try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
