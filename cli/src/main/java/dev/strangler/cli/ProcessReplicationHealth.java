@@ -29,7 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * for each service receiving it, the writer's end-to-end lag (0 while the writer has nothing left to
  * read) — known only where the capture or writer runs in this process. Consistency: the validator's
  * latest finished report of every service copy of the table, read from the validation topic (so the
- * validator may run anywhere), refreshed at most every 10 seconds.
+ * validator may run anywhere), refreshed at most every 10 seconds. A router run apart from capture and
+ * writers reads the same lag figures from their {@code /api/status} (router.lagFrom).
  */
 final class ProcessReplicationHealth implements ReplicationHealth {
 
@@ -71,7 +72,65 @@ final class ProcessReplicationHealth implements ReplicationHealth {
                 lags.add(pending.value() == 0 || e2e == null ? 0 : e2e.value());
             }
         }
+        if (lags.isEmpty()) {
+            lags.addAll(remoteLags(table));
+        }
         return lags.stream().max(Double::compare).map(ms -> Duration.ofMillis(Math.round(ms)));
+    }
+
+    /** The same figures from the processes named in router.lagFrom (a router run apart from capture and writers). */
+    private List<Double> remoteLags(TableId table) {
+        List<Double> lags = new ArrayList<>();
+        List<java.net.URI> sources = config.router().map(r -> r.lagFrom()).orElse(List.of());
+        for (java.net.URI base : sources) {
+            com.fasterxml.jackson.databind.JsonNode status = remoteStatus(base);
+            if (status == null) {
+                continue;
+            }
+            for (com.fasterxml.jackson.databind.JsonNode t : status.path("tables")) {
+                if (t.path("table").asText().equals(table.toString()) && t.has("captureLagMs")) {
+                    lags.add(t.path("captureLagMs").asDouble());
+                }
+            }
+            for (ServiceSettings service : config.serviceList()) {
+                for (TableRoute route : service.tables()) {
+                    if (!route.from().equals(table)) {
+                        continue;
+                    }
+                    for (com.fasterxml.jackson.databind.JsonNode t : status.path("targets")) {
+                        if (t.path("service").asText().equals(service.name()) && t.path("table").asText().equals(route.to().toString())
+                                && t.has("writerBacklog")) {
+                            lags.add(t.path("writerBacklog").asDouble() == 0 ? 0 : t.path("e2eLagMs").asDouble());
+                        }
+                    }
+                }
+            }
+        }
+        return lags;
+    }
+
+    private final Map<java.net.URI, Map.Entry<Instant, com.fasterxml.jackson.databind.JsonNode>> remote = new ConcurrentHashMap<>();
+    private final java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    /** A process's /api/status, fetched at most every 2 s; null when it does not answer. */
+    private com.fasterxml.jackson.databind.JsonNode remoteStatus(java.net.URI base) {
+        Instant now = clock.instant();
+        Map.Entry<Instant, com.fasterxml.jackson.databind.JsonNode> cached = remote.get(base);
+        if (cached != null && Duration.between(cached.getKey(), now).compareTo(Duration.ofSeconds(2)) < 0) {
+            return cached.getValue();
+        }
+        com.fasterxml.jackson.databind.JsonNode status = null;
+        try {
+            var r = http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/api/status")).timeout(Duration.ofSeconds(3)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            status = r.statusCode() == 200 ? dev.strangler.core.Json.mapper().readTree(r.body()) : null;
+        } catch (java.io.IOException e) {
+            LOG.debug("lag source {} does not answer: {}", base, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        remote.put(base, Map.entry(now, status == null ? com.fasterxml.jackson.databind.node.NullNode.getInstance() : status));
+        return status;
     }
 
     @Override

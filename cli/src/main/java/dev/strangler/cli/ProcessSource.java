@@ -64,6 +64,12 @@ final class ProcessSource implements Dashboard.Source {
         for (Counter c : metrics.find(MetricNames.APPLY_ROWS).counters()) {
             target(targets, c.getId()).put("applied", (long) c.count());
         }
+        for (ObjectNode t : targets.values()) {
+            Gauge backlog = metrics.find(MetricNames.WRITER_CONSUMER_LAG).tag(MetricNames.TAG_SERVICE, t.path("service").asText()).gauge();
+            if (backlog != null) {
+                t.put("writerBacklog", backlog.value());
+            }
+        }
         for (Gauge g : metrics.find(MetricNames.VALIDATION_CONSISTENCY).gauges()) {
             target(targets, g.getId()).put("consistency", g.value());
         }

@@ -35,8 +35,28 @@ final class RouterConfigReader {
         int pool = n.integer("maxConnectionsPerUpstream", 256, 1, 100_000);
         int eventLoops = n.integer("eventLoops", 0, 0, 1024);
         List<RouteSettings> routes = routes(n, defaultUpstream);
+        List<URI> lagFrom = new ArrayList<>();
+        JsonNode lagList = n.raw("lagFrom");
+        if (lagList != null && !lagList.isNull()) {
+            if (!lagList.isArray()) {
+                n.problem("lagFrom", "must be a list of base URLs, e.g. [http://strangler-data:8080]");
+            } else {
+                for (JsonNode url : lagList) {
+                    try {
+                        URI uri = new URI(url.asText());
+                        if (!"http".equals(uri.getScheme()) || uri.getHost() == null) {
+                            n.problem("lagFrom", "'" + url.asText() + "' is not http://host:port");
+                        } else {
+                            lagFrom.add(uri);
+                        }
+                    } catch (java.net.URISyntaxException e) {
+                        n.problem("lagFrom", "'" + url.asText() + "' is not a URL: " + e.getMessage());
+                    }
+                }
+            }
+        }
         n.finish();
-        return new RouterSettings(listen, admin, token, defaultUpstream, connectTimeout, upstreamTimeout, pool, eventLoops, routes);
+        return new RouterSettings(listen, admin, token, defaultUpstream, connectTimeout, upstreamTimeout, pool, eventLoops, routes, lagFrom);
     }
 
     private static HttpSettings address(ConfigNode n, String host, int port) {

@@ -17,13 +17,16 @@ import java.util.List;
  * @param maxConnectionsPerUpstream size of the keep-alive pool to each upstream, per event loop
  * @param eventLoops     threads that serve connections (0: one per core)
  * @param routes         matched in this order; the first that matches a request takes it
+ * @param lagFrom        base URLs of the Strangler processes that run capture and writers, when the router runs
+ *                       apart from them: the lag gate reads their {@code /api/status}
  */
 public record RouterSettings(HttpSettings listen, HttpSettings admin, Secret adminToken, java.net.URI defaultUpstream,
                              Duration connectTimeout, Duration upstreamTimeout, int maxConnectionsPerUpstream,
-                             int eventLoops, List<RouteSettings> routes) {
+                             int eventLoops, List<RouteSettings> routes, List<java.net.URI> lagFrom) {
 
     public RouterSettings {
         routes = List.copyOf(routes);
+        lagFrom = List.copyOf(lagFrom);
     }
 
     public java.util.Optional<RouteSettings> route(String name) {
