@@ -90,6 +90,10 @@ class DeploymentFilesTest {
                 for (var route : config.router().orElseThrow().routes()) {
                     assertThat(services.has(route.service().getHost())).as("upstream %s", route.service()).isTrue();
                 }
+                for (var source : config.router().orElseThrow().lagFrom()) {
+                    assertThat(services.has(source.getHost())).as("lagFrom %s", source).isTrue();
+                    assertThat(source.getPort()).isEqualTo(config.http().port());
+                }
             }
             assertThat(services.has(config.kafka().bootstrap().split(":")[0])).isTrue();
             assertThat(services.has(config.monolith().url().replaceAll("jdbc:postgresql://([^:/]+).*", "$1"))).isTrue();
@@ -148,6 +152,10 @@ class DeploymentFilesTest {
             }
         }
         assertThat(deployments).isEqualTo(5);
+        for (var source : config.router().orElseThrow().lagFrom()) {
+            assertThat(k8s.resolve(source.getHost().replace("strangler-", "") + ".yaml")).as("lagFrom %s is a Service of this base", source).exists();
+            assertThat(source.getPort()).isEqualTo(config.http().port());
+        }
         for (JsonNode generator : kustomization.get("configMapGenerator")) {
             generator.get("files").forEach(f -> assertThat(k8s.resolve(f.asText())).exists());
         }
