@@ -1,9 +1,6 @@
 package dev.strangler.cli;
 
-import dev.strangler.connectors.KafkaEndpoint;
-import dev.strangler.core.Weight;
 import dev.strangler.core.config.ConfigLoader;
-import dev.strangler.core.config.RouteSettings;
 import dev.strangler.core.config.StranglerConfig;
 import dev.strangler.router.RouteControl;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -18,9 +15,7 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -70,12 +65,7 @@ final class ConsoleCommand implements Callable<Integer> {
         Optional<RouteControl> control = Optional.empty();
         Optional<String> bootstrap = KafkaAddress.of(loaded);
         if (loaded.router().isPresent() && bootstrap.isPresent()) {
-            Map<String, Weight> weights = new LinkedHashMap<>();
-            for (RouteSettings r : loaded.router().get().routes()) {
-                weights.put(r.name(), r.initialWeight());
-            }
-            control = Optional.of(new RouteControl(new KafkaEndpoint(bootstrap.get(), loaded.kafka().clientProperties(), loaded.kafka().partitions(),
-                    loaded.kafka().replicationFactor()), loaded.topics().routes(), weights, Clock.systemUTC(), "console"));
+            control = Optional.of(RouteCommands.control(loaded, bootstrap.get(), "console"));
         }
         PrintWriter out = spec.commandLine().getOut();
         CountDownLatch stop = new CountDownLatch(1);

@@ -8,9 +8,6 @@ import dev.strangler.router.RouteControl;
 import dev.strangler.router.RouteState;
 
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Iterator;
@@ -29,7 +26,7 @@ final class ConsoleSource implements Dashboard.Source {
     private final List<URI> processes;
     private final Optional<RouteControl> control;
     private final Clock clock;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+    private final ProcessStatusClient http = new ProcessStatusClient(Duration.ofSeconds(5));
     private final Map<String, Double> lastTotals = new TreeMap<>();
     private long lastSampleMillis;
 
@@ -38,19 +35,6 @@ final class ConsoleSource implements Dashboard.Source {
         this.control = control;
         this.clock = clock;
         this.lastSampleMillis = clock.millis();
-    }
-
-    private Optional<JsonNode> get(URI base, String path) {
-        try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(5)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            return r.statusCode() == 200 ? Optional.of(Json.mapper().readTree(r.body())) : Optional.empty();
-        } catch (java.io.IOException e) {
-            return Optional.empty();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Optional.empty();
-        }
     }
 
     @Override
@@ -66,7 +50,7 @@ final class ConsoleSource implements Dashboard.Source {
         double deadLetters = 0;
         double parked = 0;
         for (URI process : processes) {
-            Optional<JsonNode> answer = get(process, "/api/status");
+            Optional<JsonNode> answer = http.tryGet(process, "/api/status");
             String where = process.getHost() + ":" + process.getPort();
             if (answer.isEmpty()) {
                 components.addObject().put("name", where).put("state", "UNREACHABLE").put("failure", "no answer from " + process + "/api/status");
@@ -152,7 +136,7 @@ final class ConsoleSource implements Dashboard.Source {
         });
         ObjectNode p99 = s.putObject("e2eP99Ms");
         for (URI process : processes) {
-            get(process, "/api/history/latest").ifPresent(latest -> latest.path("e2eP99Ms").fields()
+            http.tryGet(process, "/api/history/latest").ifPresent(latest -> latest.path("e2eP99Ms").fields()
                     .forEachRemaining(e -> p99.set(e.getKey(), e.getValue())));
         }
         ObjectNode weights = s.putObject("routeWeights");

@@ -83,10 +83,11 @@ final class ProcessReplicationHealth implements ReplicationHealth {
         List<Double> lags = new ArrayList<>();
         List<java.net.URI> sources = config.router().map(r -> r.lagFrom()).orElse(List.of());
         for (java.net.URI base : sources) {
-            com.fasterxml.jackson.databind.JsonNode status = remoteStatus(base);
-            if (status == null) {
+            Optional<com.fasterxml.jackson.databind.JsonNode> answer = remoteStatus(base);
+            if (answer.isEmpty()) {
                 continue;
             }
+            com.fasterxml.jackson.databind.JsonNode status = answer.get();
             for (com.fasterxml.jackson.databind.JsonNode t : status.path("tables")) {
                 if (t.path("table").asText().equals(table.toString()) && t.has("captureLagMs")) {
                     lags.add(t.path("captureLagMs").asDouble());
@@ -109,27 +110,21 @@ final class ProcessReplicationHealth implements ReplicationHealth {
         return lags;
     }
 
-    private final Map<java.net.URI, Map.Entry<Instant, com.fasterxml.jackson.databind.JsonNode>> remote = new ConcurrentHashMap<>();
-    private final java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final Map<java.net.URI, Map.Entry<Instant, Optional<com.fasterxml.jackson.databind.JsonNode>>> remote = new ConcurrentHashMap<>();
+    private final ProcessStatusClient http = new ProcessStatusClient(Duration.ofSeconds(3));
 
-    /** A process's /api/status, fetched at most every 2 s; null when it does not answer. */
-    private com.fasterxml.jackson.databind.JsonNode remoteStatus(java.net.URI base) {
+    /** A process's /api/status, fetched at most every 2 s; empty when it does not answer. */
+    private Optional<com.fasterxml.jackson.databind.JsonNode> remoteStatus(java.net.URI base) {
         Instant now = clock.instant();
-        Map.Entry<Instant, com.fasterxml.jackson.databind.JsonNode> cached = remote.get(base);
+        var cached = remote.get(base);
         if (cached != null && Duration.between(cached.getKey(), now).compareTo(Duration.ofSeconds(2)) < 0) {
             return cached.getValue();
         }
-        com.fasterxml.jackson.databind.JsonNode status = null;
-        try {
-            var r = http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/api/status")).timeout(Duration.ofSeconds(3)).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString());
-            status = r.statusCode() == 200 ? dev.strangler.core.Json.mapper().readTree(r.body()) : null;
-        } catch (java.io.IOException e) {
-            LOG.debug("lag source {} does not answer: {}", base, e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        Optional<com.fasterxml.jackson.databind.JsonNode> status = http.tryGet(base, "/api/status");
+        if (status.isEmpty()) {
+            LOG.debug("lag source {} does not answer", base);
         }
-        remote.put(base, Map.entry(now, status == null ? com.fasterxml.jackson.databind.node.NullNode.getInstance() : status));
+        remote.put(base, Map.entry(now, status));
         return status;
     }
 

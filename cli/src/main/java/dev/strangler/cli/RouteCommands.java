@@ -5,7 +5,6 @@ import dev.strangler.core.Durations;
 import dev.strangler.core.Weight;
 import dev.strangler.core.config.ConfigLoader;
 import dev.strangler.core.config.RouteSettings;
-import dev.strangler.core.config.RouterSettings;
 import dev.strangler.core.config.StranglerConfig;
 import dev.strangler.router.RouteControl;
 import dev.strangler.router.RouteState;
@@ -66,18 +65,23 @@ final class RouteCommands {
     }
 
     static RouteControl control(StranglerConfig loaded, CommandLine.Model.CommandSpec spec) {
-        RouterSettings router = loaded.router().orElseThrow(() -> new CommandLine.ParameterException(spec.commandLine(),
-                "the config has no router: section; add one with routes (see docs/router.md)"));
+        if (loaded.router().isEmpty()) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "the config has no router: section; add one with routes (see docs/router.md)");
+        }
         String bootstrap = KafkaAddress.of(loaded).orElseThrow(() -> new IllegalStateException(
                 "kafka.bootstrap is embedded and no embedded broker runs on " + loaded.kafka().dataDir()
                         + "; start 'strangler run' or 'strangler demo' with this config first, or point kafka.bootstrap at the cluster"));
+        return control(loaded, bootstrap, "cli@" + System.getenv().getOrDefault("HOSTNAME", "localhost"));
+    }
+
+    /** A writer of the config's routes topic on the given brokers, as {@code actor}; the config must have a router. */
+    static RouteControl control(StranglerConfig loaded, String bootstrap, String actor) {
         Map<String, Weight> weights = new LinkedHashMap<>();
-        for (RouteSettings r : router.routes()) {
+        for (RouteSettings r : loaded.router().orElseThrow().routes()) {
             weights.put(r.name(), r.initialWeight());
         }
-        String host = System.getenv().getOrDefault("HOSTNAME", "localhost");
         return new RouteControl(new KafkaEndpoint(bootstrap, loaded.kafka().clientProperties(), loaded.kafka().partitions(),
-                loaded.kafka().replicationFactor()), loaded.topics().routes(), weights, Clock.systemUTC(), "cli@" + host);
+                loaded.kafka().replicationFactor()), loaded.topics().routes(), weights, Clock.systemUTC(), actor);
     }
 
     static String describe(String route, RouteState s) {

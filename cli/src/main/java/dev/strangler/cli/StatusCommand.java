@@ -1,7 +1,6 @@
 package dev.strangler.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.strangler.core.Json;
 import dev.strangler.core.config.ConfigLoader;
 import dev.strangler.core.config.StranglerConfig;
 import picocli.CommandLine;
@@ -12,9 +11,6 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -53,14 +49,12 @@ final class StatusCommand implements Callable<Integer> {
             String host = loaded.http().host().equals("0.0.0.0") ? "127.0.0.1" : loaded.http().host();
             base = "http://" + host + ":" + loaded.http().port();
         }
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        ProcessStatusClient http = new ProcessStatusClient(Duration.ofSeconds(10));
         PrintWriter out = spec.commandLine().getOut();
         while (true) {
             JsonNode status;
             try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/api/status")).timeout(Duration.ofSeconds(10)).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                status = Json.mapper().readTree(r.body());
+                status = http.get(URI.create(base), "/api/status");
             } catch (IOException e) {
                 spec.commandLine().getErr().println("no Strangler process answers at " + base + " (" + e.getClass().getSimpleName()
                         + (e.getMessage() == null ? "" : ": " + e.getMessage()) + "); is 'strangler run' up, and is this its http: address?");

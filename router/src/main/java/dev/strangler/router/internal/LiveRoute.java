@@ -36,11 +36,13 @@ public final class LiveRoute {
     private final Map<String, Counter> shadowResults = new java.util.concurrent.ConcurrentHashMap<>();
     private final Counter rollbacks;
     private volatile GateReport lastGates = GateReport.NOT_CHECKED;
+    private final ShadowComparison shadowComparison;
 
     public LiveRoute(RouteSettings settings, MeterRegistry metrics) {
         this.settings = settings;
         this.metrics = metrics;
         this.state = RouteState.initial(settings.initialWeight());
+        this.shadowComparison = new ShadowComparison(settings.shadow().ignoreFields());
         for (Side side : Side.values()) {
             sides.put(side, new SideMeters(settings.name(), side, settings.gates().window(), metrics));
         }
@@ -195,6 +197,11 @@ public final class LiveRoute {
     private void shadowResult(String result) {
         shadowResults.computeIfAbsent(result, x -> Counter.builder(MetricNames.ROUTER_SHADOW).tag(MetricNames.TAG_ROUTE, settings.name())
                 .tag(MetricNames.TAG_RESULT, x).description("shadow comparisons by result").register(metrics)).increment();
+    }
+
+    /** How this route's shadow answers are compared (its ignored fields). */
+    public ShadowComparison shadowComparison() {
+        return shadowComparison;
     }
 
     /** Shadow comparisons so far, by result. */

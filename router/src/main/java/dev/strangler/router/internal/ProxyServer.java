@@ -358,8 +358,7 @@ public final class ProxyServer extends VerticleBase {
                 route.shadowDone("skipped", Optional.empty());
                 return;
             }
-            Optional<String> difference = new ShadowComparison(route.settings().shadow().ignoreFields())
-                    .difference(monolithStatus, monolithBytes, serviceStatus, serviceBytes);
+            Optional<String> difference = route.shadowComparison().difference(monolithStatus, monolithBytes, serviceStatus, serviceBytes);
             route.shadowDone(difference.isPresent() ? "mismatch" : "match", difference.map(d -> new ShadowMismatch(clock.instant(), method,
                     uri, monolithStatus, serviceStatus, d)));
         }
