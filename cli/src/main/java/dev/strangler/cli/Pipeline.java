@@ -63,6 +63,8 @@ public final class Pipeline implements AutoCloseable {
     private final List<Component> components = new ArrayList<>();
     private EmbeddedKafka embeddedKafka;
     private PostgresCapture capture;
+    /** captures of two-way services' databases */
+    private final List<PostgresCapture> serviceCaptures = new ArrayList<>();
     private SyncEngine syncEngine;
     private final List<JdbcApplyWriter> writers = new ArrayList<>();
     private ValidatorService validator;
@@ -105,31 +107,44 @@ public final class Pipeline implements AutoCloseable {
         }
         TopicNames topics = config.topics();
         KafkaTopics admin = new KafkaTopics(kafka);
+        SyncPlan plan = SyncPlan.fromConfig(config);
         Set<String> cdcTopics = new LinkedHashSet<>();
-        for (TableId table : config.capturedTables()) {
-            cdcTopics.add(topics.cdc(TopicNames.MONOLITH_ORIGIN, table));
+        for (SyncPlan.Origin origin : plan.origins()) {
+            cdcTopics.addAll(plan.sourceTopics(origin));
         }
         admin.ensureLog(cdcTopics, config.kafka().partitions());
         Set<String> applyTopics = new LinkedHashSet<>();
-        for (ServiceSettings service : config.serviceList()) {
-            applyTopics.add(topics.apply(service.name()));
+        for (String target : plan.services()) {
+            applyTopics.add(topics.apply(target));
         }
-        // One partition per service: the writer sees the service's rows in the order the engine routed them.
+        // One partition per target: the writer sees the target's rows in the order the engine routed them.
         admin.ensureLog(applyTopics, 1);
         admin.ensureLog(Set.of(topics.deadLetters()), 1);
-        SyncPlan plan = SyncPlan.fromConfig(config);
-        if (plan.usesTransactions()) {
-            // one partition each: transactions END in commit order, and meet their changes in one task
-            admin.ensureLog(Set.of(topics.transactions(TopicNames.MONOLITH_ORIGIN), topics.sequencer(TopicNames.MONOLITH_ORIGIN)), 1);
+        for (SyncPlan.Origin origin : plan.origins()) {
+            if (origin.usesTransactions()) {
+                // one partition each: transactions END in commit order, and meet their changes in one task
+                admin.ensureLog(Set.of(topics.transactions(origin.name()), topics.sequencer(origin.name())), 1);
+            }
+        }
+        boolean twoWay = !plan.twoWay().isEmpty();
+        if (twoWay) {
+            admin.ensureLog(Set.of(topics.conflicts()), 1);
+            admin.ensureCompacted(Set.of(topics.rules()));
         }
 
         if (parts.contains(Part.WRITER)) {
             for (ServiceSettings service : config.serviceList()) {
-                JdbcApplyWriter writer = new JdbcApplyWriter(service, checks.sourceSchemas(), config.writer(), kafka, topics, metrics, clock, listener);
-                writers.add(writer);
-                components.add(writer);
-                writer.start();
+                JdbcApplyWriter.Options options = new JdbcApplyWriter.Options(true, plan.twoWay().containsKey(service.name())
+                        ? java.util.Optional.of(TopicNames.MONOLITH_ORIGIN) : java.util.Optional.empty());
+                startWriter(new JdbcApplyWriter(service, options, checks.sourceSchemas(), config.writer(), kafka, topics, metrics, clock, listener));
             }
+            plan.twoWay().forEach((service, routes) -> {
+                // the monolith as the target of the service's changes: the routes inverted, its tables left as they are
+                ServiceSettings monolith = new ServiceSettings(TopicNames.monolithTarget(service), config.monolith(),
+                        routes.stream().map(dev.strangler.core.config.TableRoute::inverse).toList(), false);
+                startWriter(new JdbcApplyWriter(monolith, new JdbcApplyWriter.Options(false, java.util.Optional.of(service)),
+                        java.util.Map.of(), config.writer(), kafka, topics, metrics, clock, listener));
+            });
         }
         if (parts.contains(Part.SYNC_ENGINE)) {
             syncEngine = new SyncEngine(plan, config.sync(), kafka, metrics);
@@ -137,10 +152,25 @@ public final class Pipeline implements AutoCloseable {
             syncEngine.start();
         }
         if (parts.contains(Part.CAPTURE)) {
-            capture = new PostgresCapture(TopicNames.MONOLITH_ORIGIN, config.monolith(), config.capture(), config.capturedTables(),
+            if (twoWay) {
+                ensureMarkerTable(config.monolith());
+            }
+            capture = new PostgresCapture(TopicNames.MONOLITH_ORIGIN, config.monolith(), config.capture(), plan.monolith().capturedTables(),
                     config.configuredKeys(), plan.usesTransactions(), kafka, topics, metrics, clock);
             components.add(capture);
             capture.start();
+            for (SyncPlan.Origin origin : plan.origins()) {
+                if (origin.monolith()) {
+                    continue;
+                }
+                ServiceSettings service = config.services().get(origin.name());
+                ensureMarkerTable(service.database());
+                PostgresCapture reverse = new PostgresCapture(origin.name(), service.database(), serviceCapture(origin.name()),
+                        origin.capturedTables(), java.util.Map.of(), true, kafka, topics, metrics, clock);
+                serviceCaptures.add(reverse);
+                components.add(reverse);
+                reverse.start();
+            }
         }
         if (parts.contains(Part.VALIDATOR)) {
             validator = new ValidatorService(config.monolith(), config.serviceList(), config.validator(), kafka, topics, metrics, clock);
@@ -152,6 +182,31 @@ public final class Pipeline implements AutoCloseable {
         }
         registerComponentGauges();
         LOG.info("strangler started: {} on Kafka {}", parts, bootstrap);
+    }
+
+    private void startWriter(JdbcApplyWriter writer) {
+        writers.add(writer);
+        components.add(writer);
+        writer.start();
+    }
+
+    /**
+     * Capture settings of a two-way service's database: no initial copy (its rows came from the monolith),
+     * its own slot and publication, named after the monolith's with the service's name appended.
+     */
+    private dev.strangler.core.config.CaptureSettings serviceCapture(String service) {
+        dev.strangler.core.config.CaptureSettings monolith = config.capture();
+        String suffix = "_" + service.replace('-', '_');
+        return new dev.strangler.core.config.CaptureSettings(dev.strangler.core.config.CaptureSettings.SnapshotMode.NEVER,
+                monolith.pollInterval(), monolith.heartbeatInterval(), monolith.slotName() + suffix, monolith.publicationName() + suffix);
+    }
+
+    private static void ensureMarkerTable(dev.strangler.core.config.DatabaseSettings database) {
+        try (java.sql.Connection c = StartupChecks.connect(database)) {
+            dev.strangler.connectors.OriginMarkers.ensureTable(c);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("cannot create the two-way marker table strangler_origin in " + database.url() + ": " + e.getMessage(), e);
+        }
     }
 
     private void registerComponentGauges() {
@@ -205,6 +260,11 @@ public final class Pipeline implements AutoCloseable {
         return capture == null ? 0 : capture.capturedEvents();
     }
 
+    /** Events captured from two-way services' databases since start. */
+    public long capturedServiceEvents() {
+        return serviceCaptures.stream().mapToLong(PostgresCapture::capturedEvents).sum();
+    }
+
     public long appliedRows() {
         return writers.stream().mapToLong(JdbcApplyWriter::appliedRows).sum();
     }
@@ -234,6 +294,7 @@ public final class Pipeline implements AutoCloseable {
         if (capture != null) {
             capture.stop();
         }
+        serviceCaptures.forEach(PostgresCapture::stop);
         if (syncEngine != null) {
             syncEngine.stop();
         }

@@ -54,7 +54,7 @@ final class ProcessReplicationHealth implements ReplicationHealth {
     @Override
     public Optional<Duration> lag(TableId table) {
         List<Double> lags = new ArrayList<>();
-        Gauge capture = metrics.find(MetricNames.CAPTURE_LAG).tag(MetricNames.TAG_TABLE, table.toString()).gauge();
+        Gauge capture = metrics.find(MetricNames.CAPTURE_LAG).tag(MetricNames.TAG_ORIGIN, dev.strangler.core.TopicNames.MONOLITH_ORIGIN).tag(MetricNames.TAG_TABLE, table.toString()).gauge();
         if (capture != null) {
             lags.add(capture.value());
         }

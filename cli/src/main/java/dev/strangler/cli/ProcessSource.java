@@ -51,10 +51,10 @@ final class ProcessSource implements Dashboard.Source {
             parts.addObject().put("name", c.name()).put("state", c.state().name()).put("failure", c.failure().orElse(""));
         }
         Map<String, ObjectNode> tables = new TreeMap<>();
-        for (Gauge g : metrics.find(MetricNames.CAPTURE_LAG).gauges()) {
+        for (Gauge g : metrics.find(MetricNames.CAPTURE_LAG).tag(MetricNames.TAG_ORIGIN, dev.strangler.core.TopicNames.MONOLITH_ORIGIN).gauges()) {
             table(tables, g.getId().getTag(MetricNames.TAG_TABLE)).put("captureLagMs", g.value());
         }
-        for (Counter c : metrics.find(MetricNames.CAPTURE_EVENTS).counters()) {
+        for (Counter c : metrics.find(MetricNames.CAPTURE_EVENTS).tag(MetricNames.TAG_ORIGIN, dev.strangler.core.TopicNames.MONOLITH_ORIGIN).counters()) {
             table(tables, c.getId().getTag(MetricNames.TAG_TABLE)).put("captured", (long) c.count());
         }
         Map<String, ObjectNode> targets = new TreeMap<>();
@@ -156,7 +156,7 @@ final class ProcessSource implements Dashboard.Source {
                 lag.put(g.getId().getTag(MetricNames.TAG_TARGET_TABLE), g.value());
             }
             ObjectNode capture = s.putObject("captureLagMs");
-            for (Gauge g : metrics.find(MetricNames.CAPTURE_LAG).gauges()) {
+            for (Gauge g : metrics.find(MetricNames.CAPTURE_LAG).tag(MetricNames.TAG_ORIGIN, dev.strangler.core.TopicNames.MONOLITH_ORIGIN).gauges()) {
                 capture.put(g.getId().getTag(MetricNames.TAG_TABLE), g.value());
             }
             ObjectNode p99 = s.putObject("e2eP99Ms");

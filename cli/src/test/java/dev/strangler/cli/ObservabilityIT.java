@@ -50,14 +50,14 @@ class ObservabilityIT extends SandboxTestBase {
                 HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
                 assertThat(metrics.statusCode()).isEqualTo(200);
                 assertThat(metrics.body())
-                        .contains("strangler_capture_events_total{table=\"public.items\"} 250.0")
+                        .contains("strangler_capture_events_total{origin=\"monolith\",table=\"public.items\"} 250.0")
                         .contains("strangler_apply_rows_total{service=\"svc\",target_table=\"public.items\"} 250.0")
                         .contains("strangler_e2e_latency_seconds_bucket{service=\"svc\",target_table=\"public.items\"")
                         .contains("strangler_e2e_latency_seconds_count{service=\"svc\",target_table=\"public.items\"} 250")
                         .contains("strangler_writer_commit_seconds_count{service=\"svc\"}")
                         .contains("strangler_writer_batch_rows_sum{service=\"svc\"} 250.0")
                         .contains("strangler_writer_consumer_lag{service=\"svc\"} 0.0")
-                        .contains("strangler_capture_lag_ms{table=\"public.items\"}")
+                        .contains("strangler_capture_lag_ms{origin=\"monolith\",table=\"public.items\"}")
                         .contains("strangler_sync_routed_total{service=\"svc\",table=\"public.items\"} 250.0");
 
                 pipeline.writers().get(0).stop();

@@ -86,7 +86,23 @@ public final class JdbcApplyWriter implements Component {
 
     private static final Logger LOG = LoggerFactory.getLogger(JdbcApplyWriter.class);
 
+    /**
+     * How the writer treats its target database.
+     *
+     * @param versionColumn the target tables keep {@code strangler_version} (service tables); false for the
+     *                      monolith written back by two-way sync, whose tables Strangler does not alter
+     * @param originMarker  the target is captured too (two-way): each writer transaction first updates this
+     *                      writer's row in {@code strangler_origin}, naming the origin of the changes it
+     *                      applies, so the sync engine drops them instead of sending them back
+     */
+    public record Options(boolean versionColumn, Optional<String> originMarker) {
+
+        /** A one-way service database. */
+        public static final Options SERVICE = new Options(true, Optional.empty());
+    }
+
     private final ServiceSettings service;
+    private final Options options;
     private final Map<TableId, TableSchema> sourceSchemas;
     private final WriterSettings settings;
     private final KafkaEndpoint kafka;
@@ -126,6 +142,16 @@ public final class JdbcApplyWriter implements Component {
 
     public JdbcApplyWriter(ServiceSettings service, Map<TableId, TableSchema> sourceSchemas, WriterSettings settings,
                            KafkaEndpoint kafka, TopicNames topics, MeterRegistry metrics, Clock clock, ApplyListener listener) {
+        this(service, Options.SERVICE, sourceSchemas, settings, kafka, topics, metrics, clock, listener);
+    }
+
+    /**
+     * @param service the target: a service, or for two-way sync the monolith as target
+     *                {@code monolith.<service>} with the service's routes inverted
+     */
+    public JdbcApplyWriter(ServiceSettings service, Options options, Map<TableId, TableSchema> sourceSchemas, WriterSettings settings,
+                           KafkaEndpoint kafka, TopicNames topics, MeterRegistry metrics, Clock clock, ApplyListener listener) {
+        this.options = options;
         this.service = service;
         this.sourceSchemas = Map.copyOf(sourceSchemas);
         this.settings = settings;
@@ -206,6 +232,16 @@ public final class JdbcApplyWriter implements Component {
             s.execute(PostgresDialect.createOffsetsTable());
             s.execute(PostgresDialect.createParkedTable());
         }
+        if (options.originMarker().isPresent()) {
+            try (Statement s = c.createStatement()) {
+                s.execute(PostgresDialect.createOriginTable());
+            }
+            try (PreparedStatement ps = c.prepareStatement(PostgresDialect.registerOrigin())) {
+                ps.setString(1, writerName);
+                ps.setString(2, options.originMarker().get());
+                ps.executeUpdate();
+            }
+        }
         PostgresCatalog catalog = new PostgresCatalog(c);
         for (TableRoute route : service.tables()) {
             Optional<TableSchema> existing = catalog.table(route.to());
@@ -224,7 +260,7 @@ public final class JdbcApplyWriter implements Component {
                     }
                 }
                 LOG.info("created table {} in service {} from {}", route.to(), service.name(), route.from());
-            } else if (existing.get().column(PostgresDialect.VERSION_COLUMN).isEmpty()) {
+            } else if (options.versionColumn() && existing.get().column(PostgresDialect.VERSION_COLUMN).isEmpty()) {
                 try (Statement s = c.createStatement()) {
                     s.execute(PostgresDialect.addVersionColumn(route.to()));
                 }
@@ -402,6 +438,7 @@ public final class JdbcApplyWriter implements Component {
         }
         ParkChanges parking = new ParkChanges();
         try {
+            markOrigin(c);
             if (order.deferConstraints()) {
                 execute(c, "SET CONSTRAINTS ALL DEFERRED");
             }
@@ -500,11 +537,15 @@ public final class JdbcApplyWriter implements Component {
     private void executeGroup(Connection c, ApplyBatch.Group group, List<ApplyBatch.Row> rows, TableSchema target) throws SQLException {
         List<String> key = target.primaryKey();
         Map<String, ColumnSchema> types = target.byName();
+        PostgresDialect.Guard guard = !options.versionColumn() ? PostgresDialect.Guard.UNVERSIONED
+                : group.forced() ? PostgresDialect.Guard.FORCED : PostgresDialect.Guard.VERSIONED;
         String sql = switch (group.kind()) {
-            case UPSERT -> PostgresDialect.upsert(group.table(), group.columns(), key);
-            case UPDATE -> PostgresDialect.update(group.table(), group.columns(), key);
-            case DELETE -> PostgresDialect.delete(group.table(), key);
+            case UPSERT -> PostgresDialect.upsert(group.table(), group.columns(), key, guard);
+            case UPDATE -> PostgresDialect.update(group.table(), group.columns(), key, guard);
+            case DELETE -> PostgresDialect.delete(group.table(), key, guard);
         };
+        boolean setsVersion = guard != PostgresDialect.Guard.UNVERSIONED;
+        boolean checksVersion = guard == PostgresDialect.Guard.VERSIONED;
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             for (ApplyBatch.Row row : rows) {
                 ApplyRecord r = row.record();
@@ -514,7 +555,9 @@ public final class JdbcApplyWriter implements Component {
                         for (String column : group.columns()) {
                             PostgresDialect.bind(ps, i++, r.row().get(column), types.get(column));
                         }
-                        ps.setLong(i, r.version());
+                        if (setsVersion) {
+                            ps.setLong(i, r.version());
+                        }
                     }
                     case UPDATE -> {
                         for (String column : group.columns()) {
@@ -522,17 +565,23 @@ public final class JdbcApplyWriter implements Component {
                                 PostgresDialect.bind(ps, i++, r.row().get(column), types.get(column));
                             }
                         }
-                        ps.setLong(i++, r.version());
+                        if (setsVersion) {
+                            ps.setLong(i++, r.version());
+                        }
                         for (String column : key) {
                             PostgresDialect.bind(ps, i++, r.key().get(column), types.get(column));
                         }
-                        ps.setLong(i, r.version());
+                        if (checksVersion) {
+                            ps.setLong(i, r.version());
+                        }
                     }
                     case DELETE -> {
                         for (String column : key) {
                             PostgresDialect.bind(ps, i++, r.key().get(column), types.get(column));
                         }
-                        ps.setLong(i, r.version());
+                        if (checksVersion) {
+                            ps.setLong(i, r.version());
+                        }
                     }
                 }
                 ps.addBatch();
@@ -639,6 +688,7 @@ public final class JdbcApplyWriter implements Component {
         List<DeadLetter> rejected = new ArrayList<>();
         ParkChanges parking = new ParkChanges();
         try {
+            markOrigin(c);
             if (order.deferConstraints()) {
                 execute(c, "SET CONSTRAINTS ALL DEFERRED");
             }
@@ -727,6 +777,20 @@ public final class JdbcApplyWriter implements Component {
             LOG.atLevel(written > 0 ? org.slf4j.event.Level.INFO : org.slf4j.event.Level.DEBUG).log(
                     "writer {} retried {} parked rows: {} left the park (written or dead-lettered), {} still wait for their parent rows",
                     service.name(), candidates.size(), written, candidates.size() - written);
+        }
+    }
+
+    /** Two-way: the transaction's first change says it is the writer's, so capture's changes of it are not sent back. */
+    private void markOrigin(Connection c) throws SQLException {
+        if (options.originMarker().isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.markOrigin())) {
+            ps.setString(1, writerName);
+            if (ps.executeUpdate() != 1) {
+                throw new SQLException("the marker row of writer " + writerName + " is missing from strangler_origin; "
+                        + "it is created at start: restart the writer", "55000");
+            }
         }
     }
 

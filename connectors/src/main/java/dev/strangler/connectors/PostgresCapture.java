@@ -265,8 +265,9 @@ public final class PostgresCapture implements Component {
     private TableMeters metersFor(String topic) {
         String table = topic.substring(topics.cdcPrefix(origin).length() + 1);
         AtomicLong lag = new AtomicLong();
-        metrics.gauge(MetricNames.CAPTURE_LAG, List.of(io.micrometer.core.instrument.Tag.of(MetricNames.TAG_TABLE, table)), lag);
-        return new TableMeters(Counter.builder(MetricNames.CAPTURE_EVENTS).tag(MetricNames.TAG_TABLE, table)
+        metrics.gauge(MetricNames.CAPTURE_LAG, List.of(io.micrometer.core.instrument.Tag.of(MetricNames.TAG_ORIGIN, origin),
+                io.micrometer.core.instrument.Tag.of(MetricNames.TAG_TABLE, table)), lag);
+        return new TableMeters(Counter.builder(MetricNames.CAPTURE_EVENTS).tag(MetricNames.TAG_ORIGIN, origin).tag(MetricNames.TAG_TABLE, table)
                 .description("change events captured and published").register(metrics), lag);
     }
 

@@ -28,18 +28,31 @@ import java.util.Set;
  * @param version   the source version of the change; the writer never replaces a newer one
  * @param awaitsCommit the row is part of a whole source transaction: the writer applies it only
  *                  together with the {@link TransactionCommit} marker that follows it
+ * @param forced    a conflict decision: written whatever version the target holds (the decision comes
+ *                  after the changes it overrides on the same partition), and the target's version set to
+ *                  {@code version}
  */
 public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNode row, Set<String> unchanged,
-                          long version, long sourceCommitMicros, String transactionId, boolean awaitsCommit) {
+                          long version, long sourceCommitMicros, String transactionId, boolean awaitsCommit, boolean forced) {
 
     public ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNode row, Set<String> unchanged,
                        long version, long sourceCommitMicros, String transactionId) {
-        this(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, false);
+        this(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, false, false);
+    }
+
+    public ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNode row, Set<String> unchanged,
+                       long version, long sourceCommitMicros, String transactionId, boolean awaitsCommit) {
+        this(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, awaitsCommit, false);
     }
 
     /** The same row, marked as part of a whole source transaction. */
     public ApplyRecord awaitingCommit() {
-        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, true);
+        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, true, forced);
+    }
+
+    /** The same row as a conflict decision (see {@code forced}). */
+    public ApplyRecord asForced() {
+        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, awaitsCommit, true);
     }
 
     /** What the writer does with the row. */
@@ -119,6 +132,9 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
             if (awaitsCommit) {
                 g.writeBooleanField("awaitsCommit", true);
             }
+            if (forced) {
+                g.writeBooleanField("forced", true);
+            }
             g.writeEndObject();
             g.flush();
             return out.toByteArray();
@@ -138,6 +154,7 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
         long sourceCommitMicros = 0;
         String tx = null;
         boolean awaitsCommit = false;
+        boolean forced = false;
         try (JsonParser p = JSON.getFactory().createParser(bytes)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new MalformedChangeException("apply record is not a JSON object");
@@ -163,6 +180,7 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
                     case "sourceCommitMicros" -> sourceCommitMicros = token.isNumeric() ? p.getLongValue() : 0;
                     case "tx" -> tx = token == JsonToken.VALUE_NULL ? null : p.getText();
                     case "awaitsCommit" -> awaitsCommit = token == JsonToken.VALUE_TRUE;
+                    case "forced" -> forced = token == JsonToken.VALUE_TRUE;
                     default -> p.skipChildren();
                 }
             }
@@ -198,7 +216,7 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
         } catch (IllegalArgumentException e) {
             throw new MalformedChangeException("apply record table: " + e.getMessage());
         }
-        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, tx, awaitsCommit);
+        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, tx, awaitsCommit, forced);
     }
 
     private static ObjectNode skip(JsonParser p) throws IOException {

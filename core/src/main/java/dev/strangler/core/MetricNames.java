@@ -98,6 +98,17 @@ public final class MetricNames {
     /** Gauge: a table's estimated row count at start (pg_class.reltuples), per table. */
     public static final String SNAPSHOT_ROWS_ESTIMATED = "strangler.snapshot.rows.estimated";
     public static final String COMPONENT_UP = "strangler.component.up";
+    public static final String TAG_ORIGIN = "origin";
+    public static final String TAG_STRATEGY = "strategy";
+    public static final String TAG_WINNER = "winner";
+    /** Counter: conflicts decided, per monolith table, strategy and winner (monolith, service, merged). */
+    public static final String CONFLICTS = "strangler.conflicts";
+    /** Counter: rows of the writer's own transactions dropped instead of being sent back (echoes), per origin. */
+    public static final String SYNC_ECHOES_DROPPED = "strangler.sync.echoes.dropped";
+    /** Counter: rules-topic records rejected (kept out of effect), per key. */
+    public static final String RULES_REJECTED = "strangler.rules.rejected";
+    /** Gauge: conflict rules in force (records on the rules topic that took effect). */
+    public static final String RULES_IN_FORCE = "strangler.rules.in.force";
 
     private MetricNames() {
     }

@@ -44,6 +44,14 @@ public final class TopicNames {
         return prefix + ".apply." + service;
     }
 
+    /**
+     * The writer target that applies a two-way service's changes to the monolith: its apply topic is
+     * {@code <prefix>.apply.monolith.<service>}. (A service name cannot hold a dot, so it never collides.)
+     */
+    public static String monolithTarget(String service) {
+        return MONOLITH_ORIGIN + "." + service;
+    }
+
     /** Debezium's source offsets for one capture origin (compacted). */
     public String captureOffsets(String origin) {
         return prefix + ".capture-offsets." + origin;
@@ -59,6 +67,11 @@ public final class TopicNames {
 
     public String validation() {
         return prefix + ".validation";
+    }
+
+    /** {@code <prefix>.conflicts}: every conflict decision, with both row images, the rule and the winner. */
+    public String conflicts() {
+        return prefix + ".conflicts";
     }
 
     public String deadLetters() {

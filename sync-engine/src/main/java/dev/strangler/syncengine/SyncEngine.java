@@ -32,6 +32,7 @@ public final class SyncEngine implements Component {
     private final MeterRegistry metrics;
     private final ComponentLifecycle state = new ComponentLifecycle("sync engine");
     private KafkaStreams streams;
+    private RuleBook rules;
 
     public SyncEngine(SyncPlan plan, SyncSettings settings, KafkaEndpoint kafka, MeterRegistry metrics) {
         this.plan = plan;
@@ -73,7 +74,13 @@ public final class SyncEngine implements Component {
         props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
         // static membership: a restarted process takes its place in the group at once
         props.put(StreamsConfig.mainConsumerPrefix("group.instance.id"), plan.topics().syncApplicationId() + "-" + settings.instanceId());
-        streams = new KafkaStreams(SyncTopology.build(plan, settings.transactionTimeout(), kafka.partitions() == 1, metrics), props);
+        rules = new RuleBook(metrics);
+        if (!plan.twoWay().isEmpty()) {
+            // the rules in force at start are read before the first change is processed
+            rules.follow(kafka, plan.topics().rules(), Duration.ofSeconds(60));
+        }
+        streams = new KafkaStreams(SyncTopology.build(plan, settings.transactionTimeout(), kafka.partitions() == 1, metrics,
+                rules, settings.conflictWindow()), props);
         streams.setStateListener((next, previous) -> {
             LOG.info("sync engine {} → {}", previous, next);
             if (next == KafkaStreams.State.RUNNING) {
@@ -96,6 +103,9 @@ public final class SyncEngine implements Component {
         }
         if (streams != null) {
             streams.close(Duration.ofSeconds(30));
+        }
+        if (rules != null) {
+            rules.close();
         }
         state.tryMoveTo(ComponentState.STOPPED);
     }

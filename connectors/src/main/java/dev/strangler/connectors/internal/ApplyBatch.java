@@ -34,8 +34,8 @@ public final class ApplyBatch {
     public record Row(ApplyRecord record, ConsumerRecord<byte[], byte[]> source) {
     }
 
-    /** Rows of one table that run as one batched statement. */
-    public record Group(TableId table, Kind kind, List<String> columns, List<Row> rows) {
+    /** Rows of one table that run as one batched statement; {@code forced}: conflict decisions (no version guard). */
+    public record Group(TableId table, Kind kind, List<String> columns, List<Row> rows, boolean forced) {
     }
 
     private final Map<TableId, Integer> tableOrder;
@@ -52,7 +52,8 @@ public final class ApplyBatch {
         sourceMicros.computeIfAbsent(record.table(), t -> new ArrayList<>()).add(record.sourceCommitMicros());
         String key = record.kafkaKey();
         Row existing = latestByKey.get(key);
-        if (existing == null || existing.record().version() <= record.version()) {
+        // a conflict decision comes after the changes it overrides: it replaces them whatever their version
+        if (existing == null || record.forced() || existing.record().version() <= record.version()) {
             latestByKey.put(key, new Row(record, source));
         }
     }
@@ -69,13 +70,14 @@ public final class ApplyBatch {
 
     public List<Group> groups() {
         Map<String, Group> upserts = new LinkedHashMap<>();
-        Map<TableId, Group> deletes = new LinkedHashMap<>();
+        Map<String, Group> deletes = new LinkedHashMap<>();
         Group previous = null;
         for (Row row : latestByKey.values()) {
             ApplyRecord r = row.record();
             if (r.action() == ApplyRecord.Action.DELETE) {
-                deletes.computeIfAbsent(r.table(), t -> new Group(t, Kind.DELETE, List.of(), new ArrayList<>())).rows().add(row);
-            } else if (previous != null && previous.table().equals(r.table()) && sameColumns(previous, r)) {
+                deletes.computeIfAbsent(r.table() + "|" + r.forced(), t -> new Group(r.table(), Kind.DELETE, List.of(), new ArrayList<>(), r.forced()))
+                        .rows().add(row);
+            } else if (previous != null && previous.table().equals(r.table()) && previous.forced() == r.forced() && sameColumns(previous, r)) {
                 // rows of one table nearly always carry the same columns: no list or key to build
                 previous.rows().add(row);
             } else {
@@ -86,8 +88,8 @@ public final class ApplyBatch {
                     }
                 });
                 Kind kind = r.unchanged().isEmpty() ? Kind.UPSERT : Kind.UPDATE;
-                String groupKey = r.table() + "|" + kind + "|" + columns;
-                previous = upserts.computeIfAbsent(groupKey, k -> new Group(r.table(), kind, List.copyOf(columns), new ArrayList<>()));
+                String groupKey = r.table() + "|" + kind + "|" + r.forced() + "|" + columns;
+                previous = upserts.computeIfAbsent(groupKey, k -> new Group(r.table(), kind, List.copyOf(columns), new ArrayList<>(), r.forced()));
                 previous.rows().add(row);
             }
         }

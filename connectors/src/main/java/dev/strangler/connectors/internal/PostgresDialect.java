@@ -27,7 +27,7 @@ import java.util.stream.Collectors;
 public final class PostgresDialect {
 
     /** The column each target row keeps its source version in; a write never replaces a newer version. */
-    public static final String VERSION_COLUMN = "strangler_version";
+    public static final String VERSION_COLUMN = TableRoute.VERSION_COLUMN;
     public static final String OFFSETS_TABLE = "strangler_offsets";
     /** Rows waiting for a parent row (foreign key), kept in the target's own transactions like the offsets. */
     public static final String PARKED_TABLE = "strangler_parked";
@@ -112,8 +112,38 @@ public final class PostgresDialect {
                         + ", PRIMARY KEY (" + key + "))");
     }
 
-    /** Insert, or update when the stored version is older. Parameters: columns..., version. */
-    public static String upsert(TableId table, List<String> columns, List<String> key) {
+    /** How a write treats the target's {@link #VERSION_COLUMN}. */
+    public enum Guard {
+        /** write only over an older version, and store the new one (every service table) */
+        VERSIONED,
+        /** write whatever version is stored, and store the new one (conflict decisions) */
+        FORCED,
+        /** the table has no version column (the monolith, written back by two-way sync) */
+        UNVERSIONED
+    }
+
+    /** Marker table of two-way sync: every writer transaction into a captured database updates its row first. */
+    public static final String ORIGIN_TABLE = "strangler_origin";
+    public static final TableId ORIGIN_TABLE_ID = new TableId("public", ORIGIN_TABLE);
+
+    public static String createOriginTable() {
+        return "CREATE TABLE IF NOT EXISTS public." + ORIGIN_TABLE + " (writer text PRIMARY KEY, origin text NOT NULL, "
+                + "tx bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now())";
+    }
+
+    /** Parameters: writer, origin. */
+    public static String registerOrigin() {
+        return "INSERT INTO public." + ORIGIN_TABLE + " (writer, origin) VALUES (?, ?) ON CONFLICT (writer) DO UPDATE SET origin = EXCLUDED.origin";
+    }
+
+    /** The marker change of one writer transaction. Parameter: writer. */
+    public static String markOrigin() {
+        return "UPDATE public." + ORIGIN_TABLE + " SET tx = tx + 1, updated_at = now() WHERE writer = ?";
+    }
+
+    /** Insert, or update (when the guard lets it). Parameters: columns..., version (not UNVERSIONED). */
+    public static String upsert(TableId table, List<String> columns, List<String> key, Guard guard) {
+        boolean versioned = guard != Guard.UNVERSIONED;
         String names = columns.stream().map(PostgresDialect::quote).collect(Collectors.joining(", "));
         String params = columns.stream().map(c -> "?").collect(Collectors.joining(", "));
         List<String> sets = new ArrayList<>();
@@ -122,23 +152,53 @@ public final class PostgresDialect {
                 sets.add(quote(c) + " = EXCLUDED." + quote(c));
             }
         }
-        sets.add(VERSION_COLUMN + " = EXCLUDED." + VERSION_COLUMN);
-        return "INSERT INTO " + qualified(table) + " AS t (" + names + ", " + VERSION_COLUMN + ") VALUES (" + params + ", ?) "
-                + "ON CONFLICT (" + key.stream().map(PostgresDialect::quote).collect(Collectors.joining(", ")) + ") DO UPDATE SET "
-                + String.join(", ", sets) + " WHERE t." + VERSION_COLUMN + " IS NULL OR t." + VERSION_COLUMN + " < EXCLUDED." + VERSION_COLUMN;
+        if (versioned) {
+            sets.add(VERSION_COLUMN + " = EXCLUDED." + VERSION_COLUMN);
+        }
+        String conflict = " ON CONFLICT (" + key.stream().map(PostgresDialect::quote).collect(Collectors.joining(", ")) + ") DO "
+                + (sets.isEmpty() ? "NOTHING" : "UPDATE SET " + String.join(", ", sets));
+        return "INSERT INTO " + qualified(table) + " AS t (" + names + (versioned ? ", " + VERSION_COLUMN : "") + ") VALUES (" + params
+                + (versioned ? ", ?" : "") + ")" + conflict
+                + (guard == Guard.VERSIONED && !sets.isEmpty() ? " WHERE t." + VERSION_COLUMN + " IS NULL OR t." + VERSION_COLUMN + " < EXCLUDED." + VERSION_COLUMN : "");
+    }
+
+    /** Insert, or update when the stored version is older. Parameters: columns..., version. */
+    public static String upsert(TableId table, List<String> columns, List<String> key) {
+        return upsert(table, columns, key, Guard.VERSIONED);
+    }
+
+    /**
+     * Update of the given columns only (when the guard lets it). Parameters: columns..., version (not
+     * UNVERSIONED), key..., version (VERSIONED only).
+     */
+    public static String update(TableId table, List<String> columns, List<String> key, Guard guard) {
+        List<String> sets = new ArrayList<>();
+        columns.stream().filter(c -> !key.contains(c)).forEach(c -> sets.add(quote(c) + " = ?"));
+        if (guard != Guard.UNVERSIONED) {
+            sets.add(VERSION_COLUMN + " = ?");
+        }
+        if (sets.isEmpty()) {
+            // nothing but key columns: a no-op that still binds the key
+            sets.add(quote(key.get(0)) + " = " + quote(key.get(0)));
+        }
+        return "UPDATE " + qualified(table) + " SET " + String.join(", ", sets) + " WHERE " + keyCondition(key)
+                + (guard == Guard.VERSIONED ? " AND (" + VERSION_COLUMN + " IS NULL OR " + VERSION_COLUMN + " < ?)" : "");
     }
 
     /** Update of the given columns only, when the stored version is older. Parameters: columns..., version, key..., version. */
     public static String update(TableId table, List<String> columns, List<String> key) {
-        String sets = columns.stream().filter(c -> !key.contains(c)).map(c -> quote(c) + " = ?").collect(Collectors.joining(", "));
-        return "UPDATE " + qualified(table) + " SET " + (sets.isEmpty() ? "" : sets + ", ") + VERSION_COLUMN + " = ? WHERE "
-                + keyCondition(key) + " AND (" + VERSION_COLUMN + " IS NULL OR " + VERSION_COLUMN + " < ?)";
+        return update(table, columns, key, Guard.VERSIONED);
+    }
+
+    /** Delete (when the guard lets it). Parameters: key..., version (VERSIONED only). */
+    public static String delete(TableId table, List<String> key, Guard guard) {
+        return "DELETE FROM " + qualified(table) + " WHERE " + keyCondition(key)
+                + (guard == Guard.VERSIONED ? " AND (" + VERSION_COLUMN + " IS NULL OR " + VERSION_COLUMN + " < ?)" : "");
     }
 
     /** Delete when the stored version is older. Parameters: key..., version. */
     public static String delete(TableId table, List<String> key) {
-        return "DELETE FROM " + qualified(table) + " WHERE " + keyCondition(key)
-                + " AND (" + VERSION_COLUMN + " IS NULL OR " + VERSION_COLUMN + " < ?)";
+        return delete(table, key, Guard.VERSIONED);
     }
 
     private static String keyCondition(List<String> key) {

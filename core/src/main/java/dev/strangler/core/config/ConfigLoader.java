@@ -185,11 +185,12 @@ public final class ConfigLoader {
         Duration commitInterval = n.duration("commitInterval", Duration.ofMillis(25), Duration.ofMillis(1));
         Duration transactionTimeout = n.duration("transactionTimeout", Duration.ofSeconds(60), Duration.ofSeconds(1));
         String instanceId = n.string("instanceId", defaultInstanceId());
+        Duration conflictWindow = n.duration("conflictWindow", Duration.ofSeconds(10), Duration.ZERO);
         if (!instanceId.matches("[A-Za-z0-9._-]{1,200}")) {
             n.problem("instanceId", "may hold only letters, digits, '.', '_' and '-', not '" + instanceId + "'");
         }
         n.finish();
-        return new SyncSettings(workingDirectory.resolve(stateDir).normalize(), commitInterval, transactionTimeout, instanceId);
+        return new SyncSettings(workingDirectory.resolve(stateDir).normalize(), commitInterval, transactionTimeout, instanceId, conflictWindow);
     }
 
     private String defaultInstanceId() {
@@ -251,14 +252,19 @@ public final class ConfigLoader {
             }
             DatabaseSettings database = database(s, false);
             boolean createTables = s.bool("createTables", true);
-            List<TableRoute> tables = tables(s);
+            TableRoute.Direction direction = s.choice("direction", TableRoute.Direction.ONE_WAY, TableRoute.Direction::configName,
+                    TableRoute.Direction.values());
+            if (name.equals(dev.strangler.core.TopicNames.MONOLITH_ORIGIN)) {
+                all.problem(name, "'monolith' names the monolith in topic names; give the service another name");
+            }
+            List<TableRoute> tables = tables(s, direction);
             s.finish();
             services.put(name, new ServiceSettings(name, database, tables, createTables));
         }
         return services;
     }
 
-    private List<TableRoute> tables(ConfigNode s) {
+    private List<TableRoute> tables(ConfigNode s, TableRoute.Direction serviceDirection) {
         List<TableRoute> routes = new ArrayList<>();
         JsonNode list = s.raw("tables");
         if (list == null || list.isNull()) {
@@ -279,12 +285,12 @@ public final class ConfigLoader {
                 s.problem("tables", "entry " + i + " must be a mapping with at least from: schema.table");
                 continue;
             }
-            route(new ConfigNode(item, path, s.problems()), path).ifPresent(routes::add);
+            route(new ConfigNode(item, path, s.problems()), path, serviceDirection).ifPresent(routes::add);
         }
         return routes;
     }
 
-    private Optional<TableRoute> route(ConfigNode t, String path) {
+    private Optional<TableRoute> route(ConfigNode t, String path, TableRoute.Direction serviceDirection) {
         TableId from = tableId(t, "from", true);
         TableId to = t.has("to") ? tableId(t, "to", false) : from;
         Map<String, String> renames = new LinkedHashMap<>();
@@ -338,11 +344,30 @@ public final class ConfigLoader {
                 }
             }
         }
+        TableRoute.Direction direction = t.choice("direction", serviceDirection, TableRoute.Direction::configName,
+                TableRoute.Direction.values());
+        if (direction == TableRoute.Direction.TWO_WAY) {
+            // every reason a mapping cannot be run backwards, said where it is declared
+            if (where.isPresent()) {
+                t.problem("where", "a row filter cannot be inverted: rows the service writes outside the filter would reach the monolith "
+                        + "while the monolith's rows outside it never reach the service; remove where: or set direction: one-way");
+            }
+            if (consistency == TableRoute.Consistency.PER_ROW) {
+                t.problem("consistency", "two-way tables need consistency: transaction (loop prevention recognises the writer's own "
+                        + "transactions); remove consistency: per-row or set direction: one-way");
+            }
+            for (String column : key) {
+                if (dropped.contains(column)) {
+                    t.problem("columns." + column, "is part of key: and cannot be dropped in a two-way table: the monolith row "
+                            + "could not be found on the way back");
+                }
+            }
+        }
         t.finish();
         if (from == null || to == null) {
             return Optional.empty();
         }
-        return Optional.of(new TableRoute(path, from, to, renames, dropped, where, consistency, repair, key));
+        return Optional.of(new TableRoute(path, from, to, renames, dropped, where, consistency, repair, key, direction));
     }
 
     static TableId tableId(ConfigNode n, String key, boolean required) {
@@ -365,8 +390,17 @@ public final class ConfigLoader {
 
     private static void checkCrossReferences(ConfigNode root, Map<String, ServiceSettings> services) {
         Map<String, String> targets = new LinkedHashMap<>();
+        Map<TableId, String> twoWay = new LinkedHashMap<>();
         for (ServiceSettings service : services.values()) {
             for (TableRoute route : service.tables()) {
+                if (route.twoWay()) {
+                    String earlier = twoWay.putIfAbsent(route.from(), route.path());
+                    if (earlier != null) {
+                        root.problems().add(new ConfigProblem(route.path() + ".direction", "makes " + route.from()
+                                + " two-way a second time (" + earlier + " does already); the monolith table can take writes back "
+                                + "from one service only: set direction: one-way on one of them"));
+                    }
+                }
                 String target = service.name() + "/" + route.to();
                 String earlier = targets.putIfAbsent(target, route.path());
                 if (earlier != null) {

@@ -14,6 +14,14 @@ import java.time.Duration;
  * @param instanceId     this sync-engine process's static group membership: a restart with the same id
  *                       takes over at once instead of waiting for the old member's session to time out.
  *                       Each replica needs its own id.
+ * @param conflictWindow two changes of one row from both origins of a two-way table whose commit times are
+ *                       at most this far apart are a conflict, decided by the table's rule; it should exceed
+ *                       the replication lag each way (docs/two-way.md)
  */
-public record SyncSettings(Path stateDir, Duration commitInterval, Duration transactionTimeout, String instanceId) {
+public record SyncSettings(Path stateDir, Duration commitInterval, Duration transactionTimeout, String instanceId,
+                           Duration conflictWindow) {
+
+    public SyncSettings(Path stateDir, Duration commitInterval, Duration transactionTimeout, String instanceId) {
+        this(stateDir, commitInterval, transactionTimeout, instanceId, Duration.ofSeconds(10));
+    }
 }

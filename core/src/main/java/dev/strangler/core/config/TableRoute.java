@@ -17,9 +17,32 @@ import java.util.Set;
  * @param consistency whether the table's changes are applied with their whole source transaction
  * @param repair      whether the validator service repairs the drift it finds in this table by itself
  * @param key         source columns that identify a row, for a table without a primary key (empty: the primary key)
+ * @param direction   whether the service's changes of the table travel back to the monolith too
  */
 public record TableRoute(String path, TableId from, TableId to, Map<String, String> renames, Set<String> dropped,
-                         Optional<RowFilter> where, Consistency consistency, Repair repair, java.util.List<String> key) {
+                         Optional<RowFilter> where, Consistency consistency, Repair repair, java.util.List<String> key,
+                         Direction direction) {
+
+    /** Which way a table's changes travel. */
+    public enum Direction {
+        /** monolith → service only (the default) */
+        ONE_WAY("one-way"),
+        /**
+         * monolith → service and service → monolith, with loop prevention and conflict rules
+         * (docs/two-way.md)
+         */
+        TWO_WAY("two-way");
+
+        private final String configName;
+
+        Direction(String configName) {
+            this.configName = configName;
+        }
+
+        public String configName() {
+            return configName;
+        }
+    }
 
     /** What the validator service does with drift it finds in the table. */
     public enum Repair {
@@ -65,7 +88,34 @@ public record TableRoute(String path, TableId from, TableId to, Map<String, Stri
 
     /** A route with transaction consistency. */
     public TableRoute(String path, TableId from, TableId to, Map<String, String> renames, Set<String> dropped, Optional<RowFilter> where) {
-        this(path, from, to, renames, dropped, where, Consistency.TRANSACTION, Repair.OFF, java.util.List.of());
+        this(path, from, to, renames, dropped, where, Consistency.TRANSACTION, Repair.OFF, java.util.List.of(), Direction.ONE_WAY);
+    }
+
+    public boolean twoWay() {
+        return direction == Direction.TWO_WAY;
+    }
+
+    /**
+     * The same route seen from the service: from the service table to the monolith table, each renamed
+     * column back to its monolith name. Dropped columns stay out, so they are never written on the way back.
+     */
+    public TableRoute inverse() {
+        Map<String, String> back = new java.util.LinkedHashMap<>();
+        renames.forEach((source, target) -> back.put(target, source));
+        return new TableRoute(path, to, from, back, Set.of(VERSION_COLUMN), Optional.empty(), consistency, repair, java.util.List.of(), direction);
+    }
+
+    /** The column each service row keeps its source version in; never carried back to the monolith. */
+    public static final String VERSION_COLUMN = "strangler_version";
+
+    /** Name of a target column in the source, for a column this route carries. */
+    public String sourceColumn(String targetColumn) {
+        for (Map.Entry<String, String> rename : renames.entrySet()) {
+            if (rename.getValue().equals(targetColumn)) {
+                return rename.getKey();
+            }
+        }
+        return targetColumn;
     }
 
     public TableRoute {

@@ -1,5 +1,6 @@
 package dev.strangler.syncengine.internal;
 
+import dev.strangler.connectors.OriginMarkers;
 import dev.strangler.core.ApplyRecord;
 import dev.strangler.core.ChangeEvent;
 import dev.strangler.core.DeadLetter;
@@ -38,8 +39,9 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
 
     private static final Logger LOG = LoggerFactory.getLogger(RouteProcessor.class);
 
-    private final SyncPlan plan;
+    private final SyncPlan.Origin plan;
     private final boolean sequencing;
+    private final Counter markers;
     private final String sequencer;
     private final MeterRegistry metrics;
     private final Map<String, Map<dev.strangler.core.TableId, Counter>> routed = new ConcurrentHashMap<>();
@@ -47,13 +49,17 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
     private final Counter deadLetters;
     private ProcessorContext<byte[], byte[]> context;
     private KeyValueStore<String, Long> versions;
+    private final String versionStore;
 
     /**
      * @param sequencer the child that receives the changes of source transactions (the sequencer
      *                  processor itself, or the sink of the sequencer topic)
      */
-    public RouteProcessor(SyncPlan plan, MeterRegistry metrics, String sequencer) {
+    public RouteProcessor(SyncPlan.Origin plan, MeterRegistry metrics, String sequencer, String versionStore) {
         this.plan = plan;
+        this.versionStore = versionStore;
+        this.markers = Counter.builder("strangler.sync.origin.markers").tag(MetricNames.TAG_ORIGIN, plan.name())
+                .description("writer transactions recognised by their origin marker").register(metrics);
         this.sequencer = sequencer;
         this.sequencing = plan.usesTransactions();
         this.metrics = metrics;
@@ -65,7 +71,7 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
     @Override
     public void init(ProcessorContext<byte[], byte[]> context) {
         this.context = context;
-        this.versions = context.getStateStore(SyncTopology.VERSION_STORE);
+        this.versions = context.getStateStore(versionStore);
     }
 
     @Override
@@ -81,6 +87,10 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
             return;
         }
         ChangeEvent change = parsed.get();
+        if (plan.capturesMarker() && change.table().equals(OriginMarkers.TABLE)) {
+            onMarker(record, change);
+            return;
+        }
         // Every change of a source transaction goes to the sequencer, even one that yields no row, so
         // that the count its END announces can be met.
         List<SequencedChange.Row> sequenced = change.transaction() != null && sequencing ? new ArrayList<>() : null;
@@ -97,11 +107,28 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
         }
     }
 
+    /**
+     * The marker row of a writer transaction: it goes to the sequencer as a change of its transaction (it
+     * counts toward the END), naming the origin whose rows in the transaction are echoes. Outside a
+     * transaction (the snapshot reads the marker table too) it means nothing.
+     */
+    private void onMarker(Record<byte[], byte[]> record, ChangeEvent change) {
+        if (change.transaction() == null || !sequencing || change.after() == null) {
+            return;
+        }
+        markers.increment();
+        ChangeEvent.TransactionRef tx = change.transaction();
+        var origin = change.after().get(OriginMarkers.ORIGIN_COLUMN);
+        byte[] value = new SequencedChange(tx.id(), change.position().version(), tx.totalOrder(), change.position().commitTimeMicros(),
+                List.of(), origin == null ? "" : origin.asText()).toBytes();
+        context.forward(new Record<>(tx.id().getBytes(StandardCharsets.UTF_8), value, record.timestamp()), sequencer);
+    }
+
     private void route(Record<byte[], byte[]> record, ChangeEvent change, List<SequencedChange.Row> sequenced) {
         List<SyncPlan.Destination> destinations = plan.destinations(change.table());
         if (destinations.isEmpty()) {
-            deadLetter(record, change.table().toString(), "no service receives table " + change.table()
-                    + "; the record's topic is captured but not mapped");
+            deadLetter(record, change.table().toString(), "no target receives table " + change.table() + " from origin "
+                    + plan.name() + "; the record's topic is captured but not mapped");
             return;
         }
         for (SyncPlan.Destination destination : destinations) {

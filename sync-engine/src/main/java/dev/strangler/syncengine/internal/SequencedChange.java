@@ -16,11 +16,19 @@ import java.util.List;
  * session</em>: a capture restarted mid-transaction counts again from 1) and the
  * apply records it produced for transaction-consistent services (possibly none: a filtered row, a
  * replay, a table only per-row services receive still counts toward the transaction's END).
+ * {@code markerOrigin}: the change is the origin marker of a writer transaction (two-way sync), naming
+ * where the writer's changes came from; null for every other change.
  * Internal binary form, on the sequencer topic and in the sequencer's store.
  */
-record SequencedChange(String transactionId, long order, long totalOrder, long sourceCommitMicros, List<Row> rows) {
+record SequencedChange(String transactionId, long order, long totalOrder, long sourceCommitMicros, List<Row> rows,
+                       String markerOrigin) {
 
-    private static final int FORMAT = 2;
+    /** 3 adds the marker origin after the rows; 2 is read too */
+    private static final int FORMAT = 3;
+
+    SequencedChange(String transactionId, long order, long totalOrder, long sourceCommitMicros, List<Row> rows) {
+        this(transactionId, order, totalOrder, sourceCommitMicros, rows, null);
+    }
 
     /** One apply record for one service: the apply topic's key and value. */
     record Row(String service, byte[] key, byte[] value) {
@@ -42,6 +50,10 @@ record SequencedChange(String transactionId, long order, long totalOrder, long s
                 out.write(row.key());
                 out.writeInt(row.value().length);
                 out.write(row.value());
+            }
+            out.writeBoolean(markerOrigin != null);
+            if (markerOrigin != null) {
+                out.writeUTF(markerOrigin);
             }
             out.flush();
             return bytes.toByteArray();
@@ -71,16 +83,17 @@ record SequencedChange(String transactionId, long order, long totalOrder, long s
         return copy;
     }
 
-    private static void checkFormat(int format) {
-        if (format != FORMAT) {
+    private static int checkFormat(int format) {
+        if (format != FORMAT && format != 2) {
             throw new IllegalStateException("sequencer record format " + format + " is not " + FORMAT
                     + "; this version of Strangler cannot read what a newer one wrote");
         }
+        return format;
     }
 
     static SequencedChange fromBytes(byte[] data) {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
-            checkFormat(in.readByte());
+            int format = checkFormat(in.readByte());
             String tx = in.readUTF();
             long order = in.readLong();
             long totalOrder = in.readLong();
@@ -93,7 +106,8 @@ record SequencedChange(String transactionId, long order, long totalOrder, long s
                 byte[] value = in.readNBytes(in.readInt());
                 rows.add(new Row(service, key, value));
             }
-            return new SequencedChange(tx, order, totalOrder, micros, rows);
+            String marker = format >= 3 && in.readBoolean() ? in.readUTF() : null;
+            return new SequencedChange(tx, order, totalOrder, micros, rows, marker);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

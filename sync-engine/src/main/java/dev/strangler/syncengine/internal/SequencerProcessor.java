@@ -1,10 +1,12 @@
 package dev.strangler.syncengine.internal;
 
+import dev.strangler.core.ApplyRecord;
 import dev.strangler.core.DeadLetter;
 import dev.strangler.core.MalformedChangeException;
 import dev.strangler.core.MetricNames;
 import dev.strangler.core.TransactionCommit;
 import dev.strangler.core.TransactionEnd;
+import dev.strangler.syncengine.SyncPlan;
 import dev.strangler.syncengine.SyncTopology;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -26,6 +28,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -67,6 +70,11 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
     private static final String WATERMARK_KEY = "w";
 
     private final String transactionTopic;
+    private final SyncPlan.Origin origin;
+    private final String storeName;
+    private final String hookName;
+    private final ConflictResolver resolver;
+    private final Counter echoes;
     private final Duration timeout;
     private final Counter emitted;
     private final Counter incomplete;
@@ -79,6 +87,23 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
      * @param pending shared by every instance of the processor: transactions waiting for their END or changes
      */
     public SequencerProcessor(String transactionTopic, Duration timeout, MeterRegistry metrics, AtomicLong pending) {
+        this(null, SyncTopology.SEQUENCER_STORE, SyncTopology.SEQUENCER_COMMIT_HOOK, null, transactionTopic, timeout, metrics, pending);
+    }
+
+    /**
+     * @param origin   the capture origin whose transactions this sequencer assembles (null: the monolith,
+     *                 without origin markers)
+     * @param resolver decides conflicts of two-way rows; null without two-way tables
+     */
+    public SequencerProcessor(SyncPlan.Origin origin, String storeName, String hookName, ConflictResolver resolver,
+                              String transactionTopic, Duration timeout, MeterRegistry metrics, AtomicLong pending) {
+        this.origin = origin;
+        this.storeName = storeName;
+        this.hookName = hookName;
+        this.resolver = resolver;
+        String originName = origin == null ? dev.strangler.core.TopicNames.MONOLITH_ORIGIN : origin.name();
+        this.echoes = Counter.builder(MetricNames.SYNC_ECHOES_DROPPED).tag(MetricNames.TAG_ORIGIN, originName)
+                .description("rows of the writer's own transactions not sent back").register(metrics);
         this.pending = pending;
         this.transactionTopic = transactionTopic;
         this.timeout = timeout;
@@ -127,8 +152,12 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
     @Override
     public void init(ProcessorContext<byte[], byte[]> context) {
         this.context = context;
-        this.store = context.getStateStore(SyncTopology.SEQUENCER_STORE);
-        BeforeCommitHook hook = context.getStateStore(SyncTopology.SEQUENCER_COMMIT_HOOK);
+        this.store = context.getStateStore(storeName);
+        BeforeCommitHook hook = context.getStateStore(hookName);
+        if (resolver != null) {
+            resolver.init(context.getStateStore(SyncTopology.CONFLICT_STORE));
+            context.schedule(Duration.ofMinutes(1), PunctuationType.WALL_CLOCK_TIME, resolver::purge);
+        }
         hook.onBeforeCommit(this::storePending);
         rebuild();
         context.schedule(Duration.ofSeconds(5), PunctuationType.WALL_CLOCK_TIME, this::checkTimeouts);
@@ -279,22 +308,61 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
     }
 
     private void emit(Pending p, boolean partial) {
-        Map<String, List<SequencedChange.Row>> byService = new LinkedHashMap<>();
+        List<SequencedChange> changes = new ArrayList<>(p.changes.size());
+        Set<String> echoTargets = new HashSet<>();
         long commitMicros = 0;
         for (byte[] bytes : p.changes.values()) {
             SequencedChange change = SequencedChange.fromBytes(bytes);
+            changes.add(change);
             commitMicros = Math.max(commitMicros, change.sourceCommitMicros());
-            for (SequencedChange.Row row : change.rows()) {
-                byService.computeIfAbsent(row.service(), s -> new ArrayList<>()).add(row);
+            if (change.markerOrigin() != null && origin != null) {
+                echoTargets.add(origin.echoTarget(change.markerOrigin()));
             }
         }
         long timestamp = context.currentSystemTimeMs();
+        Map<String, List<SequencedChange.Row>> byService = new LinkedHashMap<>();
+        Map<String, List<ApplyRecord>> corrections = new LinkedHashMap<>();
+        for (SequencedChange change : changes) {
+            for (SequencedChange.Row row : change.rows()) {
+                if (echoTargets.contains(row.service())) {
+                    // the writer applied this change to the database it came from: sending it there again is an echo
+                    echoes.increment();
+                    if (resolver != null && resolver.watches(row.service())) {
+                        resolver.onEcho(row.service(), ApplyRecord.fromBytes(row.value()));
+                    }
+                    continue;
+                }
+                if (resolver != null && resolver.watches(row.service())) {
+                    ConflictResolver.Outcome outcome = resolver.onRow(row.service(), ApplyRecord.fromBytes(row.value()), timestamp);
+                    for (ConflictResolver.Correction c : outcome.corrections()) {
+                        corrections.computeIfAbsent(c.target(), t -> new ArrayList<>()).add(c.record());
+                    }
+                    if (outcome.audit() != null) {
+                        context.forward(new Record<>(outcome.auditKey(), outcome.audit(), timestamp), SyncTopology.CONFLICTS_SINK);
+                    }
+                    if (!outcome.forward()) {
+                        continue;
+                    }
+                }
+                byService.computeIfAbsent(row.service(), s -> new ArrayList<>()).add(row);
+            }
+        }
         for (Map.Entry<String, List<SequencedChange.Row>> service : byService.entrySet()) {
             String sink = SyncTopology.sinkName(service.getKey());
             for (SequencedChange.Row row : service.getValue()) {
                 context.forward(new Record<>(row.key(), row.value(), timestamp), sink);
             }
             TransactionCommit commit = new TransactionCommit(p.id, service.getValue().size(), commitMicros);
+            context.forward(new Record<>(commit.kafkaKey(), commit.toBytes(), timestamp), sink);
+        }
+        // conflict decisions: a transaction of their own per target, after the one that caused them
+        for (Map.Entry<String, List<ApplyRecord>> target : corrections.entrySet()) {
+            String sink = SyncTopology.sinkName(target.getKey());
+            for (ApplyRecord record : target.getValue()) {
+                ApplyRecord whole = record.awaitingCommit();
+                context.forward(new Record<>(whole.kafkaKeyBytes(), whole.toBytes(), timestamp), sink);
+            }
+            TransactionCommit commit = new TransactionCommit(p.id + "/decided", target.getValue().size(), commitMicros);
             context.forward(new Record<>(commit.kafkaKey(), commit.toBytes(), timestamp), sink);
         }
         forget(p);
