@@ -6,8 +6,18 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -51,6 +61,89 @@ class TwoWaySyncIT extends SandboxTestBase {
             assertThat(counter(h.metrics, MetricNames.CONFLICTS)).isZero();
             h.awaitServiceMatchesMonolith(MONOLITH_VIEW, SERVICE_VIEW, Duration.ofSeconds(1));
         }
+    }
+
+    /**
+     * One conflict per strategy, made deterministic: the service's transaction holds the row while the
+     * monolith's change commits and reaches the service writer (which waits on the row lock), then
+     * commits later. Neither side saw the other's change; the service's commits later.
+     */
+    @Test
+    void everyStrategyDecidesItsConflictAndBothSidesKeepTheSameRow() throws Exception {
+        List<String> tables = List.of("lww", "mono", "svc_wins", "merged", "custom");
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            StringBuilder yaml = new StringBuilder();
+            for (String t : tables) {
+                h.givenMonolith("CREATE TABLE " + t + " (id bigint PRIMARY KEY, name text, qty int, note text)",
+                        "INSERT INTO " + t + " VALUES (1, 'base', 1, 'base')");
+                yaml.append("- from: public.").append(t).append("\n  direction: two-way\n");
+            }
+            Path config = h.writeConfig(yaml.toString());
+            // rules before start, through the CLI; and one through a plain producer, as documented
+            assertThat(runCli("rules", "set", "public.mono", "--strategy", "monolith-wins", "-c", config.toString()).exitCode()).isZero();
+            assertThat(runCli("rules", "set", "public.svc_wins", "--strategy", "service-wins", "-c", config.toString()).exitCode()).isZero();
+            assertThat(runCli("rules", "set", "public.merged", "--strategy", "merge", "--column", "note=monolith", "-c", config.toString()).exitCode()).isZero();
+            produce(h.topicPrefix() + ".rules", "public.custom", "{\"strategy\": \"custom\", \"class\": \"" + LargerQuantityWins.class.getName() + "\"}");
+            h.startStrangler(yaml.toString());
+            for (String t : tables) {
+                h.awaitServiceMatchesMonolith("SELECT * FROM " + t, "SELECT id, name, qty, note FROM " + t, Duration.ofSeconds(60));
+            }
+            awaitCaptureRunning(h);
+            // a change both sides have applied: the row they last agreed on, which merge compares against
+            for (String t : tables) {
+                h.inMonolith("UPDATE " + t + " SET note = 'agreed' WHERE id = 1");
+            }
+            for (String t : tables) {
+                h.awaitServiceMatchesMonolith("SELECT * FROM " + t, "SELECT id, name, qty, note FROM " + t, Duration.ofSeconds(30));
+            }
+
+            for (String t : tables) {
+                try (Connection service = postgres.connect(h.serviceDb)) {
+                    service.setAutoCommit(false);
+                    service.createStatement().execute("UPDATE " + t + " SET qty = 20, note = 'service note' WHERE id = 1");
+                    h.inMonolith("UPDATE " + t + " SET name = 'monolith name', qty = 10, note = 'monolith note' WHERE id = 1");
+                    Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> h.count(h.serviceDb,
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'strangler-writer-svc'") > 0);
+                    service.commit();
+                }
+            }
+            Map<String, List<String>> expected = Map.of(
+                    "lww", List.of("1", "base", "20", "service note"),
+                    "mono", List.of("1", "monolith name", "10", "monolith note"),
+                    "svc_wins", List.of("1", "base", "20", "service note"),
+                    // merge: name only the monolith changed, qty and note both: qty to the later commit, note as the rule says
+                    "merged", List.of("1", "monolith name", "20", "monolith note"),
+                    "custom", List.of("1", "base", "20", "larger qty"));
+            for (String t : tables) {
+                Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                    assertThat(h.monolithRows("SELECT * FROM " + t)).as(t + " in the monolith").containsExactly(expected.get(t));
+                    assertThat(h.serviceRows("SELECT id, name, qty, note FROM " + t)).as(t + " in the service").containsExactly(expected.get(t));
+                });
+            }
+            assertThat(counter(h.metrics, MetricNames.CONFLICTS)).isEqualTo(5);
+            assertThat(h.metrics.find(MetricNames.CONFLICTS).tag(MetricNames.TAG_STRATEGY, "merge").tag(MetricNames.TAG_WINNER, "merged").counter())
+                    .isNotNull();
+            List<String> audit = readAll(h.topicPrefix() + ".conflicts");
+            assertThat(audit).hasSize(5);
+            assertThat(audit).anySatisfy(a -> assertThat(a).contains("\"table\":\"public.mono\"", "\"strategy\":\"monolith-wins\"",
+                    "\"winner\":\"monolith\"", "\"rule\":\"public.mono\"", "service note"));
+        }
+    }
+
+    static void produce(String topic, String key, String value) {
+        Map<String, Object> config = Map.of("bootstrap.servers", kafka.bootstrapServers(), "acks", "all");
+        try (KafkaProducer<String, String> p = new KafkaProducer<>(config, new StringSerializer(), new StringSerializer())) {
+            p.send(new ProducerRecord<>(topic, key, value)).get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static List<String> readAll(String topic) {
+        List<String> out = new ArrayList<>();
+        new dev.strangler.connectors.KafkaTopics(new dev.strangler.connectors.KafkaEndpoint(kafka.bootstrapServers(), Map.of(), 1, (short) 1))
+                .readToEnd(topic, r -> out.add(new String(r.value(), StandardCharsets.UTF_8)));
+        return out;
     }
 
     static void awaitCaptureRunning(StranglerHarness h) {
