@@ -130,6 +130,81 @@ class TwoWaySyncIT extends SandboxTestBase {
         }
     }
 
+    /**
+     * Both sides write at once: keys only one side touches, and a small set of keys both hammer. Halfway,
+     * the rule changes from monolith-wins to service-wins. Afterwards both databases hold the same rows,
+     * one-sided keys hold their side's values, and no conflict decided after the first service-wins
+     * decision used the old rule.
+     */
+    @Test
+    void concurrentWritesOnBothSidesConvergeAndARuleChangeGovernsLaterConflicts() throws Exception {
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith(ITEMS, "INSERT INTO items SELECT g, 'item ' || g, 0, 'initial', 'secret' FROM generate_series(1, 2000) g");
+            Path config = h.writeConfig(TWO_WAY_ITEMS);
+            assertThat(runCli("rules", "set", "*", "--strategy", "monolith-wins", "-c", config.toString()).exitCode()).isZero();
+            h.startStrangler(TWO_WAY_ITEMS);
+            h.awaitServiceMatchesMonolith(MONOLITH_VIEW, SERVICE_VIEW, Duration.ofSeconds(60));
+            awaitCaptureRunning(h);
+
+            java.util.concurrent.CountDownLatch halfway = new java.util.concurrent.CountDownLatch(2);
+            java.util.concurrent.CountDownLatch ruleChanged = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+            var monolithWrites = pool.submit(() -> write(h.monolithDb, "qty", "m", 1, 200, halfway, ruleChanged, 7));
+            var serviceWrites = pool.submit(() -> write(h.serviceDb, "qty", "s", 201, 400, halfway, ruleChanged, 11));
+            halfway.await(120, TimeUnit.SECONDS);
+            // the first half's conflicts are decided (by the old rule) once both sides agree again
+            h.awaitServiceMatchesMonolith(MONOLITH_VIEW, SERVICE_VIEW, Duration.ofSeconds(90));
+            double decidedByOldRule = counter(h.metrics, MetricNames.CONFLICTS);
+            assertThat(runCli("rules", "set", "*", "--strategy", "service-wins", "-c", config.toString()).exitCode()).isZero();
+            ruleChanged.countDown();
+            monolithWrites.get(180, TimeUnit.SECONDS);
+            serviceWrites.get(180, TimeUnit.SECONDS);
+            pool.shutdown();
+
+            h.awaitServiceMatchesMonolith(MONOLITH_VIEW, SERVICE_VIEW, Duration.ofSeconds(90));
+            assertThat(h.monolithRows("SELECT count(*) FROM items WHERE id <= 200 AND note NOT LIKE 'm%' AND note <> 'initial'")).containsExactly(List.of("0"));
+            assertThat(h.monolithRows("SELECT count(*) FROM items WHERE id BETWEEN 201 AND 400 AND note NOT LIKE 's%' AND note <> 'initial'")).containsExactly(List.of("0"));
+            assertThat(h.monolithRows("SELECT count(*) FROM items WHERE secret = 'secret'")).containsExactly(List.of("2000"));
+
+            List<String> strategies = readAll(h.topicPrefix() + ".conflicts").stream()
+                    .map(a -> a.replaceAll(".*\"strategy\":\"([a-z-]+)\".*", "$1")).toList();
+            assertThat(strategies).contains("monolith-wins", "service-wins");
+            assertThat(strategies.subList(0, (int) decidedByOldRule)).containsOnly("monolith-wins");
+            int firstNew = strategies.indexOf("service-wins");
+            assertThat(strategies.subList(firstNew, strategies.size())).containsOnly("service-wins");
+        }
+    }
+
+    /**
+     * Updates keys in small transactions: its own keys [from, to] and the contended keys 401..450, in random
+     * order; counts down {@code halfway} after half its updates and waits for {@code resume}.
+     */
+    private static Void write(String database, String column, String tag, int from, int to,
+                              java.util.concurrent.CountDownLatch halfway, java.util.concurrent.CountDownLatch resume, long seed) throws Exception {
+        java.util.Random random = new java.util.Random(seed);
+        int updates = 1200;
+        try (Connection c = postgres.connect(database)) {
+            c.setAutoCommit(false);
+            var ps = c.prepareStatement("UPDATE items SET " + column + " = ?, note = ? WHERE id = ?");
+            for (int i = 0; i < updates; i++) {
+                if (i == updates / 2) {
+                    halfway.countDown();
+                    resume.await(120, TimeUnit.SECONDS);
+                }
+                int key = random.nextInt(3) == 0 ? 401 + random.nextInt(50) : from + random.nextInt(to - from + 1);
+                ps.setInt(1, i);
+                ps.setString(2, tag + i);
+                ps.setLong(3, key);
+                ps.executeUpdate();
+                if (i % 3 == 2) {
+                    c.commit();
+                }
+            }
+            c.commit();
+        }
+        return null;
+    }
+
     static void produce(String topic, String key, String value) {
         Map<String, Object> config = Map.of("bootstrap.servers", kafka.bootstrapServers(), "acks", "all");
         try (KafkaProducer<String, String> p = new KafkaProducer<>(config, new StringSerializer(), new StringSerializer())) {
