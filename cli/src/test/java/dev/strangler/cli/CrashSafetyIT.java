@@ -188,9 +188,90 @@ class CrashSafetyIT extends SandboxTestBase {
         }
     }
 
+    /**
+     * Two-way traffic (the monolith writes its half of the keys, the service the other half, both insert
+     * new rows), Strangler killed twice in the middle of it: afterwards both databases hold the same rows,
+     * each key its writer's last values; no row version was applied twice in either database; and once
+     * the traffic stops, nothing more is applied anywhere (no echo goes round).
+     */
+    @Test
+    void twoWayTrafficKilledTwiceConvergesWithoutLossDoublesOrEchoes() throws Exception {
+        long seed = System.nanoTime();
+        LOG.info("two-way crash test seed {}", seed);
+        Random random = new Random(seed);
+        String logWrites = """
+                CREATE FUNCTION log_write() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF current_setting('application_name') LIKE 'strangler-writer-%' THEN
+                    IF TG_OP = 'DELETE' THEN INSERT INTO write_log VALUES (OLD.id, OLD.rev, TG_OP);
+                    ELSE INSERT INTO write_log VALUES (NEW.id, NEW.rev, TG_OP); END IF;
+                  END IF;
+                  RETURN NULL;
+                END $$""";
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith("CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric(12,2) NOT NULL, rev int NOT NULL, note text)",
+                    "INSERT INTO accounts SELECT g, g / 100.0, 0, 'initial ' || g FROM generate_series(1, 2000) g",
+                    "CREATE TABLE write_log (id bigint, rev int, op text)", logWrites,
+                    "CREATE TRIGGER log_write AFTER INSERT OR UPDATE OR DELETE ON accounts FOR EACH ROW EXECUTE FUNCTION log_write()");
+            h.givenService("CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric(12,2) NOT NULL, rev int NOT NULL, note text, strangler_version bigint)",
+                    "CREATE TABLE write_log (id bigint, rev int, op text)", logWrites,
+                    "CREATE TRIGGER log_write AFTER INSERT OR UPDATE OR DELETE ON accounts FOR EACH ROW EXECUTE FUNCTION log_write()");
+            Path config = h.writeConfig("- from: public.accounts\n  direction: two-way");
+            String query = "SELECT id, balance::text, rev, note FROM accounts ORDER BY id";
+
+            Path logs = itLogs("two-way-kills-" + seed);
+            Process strangler = startProcess(config, logs.resolve("run-1.log"));
+            h.awaitServiceMatchesMonolith(query, query, Duration.ofSeconds(90));
+            awaitLog(logs.resolve("run-1.log"), "capture svc running");
+
+            AtomicBoolean running = new AtomicBoolean(true);
+            AtomicLong transactions = new AtomicLong();
+            Thread monolithSide = new Thread(() -> runWorkload(h, h.monolithDb, 1, 1000, 100_000, running, transactions, new Random(seed + 1)), "monolith-workload");
+            Thread serviceSide = new Thread(() -> runWorkload(h, h.serviceDb, 1001, 2000, 2_000_000, running, transactions, new Random(seed + 2)), "service-workload");
+            monolithSide.start();
+            serviceSide.start();
+            for (int kill = 1; kill <= 2; kill++) {
+                long before = transactions.get();
+                long waitMillis = 2000 + random.nextInt(4000);
+                Awaitility.await().pollDelay(Duration.ofMillis(waitMillis)).atMost(Duration.ofSeconds(30))
+                        .until(() -> transactions.get() > before);
+                LOG.info("kill {} after {} workload transactions", kill, transactions.get());
+                strangler.destroyForcibly().waitFor();
+                strangler = startProcess(config, logs.resolve("run-" + (kill + 1) + ".log"));
+            }
+            long stopAt = transactions.get() + 300;
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> transactions.get() > stopAt);
+            running.set(false);
+            monolithSide.join();
+            serviceSide.join();
+            LOG.info("workload done: {} transactions", transactions.get());
+
+            h.awaitServiceMatchesMonolith(query, query, Duration.ofSeconds(180));
+            for (String db : List.of(h.monolithDb, h.serviceDb)) {
+                assertThat(h.rows(db, "SELECT id, rev, op, count(*) FROM write_log WHERE op <> 'DELETE' AND rev > 0 GROUP BY id, rev, op "
+                        + "HAVING count(*) > 1 ORDER BY id LIMIT 10")).as("row versions applied more than once in " + db).isEmpty();
+                assertThat(h.count(db, "SELECT count(*) FROM write_log WHERE rev > 0")).as("rows applied in " + db).isGreaterThan(100);
+            }
+            long monolithWrites = h.count(h.monolithDb, "SELECT count(*) FROM write_log");
+            long serviceWrites = h.count(h.serviceDb, "SELECT count(*) FROM write_log");
+            Awaitility.await().during(Duration.ofSeconds(10)).atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+                assertThat(h.count(h.monolithDb, "SELECT count(*) FROM write_log")).isEqualTo(monolithWrites);
+                assertThat(h.count(h.serviceDb, "SELECT count(*) FROM write_log")).isEqualTo(serviceWrites);
+            });
+            strangler.destroy();
+            assertThat(strangler.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
     private static void runWorkload(StranglerHarness h, AtomicBoolean running, AtomicLong transactions, Random random) {
-        long nextId = 100_000;
-        try (Connection c = h.postgres.connect(h.monolithDb)) {
+        runWorkload(h, h.monolithDb, 1, 2000, 100_000, running, transactions, random);
+    }
+
+    /** Updates keys [from, to], inserts from {@code nextId}, deletes in [from, to], in small transactions. */
+    private static void runWorkload(StranglerHarness h, String database, int from, int to, long firstNewId, AtomicBoolean running,
+                                    AtomicLong transactions, Random random) {
+        long nextId = firstNewId;
+        try (Connection c = h.postgres.connect(database)) {
             c.setAutoCommit(false);
             while (running.get()) {
                 int ops = 1 + random.nextInt(5);
@@ -200,7 +281,7 @@ class CrashSafetyIT extends SandboxTestBase {
                         try (PreparedStatement ps = c.prepareStatement("UPDATE accounts SET rev = rev + 1, balance = ?, note = ? WHERE id = ?")) {
                             ps.setBigDecimal(1, java.math.BigDecimal.valueOf(random.nextInt(1_000_000), 2));
                             ps.setString(2, "update " + transactions.get());
-                            ps.setLong(3, 1 + random.nextInt(2000));
+                            ps.setLong(3, from + random.nextInt(to - from + 1));
                             ps.executeUpdate();
                         }
                     } else if (dice < 8) {
@@ -209,8 +290,9 @@ class CrashSafetyIT extends SandboxTestBase {
                             ps.executeUpdate();
                         }
                     } else {
-                        try (PreparedStatement ps = c.prepareStatement("DELETE FROM accounts WHERE id = (SELECT id FROM accounts WHERE id > ? ORDER BY id LIMIT 1)")) {
-                            ps.setLong(1, random.nextInt(2000));
+                        try (PreparedStatement ps = c.prepareStatement("DELETE FROM accounts WHERE id = (SELECT id FROM accounts WHERE id > ? AND id <= ? ORDER BY id LIMIT 1)")) {
+                            ps.setLong(1, from - 1 + random.nextInt(to - from + 1));
+                            ps.setLong(2, to);
                             ps.executeUpdate();
                         }
                     }
