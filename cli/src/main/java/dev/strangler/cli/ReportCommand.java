@@ -70,14 +70,11 @@ final class ReportCommand implements Callable<Integer> {
             }
         });
         Map<String, Long> deadLetters = new HashMap<>();
-        topics.readToEnd(loaded.topics().deadLetters(), r -> {
-            try {
-                JsonNode letter = Json.mapper().readTree(r.value());
-                deadLetters.merge(letter.path("table").asText("?"), 1L, Long::sum);
-            } catch (java.io.IOException e) {
-                deadLetters.merge("?", 1L, Long::sum);
-            }
-        });
+        // letters not yet replayed, per table
+        DeadLetterLog log = DeadLetterLog.read(topics, loaded.topics().deadLetters());
+        for (DeadLetterLog.Item item : log.pending()) {
+            deadLetters.merge(item.letter().table() == null ? "?" : item.letter().table(), 1L, Long::sum);
+        }
 
         ObjectNode root = Json.mapper().createObjectNode();
         root.put("generatedAt", Instant.now().toString());

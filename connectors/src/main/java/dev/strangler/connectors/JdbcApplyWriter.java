@@ -114,6 +114,7 @@ public final class JdbcApplyWriter implements Component {
     private final String writerName;
     private final String topic;
     private final Map<TableId, TableSchema> targetSchemas = new HashMap<>();
+    private final Map<TableId, TableRoute> routesByTarget = new HashMap<>();
     private ForeignKeyOrder order;
     /** parked rows by key (the apply record's Kafka key): their version and table; mirrors strangler_parked */
     private final Map<String, ParkedRow> parked = new HashMap<>();
@@ -153,6 +154,7 @@ public final class JdbcApplyWriter implements Component {
                            KafkaEndpoint kafka, TopicNames topics, MeterRegistry metrics, Clock clock, ApplyListener listener) {
         this.options = options;
         this.service = service;
+        service.tables().forEach(r -> routesByTarget.put(r.to(), r));
         this.sourceSchemas = Map.copyOf(sourceSchemas);
         this.settings = settings;
         this.kafka = kafka;
@@ -335,6 +337,9 @@ public final class JdbcApplyWriter implements Component {
                         service.name(), e.getMessage(), e.getSQLState(), backoff.toMillis());
                 sleep(backoff);
                 backoff = backoff.multipliedBy(2).compareTo(Duration.ofSeconds(10)) > 0 ? Duration.ofSeconds(10) : backoff.multipliedBy(2);
+            } catch (StopRequested e) {
+                LOG.error("writer {} stopped: {}", service.name(), e.getMessage());
+                state.fail(e.getMessage());
             } catch (RuntimeException e) {
                 if (state.get() == ComponentState.STOPPING) {
                     break;
@@ -490,11 +495,13 @@ public final class JdbcApplyWriter implements Component {
             }
             ApplyRecord row = ApplyRecord.fromBytes(record.value());
             if (!targetSchemas.containsKey(row.table())) {
-                return new Item(record, null, null, deadLetter(record, row.table(), "table " + row.table() + " is not a target of service " + service.name()));
+                return new Item(record, null, null, deadLetter(record, row.table(), row.version(),
+                        "table " + row.table() + " is not a target of service " + service.name()));
             }
             return new Item(record, row, null, null);
         } catch (MalformedChangeException e) {
-            return new Item(record, null, null, deadLetter(record, null, e.getMessage()));
+            return new Item(record, null, null, new DeadLetter(name(), DeadLetter.Stage.PARSE, e.getMessage(), record.topic(), record.partition(),
+                    record.offset(), null, DeadLetter.UNKNOWN_VERSION, record.key(), record.value()));
         }
     }
 
@@ -526,8 +533,9 @@ public final class JdbcApplyWriter implements Component {
                     if (PostgresDialect.FOREIGN_KEY_VIOLATION.equals(rowError.getSQLState())) {
                         park(c, row, reason, parking);
                     } else {
+                        stopIfAsked(group.table(), reason, row.source());
                         LOG.warn("{}; sent to {}", reason, topics.deadLetters());
-                        rejected.add(deadLetter(row.source(), group.table(), reason));
+                        rejected.add(deadLetter(row.source(), group.table(), row.record().version(), reason));
                     }
                 }
             }
@@ -745,8 +753,9 @@ public final class JdbcApplyWriter implements Component {
                     if (rs.getBoolean(7)) {
                         String reason = rs.getString(6) + "; parked longer than writer.parkTimeout (" + settings.parkTimeout()
                                 + ") without its parent row arriving";
+                        stopIfAsked(known.table(), reason, source);
                         LOG.warn("{}; sent to {}", reason, topics.deadLetters());
-                        rejected.add(deadLetter(source, known.table(), reason));
+                        rejected.add(deadLetter(source, known.table(), known.version(), reason));
                         unpark(c, key, known, parking);
                         continue;
                     }
@@ -813,9 +822,24 @@ public final class JdbcApplyWriter implements Component {
         }
     }
 
-    private DeadLetter deadLetter(ConsumerRecord<byte[], byte[]> record, TableId table, String reason) {
-        return new DeadLetter(name(), reason, record.topic(), record.partition(), record.offset(),
-                table == null ? null : table.toString(), record.key(), record.value());
+    private DeadLetter deadLetter(ConsumerRecord<byte[], byte[]> record, TableId table, long version, String reason) {
+        return new DeadLetter(name(), DeadLetter.Stage.WRITE, reason, record.topic(), record.partition(), record.offset(),
+                table == null ? null : table.toString(), version, record.key(), record.value());
+    }
+
+    /** Thrown for a row of a table with {@code onError: stop}: the writer fails, its transaction rolled back. */
+    private static final class StopRequested extends RuntimeException {
+        StopRequested(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private void stopIfAsked(TableId table, String reason, ConsumerRecord<byte[], byte[]> source) {
+        TableRoute route = routesByTarget.get(table);
+        if (route != null && route.onError() == TableRoute.OnError.STOP) {
+            throw new StopRequested(reason + " (" + source.topic() + "@" + source.offset() + "; " + route.path()
+                    + ".onError is stop): fix the cause and restart the writer; it resumes at this row");
+        }
     }
 
     /** Dead letters are sent (and acknowledged) before the transaction that skips them commits. */

@@ -45,6 +45,8 @@ public final class KafkaTopics {
     public void readToEnd(String topic, java.util.function.Consumer<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> each) {
         Map<String, Object> config = kafka.clientConfig(Map.of("client.id", "strangler-reader-" + topic));
         config.put("enable.auto.commit", "false");
+        // records of aborted transactions (a replay cut short) are not there
+        config.put("isolation.level", "read_committed");
         try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(config,
                 new org.apache.kafka.common.serialization.ByteArrayDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
             List<org.apache.kafka.common.TopicPartition> partitions = consumer.partitionsFor(topic, java.time.Duration.ofSeconds(30)).stream()

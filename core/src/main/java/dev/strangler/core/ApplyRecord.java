@@ -50,6 +50,11 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
         return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, true, forced);
     }
 
+    /** The same row on its own, outside any source transaction (a replayed dead letter). */
+    public ApplyRecord standalone() {
+        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, false, forced);
+    }
+
     /** The same row as a conflict decision (see {@code forced}). */
     public ApplyRecord asForced() {
         return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, awaitsCommit, true);

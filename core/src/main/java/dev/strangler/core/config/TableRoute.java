@@ -18,10 +18,37 @@ import java.util.Set;
  * @param repair      whether the validator service repairs the drift it finds in this table by itself
  * @param key         source columns that identify a row, for a table without a primary key (empty: the primary key)
  * @param direction   whether the service's changes of the table travel back to the monolith too
+ * @param onError     what happens to a change of the table that cannot be mapped or written
  */
 public record TableRoute(String path, TableId from, TableId to, Map<String, String> renames, Set<String> dropped,
                          Optional<RowFilter> where, Consistency consistency, Repair repair, java.util.List<String> key,
-                         Direction direction) {
+                         Direction direction, OnError onError) {
+
+    /** What happens to a change that cannot be mapped or written (a constraint violation, a value too long). */
+    public enum OnError {
+        /**
+         * it goes to {@code <prefix>.dlq} with the reason and the stream goes on (the default); replay it
+         * with {@code strangler dlq replay} once the cause is fixed
+         */
+        DEAD_LETTER("dead-letter"),
+        /** the writer (or the sync engine) stops, saying why; after the fix, a restart processes the change again */
+        STOP("stop");
+
+        private final String configName;
+
+        OnError(String configName) {
+            this.configName = configName;
+        }
+
+        public String configName() {
+            return configName;
+        }
+    }
+
+    public TableRoute(String path, TableId from, TableId to, Map<String, String> renames, Set<String> dropped,
+                      Optional<RowFilter> where, Consistency consistency, Repair repair, java.util.List<String> key, Direction direction) {
+        this(path, from, to, renames, dropped, where, consistency, repair, key, direction, OnError.DEAD_LETTER);
+    }
 
     /** Which way a table's changes travel. */
     public enum Direction {
@@ -102,7 +129,7 @@ public record TableRoute(String path, TableId from, TableId to, Map<String, Stri
     public TableRoute inverse() {
         Map<String, String> back = new java.util.LinkedHashMap<>();
         renames.forEach((source, target) -> back.put(target, source));
-        return new TableRoute(path, to, from, back, Set.of(VERSION_COLUMN), Optional.empty(), consistency, repair, java.util.List.of(), direction);
+        return new TableRoute(path, to, from, back, Set.of(VERSION_COLUMN), Optional.empty(), consistency, repair, java.util.List.of(), direction, onError);
     }
 
     /** The column each service row keeps its source version in; never carried back to the monolith. */

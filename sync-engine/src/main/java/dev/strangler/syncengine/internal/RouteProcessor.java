@@ -80,7 +80,7 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
         try {
             parsed = DebeziumEnvelope.parse(record.key(), record.value());
         } catch (MalformedChangeException e) {
-            deadLetter(record, null, e.getMessage());
+            deadLetter(record, null, DeadLetter.Stage.PARSE, DeadLetter.UNKNOWN_VERSION, e.getMessage());
             return;
         }
         if (parsed.isEmpty()) {
@@ -127,7 +127,7 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
     private void route(Record<byte[], byte[]> record, ChangeEvent change, List<SequencedChange.Row> sequenced) {
         List<SyncPlan.Destination> destinations = plan.destinations(change.table());
         if (destinations.isEmpty()) {
-            deadLetter(record, change.table().toString(), "no target receives table " + change.table() + " from origin "
+            deadLetter(record, change.table().toString(), DeadLetter.Stage.MAP, change.position().version(), "no target receives table " + change.table() + " from origin "
                     + plan.name() + "; the record's topic is captured but not mapped");
             return;
         }
@@ -136,7 +136,12 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
             try {
                 mapped = destination.mapping().apply(change);
             } catch (RuntimeException e) {
-                deadLetter(record, change.table().toString(), "mapping " + destination.mapping().route().path() + " failed: " + e.getMessage());
+                String reason = "mapping " + destination.mapping().route().path() + " failed: " + e.getMessage();
+                if (destination.mapping().route().onError() == TableRoute.OnError.STOP) {
+                    throw new IllegalStateException(reason + " (at " + context.recordMetadata().map(m -> m.topic() + "@" + m.offset()).orElse("?")
+                            + "; on-error: stop): fix the cause and restart; the change is processed again");
+                }
+                deadLetter(record, change.table().toString(), DeadLetter.Stage.MAP, change.position().version(), reason);
                 continue;
             }
             if (mapped.isEmpty()) {
@@ -178,10 +183,10 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
         return counter;
     }
 
-    private void deadLetter(Record<byte[], byte[]> record, String table, String reason) {
+    private void deadLetter(Record<byte[], byte[]> record, String table, DeadLetter.Stage stage, long sourceVersion, String reason) {
         Optional<RecordMetadata> meta = context.recordMetadata();
-        DeadLetter letter = new DeadLetter("sync-engine", reason, meta.map(RecordMetadata::topic).orElse("?"),
-                meta.map(RecordMetadata::partition).orElse(-1), meta.map(RecordMetadata::offset).orElse(-1L), table,
+        DeadLetter letter = new DeadLetter("sync-engine", stage, reason, meta.map(RecordMetadata::topic).orElse("?"),
+                meta.map(RecordMetadata::partition).orElse(-1), meta.map(RecordMetadata::offset).orElse(-1L), table, sourceVersion,
                 record.key(), record.value());
         LOG.warn("dead letter from {}: {}", letter.topic() + "@" + letter.offset(), reason);
         deadLetters.increment();

@@ -471,8 +471,8 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
 
     private void deadLetter(byte[] key, byte[] value, String reason) {
         var meta = context.recordMetadata();
-        DeadLetter letter = new DeadLetter("sync-engine:sequencer", reason, meta.map(m -> m.topic()).orElse(transactionTopic),
-                meta.map(m -> m.partition()).orElse(-1), meta.map(m -> m.offset()).orElse(-1L), null, key, value);
+        DeadLetter letter = new DeadLetter("sync-engine:sequencer", DeadLetter.Stage.TRANSACTION, reason, meta.map(m -> m.topic()).orElse(transactionTopic),
+                meta.map(m -> m.partition()).orElse(-1), meta.map(m -> m.offset()).orElse(-1L), null, DeadLetter.UNKNOWN_VERSION, key, value);
         context.forward(new Record<>(key, letter.toBytes(), context.currentSystemTimeMs()), SyncTopology.deadLetterSink());
     }
 
