@@ -151,4 +151,43 @@ class ConfigLoaderTest {
         StranglerConfig ok = loader.parse(GOOD.replace("  - public.order_items", "  - {from: public.order_items, key: [order_id, line_no]}"), "x");
         assertThat(ok.configuredKeys()).containsEntry(dev.strangler.core.TableId.parse("public.order_items"), java.util.List.of("order_id", "line_no"));
     }
+
+    @Test
+    void twoWayIsSetPerServiceOrPerTableAndEveryMappingThatCannotBeInvertedIsListed() {
+        StranglerConfig ok = loader.parse(GOOD.replace("    password: ${ORDERS_PASSWORD}\n", "    password: ${ORDERS_PASSWORD}\n    direction: two-way\n")
+                .replace("where: \"status", "direction: one-way\n        where: \"status")
+                + "sync:\n  conflictWindow: 30s\n", "x");
+        var tables = ok.services().get("orders").tables();
+        assertThat(tables.get(0).direction()).isEqualTo(TableRoute.Direction.ONE_WAY);
+        assertThat(tables.get(1).direction()).isEqualTo(TableRoute.Direction.TWO_WAY);
+        assertThat(ok.sync().conflictWindow()).isEqualTo(Duration.ofSeconds(30));
+
+        String bad = GOOD.replace("    password: ${ORDERS_PASSWORD}\n", "    password: ${ORDERS_PASSWORD}\n    direction: two-way\n")
+                .replace("  - public.order_items", "  - {from: public.order_items, consistency: per-row, key: [id], columns: {id: null}, onError: skip}")
+                + """
+                  monolith:
+                    url: jdbc:postgresql://127.0.0.1:5434/x
+                    user: x
+                    password: x
+                    tables:
+                      - {from: public.orders, to: public.o2, direction: two-way}
+                """;
+        assertThatThrownBy(() -> loader.parse(bad, "x"))
+                .hasMessageContaining("services.orders.tables[0].where: a row filter cannot be inverted")
+                .hasMessageContaining("services.orders.tables[1].consistency: two-way tables need consistency: transaction")
+                .hasMessageContaining("services.orders.tables[1].columns.id: is part of key: and cannot be dropped in a two-way table")
+                .hasMessageContaining("services.orders.tables[1].onError: ")
+                .hasMessageContaining("services.monolith: 'monolith' names the monolith in topic names")
+                .hasMessageContaining("services.monolith.tables[0].direction: makes public.orders two-way a second time");
+    }
+
+    @Test
+    void theInverseOfARouteRenamesBackAndNeverCarriesDroppedColumnsOrTheVersion() {
+        StranglerConfig ok = loader.parse(GOOD, "x");
+        TableRoute inverse = ok.services().get("orders").tables().get(0).inverse();
+        assertThat(inverse.from()).isEqualTo(TableId.parse("public.orders"));
+        assertThat(inverse.targetColumn("note")).contains("order_note");
+        assertThat(inverse.targetColumn("internal_flag")).contains("internal_flag");
+        assertThat(inverse.targetColumn(TableRoute.VERSION_COLUMN)).isEmpty();
+    }
 }
