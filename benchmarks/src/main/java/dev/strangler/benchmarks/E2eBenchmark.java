@@ -56,12 +56,21 @@ final class E2eBenchmark implements Callable<Integer> {
     @Option(names = "--latency-seconds", defaultValue = "10", description = "Seconds per latency window (3 windows per rate, medians reported).")
     int latencySeconds;
 
+    @Option(names = "--two-way", description = "Both databases take writes (50/50, 10%% of changes on contended keys): "
+            + "changes/s and latency each way, conflicts/s. Uses --warmup, --round-changes and --rounds per side, the first --rates value per side.")
+    boolean twoWay;
+
     private final PrintStream progress = System.err;
     private SimpleMeterRegistry metrics;
     private long nextId = 1;
 
     @Override
     public Integer call() throws Exception {
+        if (twoWay) {
+            ObjectNode result = new TwoWayBenchmark(warmup, rounds, roundChanges, rates[0], latencySeconds).run();
+            System.out.println(result.toPrettyString());
+            return 0;
+        }
         ObjectNode result = Json.mapper().createObjectNode();
         result.put("benchmark", "e2e");
         result.put("cores", Runtime.getRuntime().availableProcessors());
