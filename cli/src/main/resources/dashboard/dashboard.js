@@ -146,7 +146,9 @@ async function refreshStatus() {
   document.getElementById('applied').textContent = fmt(s.applied);
   document.getElementById('deadLetters').textContent = fmt(s.deadLetters);
   document.getElementById('parked').textContent = fmt(s.parkedNow);
-  document.getElementById('conflicts').textContent = s.conflicts;
+  document.getElementById('conflicts').textContent = fmt(s.conflicts);
+  document.getElementById('conflictTables').textContent = (s.conflictsByTable || [])
+    .map(c => c.table + ': ' + fmt(c.conflicts)).join(', ');
   document.getElementById('snapshot').textContent = snapshotText(s.snapshot);
   if (s.rates) {
     document.getElementById('capturedRate').textContent = fmt(s.rates.capturedPerSecond) + '/s';

@@ -48,6 +48,7 @@ final class ConsoleSource implements Dashboard.Source {
         double captured = 0;
         double applied = 0;
         double deadLetters = 0;
+        double conflicts = 0;
         double parked = 0;
         for (URI process : processes) {
             Optional<JsonNode> answer = http.tryGet(process, "/api/status");
@@ -70,7 +71,7 @@ final class ConsoleSource implements Dashboard.Source {
             if (routes.isEmpty()) {
                 routes.addAll((ArrayNode) s.path("routes"));
             }
-            o.put("conflicts", s.path("conflicts").asText());
+            conflicts += s.path("conflicts").asDouble();
             if (s.path("snapshot").has("tables") || !o.has("snapshot")) {
                 o.set("snapshot", s.path("snapshot"));
             }
@@ -84,7 +85,7 @@ final class ConsoleSource implements Dashboard.Source {
         }
         tables.values().forEach(o.putArray("tables")::add);
         targets.values().forEach(o.putArray("targets")::add);
-        o.put("captured", captured).put("applied", applied).put("deadLetters", deadLetters).put("parkedNow", parked);
+        o.put("captured", captured).put("applied", applied).put("deadLetters", deadLetters).put("parkedNow", parked).put("conflicts", conflicts);
         o.set("routes", routes);
         return o;
     }

@@ -85,7 +85,13 @@ final class ProcessSource implements Dashboard.Source {
         o.put("applied", sum(MetricNames.APPLY_ROWS));
         o.put("deadLetters", sum(MetricNames.DEAD_LETTERS));
         o.put("parkedNow", metrics.find(MetricNames.WRITER_PARKED_NOW).gauges().stream().mapToDouble(Gauge::value).sum());
-        o.put("conflicts", "not built yet (two-way sync, issue 4)");
+        o.put("conflicts", sum(MetricNames.CONFLICTS));
+        ArrayNode conflictTables = o.putArray("conflictsByTable");
+        Map<String, Double> byTable = new TreeMap<>();
+        for (Counter c : metrics.find(MetricNames.CONFLICTS).counters()) {
+            byTable.merge(c.getId().getTag(MetricNames.TAG_TABLE) + " (" + c.getId().getTag(MetricNames.TAG_STRATEGY) + ")", c.count(), Double::sum);
+        }
+        byTable.forEach((table, n) -> conflictTables.addObject().put("table", table).put("conflicts", n));
         o.set("snapshot", snapshot());
         o.set("routes", router.get().map(r -> (JsonNode) r.describeRoutes()).orElse(Json.mapper().createArrayNode()));
         return o;

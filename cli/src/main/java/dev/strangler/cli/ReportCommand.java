@@ -76,6 +76,19 @@ final class ReportCommand implements Callable<Integer> {
             deadLetters.merge(item.letter().table() == null ? "?" : item.letter().table(), 1L, Long::sum);
         }
 
+        // conflicts decided, per monolith table, from the audit topic (two-way tables)
+        Map<String, Long> conflicts = new HashMap<>();
+        if (loaded.services().values().stream().flatMap(sv -> sv.tables().stream()).anyMatch(TableRoute::twoWay)) {
+            topics.ensureLog(java.util.Set.of(loaded.topics().conflicts()), 1);
+            topics.readToEnd(loaded.topics().conflicts(), r -> {
+                try {
+                    conflicts.merge(Json.mapper().readTree(r.value()).path("table").asText("?"), 1L, Long::sum);
+                } catch (java.io.IOException e) {
+                    conflicts.merge("?", 1L, Long::sum);
+                }
+            });
+        }
+
         ObjectNode root = Json.mapper().createObjectNode();
         root.put("generatedAt", Instant.now().toString());
         root.put("topicPrefix", loaded.kafka().topicPrefix());
@@ -110,7 +123,11 @@ final class ReportCommand implements Callable<Integer> {
                 }
                 t.put("parkedRows", parked.getOrDefault(route.to().toString(), 0L));
                 t.put("deadLetters", deadLetters.getOrDefault(route.to().toString(), 0L) + deadLetters.getOrDefault(route.from().toString(), 0L));
-                t.put("conflicts", "n/a: two-way sync is not configured");
+                if (route.twoWay()) {
+                    t.put("conflicts", conflicts.getOrDefault(route.from().toString(), 0L));
+                } else {
+                    t.put("conflicts", "n/a: one-way");
+                }
             }
         }
         String text = format.equals("json") ? root.toPrettyString() : html(root);

@@ -96,7 +96,8 @@ class ObservabilityIT extends SandboxTestBase {
             h.givenMonolith("CREATE TABLE items (id int PRIMARY KEY, name text)");
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             // a router whose service is down and whose monolith is the harness's own /metrics server: every router metric appears
-            var config = new ConfigLoader(k -> null, h.workDir).parse(h.config("- from: public.items") + "validator: {interval: 1h}\n"
+            // a two-way table, for the conflict, echo and rules metrics
+            var config = new ConfigLoader(k -> null, h.workDir).parse(h.config("- {from: public.items, direction: two-way}") + "validator: {interval: 1h}\n"
                     + "router:\n  listen: {host: 127.0.0.1, port: 0}\n  admin: {host: 127.0.0.1, port: 0}\n"
                     + "  defaultUpstream: http://127.0.0.1:1\n  routes:\n    items-read:\n      match: {pathPrefix: /items}\n"
                     + "      service: http://127.0.0.1:1\n      canary: {header: X-Canary}\n      shadow: {enabled: true}\n", "test");
@@ -104,6 +105,10 @@ class ObservabilityIT extends SandboxTestBase {
                  ObservabilityServer server = new ObservabilityServer("127.0.0.1", 0, registry, pipeline::components)) {
                 pipeline.start();
                 h.inMonolith("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 100) g");
+                TwoWaySyncIT.produce(h.topicPrefix() + ".rules", "public.items", "{\"strategy\": \"not-a-strategy\"}");
+                h.awaitServiceMatchesMonolith("SELECT id, name FROM items ORDER BY id", "SELECT id, name FROM items ORDER BY id", Duration.ofSeconds(60));
+                TwoWaySyncIT.awaitCaptureRunning(pipeline);
+                TwoWaySyncIT.conflictOn(h, "items", "UPDATE items SET name = 'service' WHERE id = 1", "UPDATE items SET name = 'monolith' WHERE id = 1");
                 String base = "http://127.0.0.1:" + server.port();
                 String proxy = "http://127.0.0.1:" + pipeline.router().orElseThrow().proxyPort();
                 assertThat(http.send(HttpRequest.newBuilder(URI.create(proxy + "/items/1")).timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString())

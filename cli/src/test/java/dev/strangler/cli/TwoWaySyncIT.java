@@ -98,14 +98,8 @@ class TwoWaySyncIT extends SandboxTestBase {
             }
 
             for (String t : tables) {
-                try (Connection service = postgres.connect(h.serviceDb)) {
-                    service.setAutoCommit(false);
-                    service.createStatement().execute("UPDATE " + t + " SET qty = 20, note = 'service note' WHERE id = 1");
-                    h.inMonolith("UPDATE " + t + " SET name = 'monolith name', qty = 10, note = 'monolith note' WHERE id = 1");
-                    Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> h.count(h.serviceDb,
-                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'strangler-writer-svc'") > 0);
-                    service.commit();
-                }
+                conflictOn(h, t, "UPDATE " + t + " SET qty = 20, note = 'service note' WHERE id = 1",
+                        "UPDATE " + t + " SET name = 'monolith name', qty = 10, note = 'monolith note' WHERE id = 1");
             }
             Map<String, List<String>> expected = Map.of(
                     "lww", List.of("1", "base", "20", "service note"),
@@ -205,6 +199,24 @@ class TwoWaySyncIT extends SandboxTestBase {
         return null;
     }
 
+    /**
+     * A conflict that cannot be avoided: the service's update holds the row while the monolith's update
+     * commits and reaches the service writer (which then waits for the row lock); the service commits
+     * after that. Neither saw the other's change; the service's commits later.
+     */
+    static void conflictOn(StranglerHarness h, String table, String serviceUpdate, String monolithUpdate) {
+        try (Connection service = postgres.connect(h.serviceDb)) {
+            service.setAutoCommit(false);
+            service.createStatement().execute(serviceUpdate);
+            h.inMonolith(monolithUpdate);
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> h.count(h.serviceDb,
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'strangler-writer-svc'") > 0);
+            service.commit();
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static void produce(String topic, String key, String value) {
         Map<String, Object> config = Map.of("bootstrap.servers", kafka.bootstrapServers(), "acks", "all");
         try (KafkaProducer<String, String> p = new KafkaProducer<>(config, new StringSerializer(), new StringSerializer())) {
@@ -222,7 +234,11 @@ class TwoWaySyncIT extends SandboxTestBase {
     }
 
     static void awaitCaptureRunning(StranglerHarness h) {
-        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> h.pipeline().components().stream()
+        awaitCaptureRunning(h.pipeline());
+    }
+
+    static void awaitCaptureRunning(Pipeline pipeline) {
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> pipeline.components().stream()
                 .filter(c -> c.name().startsWith("capture:")).allMatch(c -> c.state() == dev.strangler.core.ComponentState.RUNNING));
     }
 

@@ -42,7 +42,7 @@ public final class StartupChecks {
         List<ConfigProblem> problems = new ArrayList<>();
         Map<TableId, TableSchema> schemas = new LinkedHashMap<>();
         try (Connection monolith = connect(config.monolith())) {
-            checkCapturePrerequisites(monolith, config.monolith(), problems);
+            checkCapturePrerequisites(monolith, config.monolith(), "monolith", problems);
             PostgresCatalog catalog = new PostgresCatalog(monolith);
             List<String> known = catalog.tables().stream().map(TableId::toString).toList();
             for (ServiceSettings service : config.serviceList()) {
@@ -56,6 +56,10 @@ public final class StartupChecks {
         }
         for (ServiceSettings service : config.serviceList()) {
             try (Connection target = connect(service.database())) {
+                if (service.tables().stream().anyMatch(TableRoute::twoWay)) {
+                    // two-way: the service database is captured too
+                    checkCapturePrerequisites(target, service.database(), "services." + service.name(), problems);
+                }
                 if (!service.createTables()) {
                     PostgresCatalog catalog = new PostgresCatalog(target);
                     for (TableRoute route : service.tables()) {
@@ -73,20 +77,22 @@ public final class StartupChecks {
         return new Result(problems, schemas);
     }
 
-    private static void checkCapturePrerequisites(Connection c, DatabaseSettings monolith, List<ConfigProblem> problems) throws SQLException {
+    private static void checkCapturePrerequisites(Connection c, DatabaseSettings database, String path, List<ConfigProblem> problems)
+            throws SQLException {
+        String what = path.equals("monolith") ? "capture" : "two-way sync captures this service database and";
         try (Statement s = c.createStatement()) {
             try (ResultSet rs = s.executeQuery("SELECT current_setting('wal_level')")) {
                 rs.next();
                 String level = rs.getString(1);
                 if (!"logical".equals(level)) {
-                    problems.add(new ConfigProblem("monolith", "wal_level is '" + level + "', capture needs 'logical'. Fix: "
+                    problems.add(new ConfigProblem(path, "wal_level is '" + level + "', " + what + " needs 'logical'. Fix: "
                             + "ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL"));
                 }
             }
             try (ResultSet rs = s.executeQuery("SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user")) {
                 if (rs.next() && !rs.getBoolean(1)) {
-                    problems.add(new ConfigProblem("monolith.user", "user " + monolith.user() + " may not replicate. Fix: ALTER ROLE "
-                            + monolith.user() + " WITH REPLICATION;"));
+                    problems.add(new ConfigProblem(path + ".user", "user " + database.user() + " may not replicate. Fix: ALTER ROLE "
+                            + database.user() + " WITH REPLICATION;"));
                 }
             }
         }
