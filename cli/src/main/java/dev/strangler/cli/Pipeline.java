@@ -195,6 +195,11 @@ public final class Pipeline implements AutoCloseable {
      * its own slot and publication, named after the monolith's with the service's name appended.
      */
     private dev.strangler.core.config.CaptureSettings serviceCapture(String service) {
+        return serviceCapture(config, service);
+    }
+
+    /** The capture settings of a two-way service's database (its slot and publication names). */
+    static dev.strangler.core.config.CaptureSettings serviceCapture(StranglerConfig config, String service) {
         dev.strangler.core.config.CaptureSettings monolith = config.capture();
         String suffix = "_" + service.replace('-', '_');
         return new dev.strangler.core.config.CaptureSettings(dev.strangler.core.config.CaptureSettings.SnapshotMode.NEVER,

@@ -104,6 +104,17 @@ final class ResetCommand implements Callable<Integer> {
                 plan.add("local: delete the sync engine's state directory " + loaded.sync().stateDir());
             }
         }
+        List<ServiceSettings> twoWay = services.stream().filter(s -> s.tables().stream().anyMatch(r -> r.twoWay())).toList();
+        for (ServiceSettings s : twoWay) {
+            var capture = Pipeline.serviceCapture(loaded, s.name());
+            if (whole) {
+                plan.add("service " + s.name() + " (two-way): drop replication slot " + capture.slotName() + " and publication "
+                        + capture.publicationName() + " (if they exist) and the table strangler_origin");
+            }
+            plan.add("monolith (two-way, writer " + topics.writerName(TopicNames.monolithTarget(s.name())) + "): " + (whole
+                    ? "drop tables strangler_offsets, strangler_parked and strangler_origin; monolith tables keep their rows"
+                    : "delete the writer's offsets and parked rows"));
+        }
         for (ServiceSettings s : services) {
             plan.add("service " + s.name() + ": " + (whole ? "drop tables strangler_offsets and strangler_parked, and mark the rows of "
                     + s.tables().stream().map(r -> r.to().toString()).toList() + " older than any new copy (strangler_version = -1)"
@@ -128,26 +139,31 @@ final class ResetCommand implements Callable<Integer> {
             }
         }
         List<String> failures = new ArrayList<>();
+        for (ServiceSettings s : twoWay) {
+            var capture = Pipeline.serviceCapture(loaded, s.name());
+            if (whole) {
+                try (Connection c = dev.strangler.connectors.StartupChecks.connect(s.database())) {
+                    dropSlotAndPublication(c, capture.slotName(), capture.publicationName(), failures);
+                    try (var st = c.createStatement()) {
+                        st.execute("DROP TABLE IF EXISTS public.strangler_origin");
+                    }
+                } catch (SQLException e) {
+                    failures.add("service " + s.name() + ": " + Strings.firstLine(e.getMessage()));
+                }
+            }
+            try (Connection c = dev.strangler.connectors.StartupChecks.connect(loaded.monolith()); var st = c.createStatement()) {
+                if (whole) {
+                    st.execute("DROP TABLE IF EXISTS strangler_offsets, strangler_parked, public.strangler_origin");
+                } else {
+                    deleteWriterRows(st, topics.writerName(TopicNames.monolithTarget(s.name())));
+                }
+            } catch (SQLException e) {
+                failures.add("monolith: " + Strings.firstLine(e.getMessage()));
+            }
+        }
         if (whole) {
             try (Connection c = dev.strangler.connectors.StartupChecks.connect(loaded.monolith())) {
-                try (PreparedStatement ps = c.prepareStatement("SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
-                    ps.setString(1, loaded.capture().slotName());
-                    try (ResultSet rs = ps.executeQuery()) {
-                        if (rs.next()) {
-                            if (rs.getBoolean(1)) {
-                                failures.add("replication slot " + loaded.capture().slotName() + " is in use: stop the capture first");
-                            } else {
-                                try (PreparedStatement drop = c.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
-                                    drop.setString(1, loaded.capture().slotName());
-                                    drop.execute();
-                                }
-                            }
-                        }
-                    }
-                }
-                try (var st = c.createStatement()) {
-                    st.execute("DROP PUBLICATION IF EXISTS " + loaded.capture().publicationName());
-                }
+                dropSlotAndPublication(c, loaded.capture().slotName(), loaded.capture().publicationName(), failures);
             } catch (SQLException e) {
                 failures.add("monolith: " + Strings.firstLine(e.getMessage()));
             }
@@ -193,10 +209,7 @@ final class ResetCommand implements Callable<Integer> {
                                 + " SET strangler_version = -1; END IF; END $$");
                     }
                 } else {
-                    String writer = topics.writerName(s.name()).replace("'", "''");
-                    st.execute("DO $$ BEGIN IF to_regclass('strangler_offsets') IS NOT NULL THEN DELETE FROM strangler_offsets WHERE writer = '"
-                            + writer + "'; END IF; IF to_regclass('strangler_parked') IS NOT NULL THEN DELETE FROM strangler_parked WHERE writer = '"
-                            + writer + "'; END IF; END $$");
+                    deleteWriterRows(st, topics.writerName(s.name()));
                 }
             } catch (SQLException e) {
                 failures.add("service " + s.name() + ": " + Strings.firstLine(e.getMessage()));
@@ -210,6 +223,34 @@ final class ResetCommand implements Callable<Integer> {
                 + " meanwhile stay in the service until 'strangler repair', the validator reports them as extra)" : ""));
         out.flush();
         return 0;
+    }
+
+    private static void deleteWriterRows(java.sql.Statement st, String writerName) throws SQLException {
+        String writer = writerName.replace("'", "''");
+        st.execute("DO $$ BEGIN IF to_regclass('strangler_offsets') IS NOT NULL THEN DELETE FROM strangler_offsets WHERE writer = '"
+                + writer + "'; END IF; IF to_regclass('strangler_parked') IS NOT NULL THEN DELETE FROM strangler_parked WHERE writer = '"
+                + writer + "'; END IF; END $$");
+    }
+
+    private static void dropSlotAndPublication(Connection c, String slot, String publication, List<String> failures) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    if (rs.getBoolean(1)) {
+                        failures.add("replication slot " + slot + " is in use: stop the capture first");
+                    } else {
+                        try (PreparedStatement drop = c.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
+                            drop.setString(1, slot);
+                            drop.execute();
+                        }
+                    }
+                }
+            }
+        }
+        try (var st = c.createStatement()) {
+            st.execute("DROP PUBLICATION IF EXISTS " + publication);
+        }
     }
 
     private Map<String, Object> kafkaClient(StranglerConfig loaded) {

@@ -58,4 +58,34 @@ class ResetIT extends SandboxTestBase {
             h.awaitServiceMatchesMonolith("SELECT id, name FROM items ORDER BY id", "SELECT id, name FROM public.items ORDER BY id", Duration.ofSeconds(60));
         }
     }
+
+    @Test
+    void aTwoWayResetAlsoRemovesTheServicesSlotAndTheMarkerTablesAndTwoWaySyncStartsAgain() throws Exception {
+        String tables = "- {from: public.items, direction: two-way}";
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith("CREATE TABLE items (id int PRIMARY KEY, name text)", "INSERT INTO items VALUES (1, 'one')");
+            h.startStrangler(tables);
+            h.awaitServiceMatchesMonolith("SELECT id, name FROM items ORDER BY id", "SELECT id, name FROM items ORDER BY id", Duration.ofSeconds(60));
+            TwoWaySyncIT.awaitCaptureRunning(h);
+            h.stopStrangler();
+            java.nio.file.Path config = h.writeConfig(tables, "");
+            String serviceSlot = h.topicPrefix() + "_svc";
+            assertThat(h.serviceRows("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + serviceSlot + "'")).containsExactly(java.util.List.of("1"));
+
+            CliResult dry = runCli("reset", "-c", config.toString(), "--dry-run");
+            assertThat(dry.stdout()).contains("service svc (two-way): drop replication slot " + serviceSlot,
+                    "monolith (two-way, writer " + h.topicPrefix() + "-writer-monolith.svc): drop tables strangler_offsets, strangler_parked and strangler_origin");
+            CliResult reset = runCli("reset", "-c", config.toString(), "--yes");
+            assertThat(reset.exitCode()).as(reset.stderr() + reset.stdout()).isZero();
+            assertThat(h.serviceRows("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + serviceSlot + "'")).containsExactly(java.util.List.of("0"));
+            assertThat(h.serviceRows("SELECT to_regclass('public.strangler_origin') IS NULL")).containsExactly(java.util.List.of("t"));
+            assertThat(h.monolithRows("SELECT to_regclass('public.strangler_origin') IS NULL, to_regclass('strangler_offsets') IS NULL"))
+                    .containsExactly(java.util.List.of("t", "t"));
+
+            h.startStrangler(tables);
+            TwoWaySyncIT.awaitCaptureRunning(h);
+            h.givenService("INSERT INTO items (id, name) VALUES (2, 'from the service')");
+            h.awaitServiceMatchesMonolith("SELECT id, name FROM items ORDER BY id", "SELECT id, name FROM items ORDER BY id", Duration.ofSeconds(60));
+        }
+    }
 }

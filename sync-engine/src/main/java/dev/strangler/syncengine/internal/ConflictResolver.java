@@ -266,15 +266,17 @@ public final class ConflictResolver {
         }
     }
 
-    /** Forgets rows last changed longer ago than the window (and a margin): they can no longer conflict. */
+    /**
+     * Forgets rows last changed longer ago than the window (and a margin): they can no longer conflict. Reads
+     * only each entry's fixed-place timestamp, so a pass over a large store costs little.
+     */
     void purge(long nowMs) {
         long before = nowMs - windowMicros / 1000 - KEEP_PAST_WINDOW_MS;
         List<String> old = new ArrayList<>();
         try (KeyValueIterator<String, byte[]> all = store.all()) {
             while (all.hasNext()) {
                 KeyValue<String, byte[]> e = all.next();
-                State s = State.read(e.value);
-                if (s != null && s.storedAtMs < before) {
+                if (e.value != null && State.storedAt(e.value) < before) {
                     old.add(e.key);
                 }
             }
@@ -282,8 +284,16 @@ public final class ConflictResolver {
         old.forEach(store::delete);
     }
 
-    /** What the store keeps per row. */
+    /**
+     * What the store keeps per row, in a binary form: format byte, stored-at (ms), commit time (µs), last
+     * monolith and service versions, origin, pending sides, then the row after the last change and the
+     * agreed row as JSON (length-prefixed; -1: null, -2: unknown).
+     */
     private static final class State {
+        private static final byte FORMAT = 1;
+        private static final int NULL = -1;
+        private static final int UNKNOWN = -2;
+
         String origin;
         long commitMicros;
         ObjectNode image;
@@ -295,47 +305,74 @@ public final class ConflictResolver {
         /** sides that have not yet applied {@code image} */
         java.util.SortedSet<String> pending = new java.util.TreeSet<>();
 
+        static long storedAt(byte[] bytes) {
+            return java.nio.ByteBuffer.wrap(bytes, 1, 8).getLong();
+        }
+
         static State read(byte[] bytes) {
             if (bytes == null) {
                 return null;
             }
-            try {
-                JsonNode n = Json.mapper().readTree(bytes);
-                State s = new State();
-                s.origin = n.get("o").asText();
-                s.commitMicros = n.get("t").asLong();
-                s.image = n.get("img") instanceof ObjectNode o ? o : null;
-                s.agreedKnown = n.has("agreed");
-                s.agreed = n.get("agreed") instanceof ObjectNode o ? o : null;
-                s.monolithVersion = n.get("mv").asLong();
-                s.serviceVersion = n.get("sv").asLong();
-                s.storedAtMs = n.get("at").asLong();
-                for (JsonNode side : n.path("p")) {
-                    s.pending.add(side.asText());
+            try (java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(bytes))) {
+                if (in.readByte() != FORMAT) {
+                    throw new IllegalStateException("conflict store entry format " + bytes[0] + " is not " + FORMAT);
                 }
+                State s = new State();
+                s.storedAtMs = in.readLong();
+                s.commitMicros = in.readLong();
+                s.monolithVersion = in.readLong();
+                s.serviceVersion = in.readLong();
+                s.origin = in.readUTF();
+                int pending = in.readByte();
+                if ((pending & 1) != 0) {
+                    s.pending.add(MONOLITH);
+                }
+                if ((pending & 2) != 0) {
+                    s.pending.add(SERVICE);
+                }
+                s.image = readRow(in);
+                int agreedLength = in.readInt();
+                s.agreedKnown = agreedLength != UNKNOWN;
+                s.agreed = agreedLength >= 0 ? (ObjectNode) Json.mapper().readTree(in.readNBytes(agreedLength)) : null;
                 return s;
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         }
 
+        private static ObjectNode readRow(java.io.DataInputStream in) throws IOException {
+            int length = in.readInt();
+            return length < 0 ? null : (ObjectNode) Json.mapper().readTree(in.readNBytes(length));
+        }
+
         byte[] toBytes() {
-            ObjectNode n = Json.mapper().createObjectNode();
-            n.put("o", origin);
-            n.put("t", commitMicros);
-            n.set("img", image);
-            if (agreedKnown) {
-                n.set("agreed", agreed);
-            }
-            n.put("mv", monolithVersion);
-            n.put("sv", serviceVersion);
-            n.put("at", storedAtMs);
-            pending.forEach(n.putArray("p")::add);
             try {
-                return Json.mapper().writeValueAsBytes(n);
+                java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(256);
+                java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
+                out.writeByte(FORMAT);
+                out.writeLong(storedAtMs);
+                out.writeLong(commitMicros);
+                out.writeLong(monolithVersion);
+                out.writeLong(serviceVersion);
+                out.writeUTF(origin);
+                out.writeByte((pending.contains(MONOLITH) ? 1 : 0) | (pending.contains(SERVICE) ? 2 : 0));
+                writeRow(out, image, NULL);
+                writeRow(out, agreed, agreedKnown ? NULL : UNKNOWN);
+                out.flush();
+                return bytes.toByteArray();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
+        }
+
+        private static void writeRow(java.io.DataOutputStream out, ObjectNode row, int absent) throws IOException {
+            if (row == null) {
+                out.writeInt(absent);
+                return;
+            }
+            byte[] json = Json.mapper().writeValueAsBytes(row);
+            out.writeInt(json.length);
+            out.write(json);
         }
     }
 }

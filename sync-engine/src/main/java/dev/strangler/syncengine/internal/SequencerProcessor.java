@@ -156,7 +156,10 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         BeforeCommitHook hook = context.getStateStore(hookName);
         if (resolver != null) {
             resolver.init(context.getStateStore(SyncTopology.CONFLICT_STORE));
-            context.schedule(Duration.ofMinutes(1), PunctuationType.WALL_CLOCK_TIME, resolver::purge);
+            if (origin == null || origin.monolith()) {
+                // one sequencer of the task purges the shared store
+                context.schedule(Duration.ofMinutes(1), PunctuationType.WALL_CLOCK_TIME, resolver::purge);
+            }
         }
         hook.onBeforeCommit(this::storePending);
         rebuild();
