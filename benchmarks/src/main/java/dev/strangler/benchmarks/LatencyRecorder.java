@@ -15,6 +15,8 @@ final class LatencyRecorder implements ApplyListener {
 
     private final AtomicLong applied = new AtomicLong();
     private long[] samples = new long[1 << 20];
+    /** when each sample's row was committed in the target (epoch µs), for {@link #timeline} */
+    private long[] appliedAt = new long[1 << 20];
     private int size;
     private volatile boolean recording;
 
@@ -26,7 +28,9 @@ final class LatencyRecorder implements ApplyListener {
                 for (long m : micros) {
                     if (size == samples.length) {
                         samples = Arrays.copyOf(samples, size * 2);
+                        appliedAt = Arrays.copyOf(appliedAt, size * 2);
                     }
+                    appliedAt[size] = committedMicros;
                     samples[size++] = committedMicros - m;
                 }
             }
@@ -40,6 +44,21 @@ final class LatencyRecorder implements ApplyListener {
     synchronized void startRecording() {
         size = 0;
         recording = true;
+    }
+
+    /** The largest latency (ms) per second of target commit time in the last recording, oldest first. */
+    synchronized long[] timeline() {
+        if (size == 0) {
+            return new long[0];
+        }
+        long first = Arrays.stream(appliedAt, 0, size).min().orElse(0);
+        long last = Arrays.stream(appliedAt, 0, size).max().orElse(0);
+        long[] max = new long[(int) ((last - first) / 1_000_000) + 1];
+        for (int i = 0; i < size; i++) {
+            int second = (int) ((appliedAt[i] - first) / 1_000_000);
+            max[second] = Math.max(max[second], samples[i] / 1000);
+        }
+        return max;
     }
 
     /** Stops recording and returns p50, p95, p99 and max in milliseconds, and the sample count. */

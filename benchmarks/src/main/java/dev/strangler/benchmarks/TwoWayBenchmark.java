@@ -296,6 +296,8 @@ final class TwoWayBenchmark {
                     toMonolith.add(b);
                     progress.printf("rate %,d/s per side, window %d: monolith → service p99 %.1f ms, service → monolith p99 %.1f ms%n",
                             latencyRate, window + 1, a[2], b[2]);
+                    progress.printf("  largest latency (ms) per second of the window: monolith → service %s; service → monolith %s%n",
+                            java.util.Arrays.toString(recorders.toService.timeline()), java.util.Arrays.toString(recorders.toMonolith.timeline()));
                 }
             }
         }

@@ -32,34 +32,64 @@ class TwoWaySyncIT extends SandboxTestBase {
               direction: two-way
               columns: {name: title, secret: null}""";
 
+    /**
+     * One table per strategy (rules set before start): one change each way on each, and each is applied once
+     * on the other side and never again. The counts stay as they are for 30 s.
+     */
     @Test
-    void oneChangeEachWayIsAppliedOnceAndNeverSentBack() {
+    void underEveryStrategyOneChangeEachWayIsAppliedOnceAndNeverSentBack() {
+        Map<String, String> strategies = new java.util.LinkedHashMap<>();
+        strategies.put("items", null);   // no rule: last-writer-wins
+        strategies.put("t_mono", "{\"strategy\": \"monolith-wins\"}");
+        strategies.put("t_svc", "{\"strategy\": \"service-wins\"}");
+        strategies.put("t_merge", "{\"strategy\": \"merge\"}");
+        strategies.put("t_custom", "{\"strategy\": \"custom\", \"class\": \"" + LargerQuantityWins.class.getName() + "\"}");
         try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
-            h.givenMonolith(ITEMS, "INSERT INTO items VALUES (1, 'one', 1, 'n', 's1'), (2, 'two', 2, 'n', 's2')");
-            h.startStrangler(TWO_WAY_ITEMS);
-            h.awaitServiceMatchesMonolith(MONOLITH_VIEW, SERVICE_VIEW, Duration.ofSeconds(60));
+            StringBuilder yaml = new StringBuilder();
+            new dev.strangler.connectors.KafkaTopics(new dev.strangler.connectors.KafkaEndpoint(kafka.bootstrapServers(), Map.of(), 1, (short) 1))
+                    .ensureCompacted(java.util.Set.of(h.topicPrefix() + ".rules"));
+            for (String t : strategies.keySet()) {
+                h.givenMonolith(ITEMS.replace("items", t), "INSERT INTO " + t + " VALUES (1, 'one', 1, 'n', 's1'), (2, 'two', 2, 'n', 's2')");
+                yaml.append(TWO_WAY_ITEMS.replace("public.items", "public." + t)).append('\n');
+                if (strategies.get(t) != null) {
+                    produce(h.topicPrefix() + ".rules", "public." + t, strategies.get(t));
+                }
+            }
+            h.startStrangler(yaml.toString());
+            for (String t : strategies.keySet()) {
+                h.awaitServiceMatchesMonolith(MONOLITH_VIEW.replace("items", t), SERVICE_VIEW.replace("items", t), Duration.ofSeconds(60));
+            }
             awaitCaptureRunning(h);
 
-            h.inMonolith("INSERT INTO items VALUES (3, 'three', 3, 'from monolith', 's3')");
-            h.awaitServiceMatchesMonolith(MONOLITH_VIEW, SERVICE_VIEW, Duration.ofSeconds(30));
-            h.givenService("UPDATE items SET qty = 30, note = 'from service' WHERE id = 3",
-                    "INSERT INTO items (id, title, qty, note) VALUES (4, 'four', 4, 'born in service')");
-            h.awaitServiceMatchesMonolith(MONOLITH_VIEW, SERVICE_VIEW, Duration.ofSeconds(30));
-            // the column the service does not have is never blanked in the monolith
-            assertThat(h.monolithRows("SELECT secret FROM items WHERE id = 3")).containsExactly(List.of("s3"));
+            for (String t : strategies.keySet()) {
+                h.inMonolith("INSERT INTO " + t + " VALUES (3, 'three', 3, 'from monolith', 's3')");
+            }
+            for (String t : strategies.keySet()) {
+                h.awaitServiceMatchesMonolith(MONOLITH_VIEW.replace("items", t), SERVICE_VIEW.replace("items", t), Duration.ofSeconds(30));
+            }
+            for (String t : strategies.keySet()) {
+                h.givenService("UPDATE " + t + " SET qty = 30, note = 'from service' WHERE id = 3",
+                        "INSERT INTO " + t + " (id, title, qty, note) VALUES (4, 'four', 4, 'born in service')");
+            }
+            for (String t : strategies.keySet()) {
+                h.awaitServiceMatchesMonolith(MONOLITH_VIEW.replace("items", t), SERVICE_VIEW.replace("items", t), Duration.ofSeconds(30));
+                // the column the service does not have is never blanked in the monolith
+                assertThat(h.monolithRows("SELECT secret FROM " + t + " WHERE id = 3")).containsExactly(List.of("s3"));
+            }
 
-            double toService = applied(h.metrics, "svc");
-            double toMonolith = applied(h.metrics, "monolith.svc");
-            assertThat(toMonolith).isEqualTo(2);
-            // nothing the writers applied comes back, ever: the counts stay as they are for 30 s
+            // the snapshot's two rows and the insert went to the service; the update and the insert came back
+            for (String t : strategies.keySet()) {
+                assertThat(applied(h.metrics, "svc", "public." + t)).as(t + " applied in the service").isEqualTo(3);
+                assertThat(applied(h.metrics, "monolith.svc", "public." + t)).as(t + " applied in the monolith").isEqualTo(2);
+            }
+            // nothing the writers applied comes back, ever
             Awaitility.await().during(Duration.ofSeconds(30)).atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
-                assertThat(applied(h.metrics, "svc")).isEqualTo(toService);
-                assertThat(applied(h.metrics, "monolith.svc")).isEqualTo(toMonolith);
+                assertThat(applied(h.metrics, "svc")).isEqualTo(3 * strategies.size());
+                assertThat(applied(h.metrics, "monolith.svc")).isEqualTo(2 * strategies.size());
             });
-            assertThat(echoes(h.metrics, "monolith")).isEqualTo(2);
-            assertThat(echoes(h.metrics, "svc")).isGreaterThanOrEqualTo(1);
+            assertThat(echoes(h.metrics, "monolith")).isEqualTo(2 * strategies.size());
+            assertThat(echoes(h.metrics, "svc")).isGreaterThanOrEqualTo(strategies.size());
             assertThat(counter(h.metrics, MetricNames.CONFLICTS)).isZero();
-            h.awaitServiceMatchesMonolith(MONOLITH_VIEW, SERVICE_VIEW, Duration.ofSeconds(1));
         }
     }
 
@@ -240,6 +270,11 @@ class TwoWaySyncIT extends SandboxTestBase {
     static void awaitCaptureRunning(Pipeline pipeline) {
         Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> pipeline.components().stream()
                 .filter(c -> c.name().startsWith("capture:")).allMatch(c -> c.state() == dev.strangler.core.ComponentState.RUNNING));
+    }
+
+    static double applied(MeterRegistry metrics, String target, String table) {
+        return metrics.find(MetricNames.APPLY_ROWS).tag(MetricNames.TAG_SERVICE, target).tag(MetricNames.TAG_TARGET_TABLE, table)
+                .counters().stream().mapToDouble(Counter::count).sum();
     }
 
     static double applied(MeterRegistry metrics, String target) {
