@@ -140,7 +140,12 @@ final class StranglerHarness implements AutoCloseable {
 
     /** Starts Strangler in this JVM, with more top-level YAML (such as a {@code writer:} section) after the generated config. */
     StranglerHarness startStrangler(String tables, String moreYaml) {
-        StranglerConfig config = new ConfigLoader(k -> null, workDir).parse(config(tables) + moreYaml, "test config");
+        return startStranglerWith(config(tables) + moreYaml);
+    }
+
+    /** Starts Strangler in this JVM with a whole config (for instance {@link #config} with a setting changed). */
+    StranglerHarness startStranglerWith(String yaml) {
+        StranglerConfig config = new ConfigLoader(k -> null, workDir).parse(yaml, "test config");
         pipeline = new Pipeline(config, metrics, Clock.systemUTC(), ApplyListener.NONE);
         pipeline.start(Pipeline.Part.DATA_PATH);
         return this;

@@ -166,7 +166,8 @@ class TwoWaySyncIT extends SandboxTestBase {
             h.givenMonolith(ITEMS, "INSERT INTO items SELECT g, 'item ' || g, 0, 'initial', 'secret' FROM generate_series(1, 2000) g");
             Path config = h.writeConfig(TWO_WAY_ITEMS);
             assertThat(runCli("rules", "set", "*", "--strategy", "monolith-wins", "-c", config.toString()).exitCode()).isZero();
-            h.startStrangler(TWO_WAY_ITEMS);
+            // a window of 0: conflicts are found by what each side had applied, not by commit times
+            h.startStranglerWith(h.config(TWO_WAY_ITEMS).replace("sync:\n", "sync:\n  conflictWindow: 0s\n"));
             h.awaitServiceMatchesMonolith(MONOLITH_VIEW, SERVICE_VIEW, Duration.ofSeconds(60));
             awaitCaptureRunning(h);
 

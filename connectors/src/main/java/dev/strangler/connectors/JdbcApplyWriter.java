@@ -235,9 +235,7 @@ public final class JdbcApplyWriter implements Component {
             s.execute(PostgresDialect.createParkedTable());
         }
         if (options.originMarker().isPresent()) {
-            try (Statement s = c.createStatement()) {
-                s.execute(PostgresDialect.createOriginTable());
-            }
+            OriginMarkers.ensureTable(c);
             try (PreparedStatement ps = c.prepareStatement(PostgresDialect.registerOrigin())) {
                 ps.setString(1, writerName);
                 ps.setString(2, options.originMarker().get());
@@ -430,6 +428,7 @@ public final class JdbcApplyWriter implements Component {
         List<DeadLetter> rejected = new ArrayList<>();
         Map<TopicPartition, Long> nextOffsets = new HashMap<>();
         List<TransactionCommit> commits = new ArrayList<>();
+        long through = 0;
         for (Item item : ready) {
             ConsumerRecord<byte[], byte[]> record = item.source();
             nextOffsets.put(new TopicPartition(record.topic(), record.partition()), record.offset() + 1);
@@ -439,11 +438,12 @@ public final class JdbcApplyWriter implements Component {
                 commits.add(item.commit());
             } else {
                 batch.add(item.row(), record);
+                through = Math.max(through, item.row().seq());
             }
         }
         ParkChanges parking = new ParkChanges();
         try {
-            markOrigin(c);
+            markOrigin(c, through);
             if (order.deferConstraints()) {
                 execute(c, "SET CONSTRAINTS ALL DEFERRED");
             }
@@ -696,7 +696,7 @@ public final class JdbcApplyWriter implements Component {
         List<DeadLetter> rejected = new ArrayList<>();
         ParkChanges parking = new ParkChanges();
         try {
-            markOrigin(c);
+            markOrigin(c, 0);
             if (order.deferConstraints()) {
                 execute(c, "SET CONSTRAINTS ALL DEFERRED");
             }
@@ -790,12 +790,13 @@ public final class JdbcApplyWriter implements Component {
     }
 
     /** Two-way: the transaction's first change says it is the writer's, so capture's changes of it are not sent back. */
-    private void markOrigin(Connection c) throws SQLException {
+    private void markOrigin(Connection c, long through) throws SQLException {
         if (options.originMarker().isEmpty()) {
             return;
         }
         try (PreparedStatement ps = c.prepareStatement(PostgresDialect.markOrigin())) {
-            ps.setString(1, writerName);
+            ps.setLong(1, through);
+            ps.setString(2, writerName);
             if (ps.executeUpdate() != 1) {
                 throw new SQLException("the marker row of writer " + writerName + " is missing from strangler_origin; "
                         + "it is created at start: restart the writer", "55000");

@@ -20,6 +20,8 @@ public final class OriginMarkers {
     public static final TableId TABLE = PostgresDialect.ORIGIN_TABLE_ID;
     /** Column of the marker row that names the origin of the applied changes. */
     public static final String ORIGIN_COLUMN = "origin";
+    /** Column of the marker row: the highest {@code ApplyRecord.seq} this writer has applied. */
+    public static final String THROUGH_COLUMN = "through";
 
     private OriginMarkers() {
     }
@@ -27,7 +29,9 @@ public final class OriginMarkers {
     /** Creates the marker table when missing (capture needs it in its publication before a writer ran). */
     public static void ensureTable(Connection c) throws SQLException {
         try (Statement s = c.createStatement()) {
-            s.execute(PostgresDialect.createOriginTable());
+            for (String ddl : PostgresDialect.createOriginTable()) {
+                s.execute(ddl);
+            }
         }
     }
 }

@@ -31,33 +31,41 @@ import java.util.Set;
  * @param forced    a conflict decision: written whatever version the target holds (the decision comes
  *                  after the changes it overrides on the same partition), and the target's version set to
  *                  {@code version}
+ * @param seq       two-way sync: the row's place among the rows the sync engine sent to this target (from 1; 0 for
+ *                  one-way rows). A writer into a captured database records the highest it applied in its origin
+ *                  marker, which tells the sync engine what that database had seen when a later change was made there
  */
 public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNode row, Set<String> unchanged,
-                          long version, long sourceCommitMicros, String transactionId, boolean awaitsCommit, boolean forced) {
+                          long version, long sourceCommitMicros, String transactionId, boolean awaitsCommit, boolean forced, long seq) {
 
     public ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNode row, Set<String> unchanged,
                        long version, long sourceCommitMicros, String transactionId) {
-        this(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, false, false);
+        this(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, false, false, 0);
     }
 
     public ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNode row, Set<String> unchanged,
                        long version, long sourceCommitMicros, String transactionId, boolean awaitsCommit) {
-        this(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, awaitsCommit, false);
+        this(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, awaitsCommit, false, 0);
     }
 
     /** The same row, marked as part of a whole source transaction. */
     public ApplyRecord awaitingCommit() {
-        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, true, forced);
+        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, true, forced, seq);
     }
 
     /** The same row on its own, outside any source transaction (a replayed dead letter). */
     public ApplyRecord standalone() {
-        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, false, forced);
+        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, false, forced, seq);
     }
 
     /** The same row as a conflict decision (see {@code forced}). */
     public ApplyRecord asForced() {
-        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, awaitsCommit, true);
+        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, awaitsCommit, true, seq);
+    }
+
+    /** The same row with its place among the rows sent to its target (see {@code seq}). */
+    public ApplyRecord withSeq(long seq) {
+        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, awaitsCommit, forced, seq);
     }
 
     /** What the writer does with the row. */
@@ -140,6 +148,9 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
             if (forced) {
                 g.writeBooleanField("forced", true);
             }
+            if (seq != 0) {
+                g.writeNumberField("seq", seq);
+            }
             g.writeEndObject();
             g.flush();
             return out.toByteArray();
@@ -160,6 +171,7 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
         String tx = null;
         boolean awaitsCommit = false;
         boolean forced = false;
+        long seq = 0;
         try (JsonParser p = JSON.getFactory().createParser(bytes)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new MalformedChangeException("apply record is not a JSON object");
@@ -186,6 +198,7 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
                     case "tx" -> tx = token == JsonToken.VALUE_NULL ? null : p.getText();
                     case "awaitsCommit" -> awaitsCommit = token == JsonToken.VALUE_TRUE;
                     case "forced" -> forced = token == JsonToken.VALUE_TRUE;
+                    case "seq" -> seq = token.isNumeric() ? p.getLongValue() : 0;
                     default -> p.skipChildren();
                 }
             }
@@ -221,7 +234,7 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
         } catch (IllegalArgumentException e) {
             throw new MalformedChangeException("apply record table: " + e.getMessage());
         }
-        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, tx, awaitsCommit, forced);
+        return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, tx, awaitsCommit, forced, seq);
     }
 
     private static ObjectNode skip(JsonParser p) throws IOException {

@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
 
 /**
  * How the sync engine decides a conflict on one table: two origins (the monolith and the service of a
- * two-way table) changed the same row within {@code sync.conflictWindow}. Rules live on the compacted
+ * two-way table) changed the same row without seeing each other's change (docs/two-way.md). Rules live on the compacted
  * topic {@code <prefix>.rules}, keyed by the monolith table ({@code schema.table}) or {@code *} for every
  * table without its own rule; the value is this object as JSON (docs/two-way.md):
  *

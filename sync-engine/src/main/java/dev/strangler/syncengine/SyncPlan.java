@@ -75,6 +75,14 @@ public final class SyncPlan {
             return monolith() ? markerOrigin : TopicNames.monolithTarget(name);
         }
 
+        /**
+         * The target whose writer wrote a transaction marked with {@code markerOrigin} into this origin's
+         * database: the service's writer for a service origin, {@code monolith.<service>} for the monolith.
+         */
+        public String writerTarget(String markerOrigin) {
+            return monolith() ? TopicNames.monolithTarget(markerOrigin) : name;
+        }
+
         public boolean usesTransactions() {
             return bySource.values().stream().flatMap(List::stream)
                     .anyMatch(d -> d.mapping().route().consistency() == TableRoute.Consistency.TRANSACTION);

@@ -161,15 +161,31 @@ class TwoWayTopologyTest {
     @Test
     void aChangeMadeAfterTheOtherSidesChangeWasAppliedThereIsNoConflict() {
         transaction(monolithTransactions, "102", 1000, monolithOrders, "orders", "{\"id\":2}", "{\"id\":2,\"status\":\"paid\"}");
-        // the service writer's transaction comes back from the service's capture: the service has the row now
+        // the service writer's transaction comes back from the service's capture: it had applied row 1 sent to the service
         transaction(serviceTransactions, "502", 1001,
-                serviceMarkers, "strangler_origin", "{\"writer\":\"t-writer-orders\"}", "{\"writer\":\"t-writer-orders\",\"origin\":\"monolith\",\"tx\":3}",
+                serviceMarkers, "strangler_origin", "{\"writer\":\"t-writer-orders\"}",
+                "{\"writer\":\"t-writer-orders\",\"origin\":\"monolith\",\"tx\":3,\"through\":1}",
                 serviceOrders, "orders", "{\"id\":2}", "{\"id\":2,\"state\":\"paid\",\"strangler_version\":1000}");
         transaction(serviceTransactions, "503", 1002, serviceOrders, "orders", "{\"id\":2}", "{\"id\":2,\"state\":\"shipped\",\"strangler_version\":1000}");
         assertThat(rows(toService)).containsExactly("upsert {\"id\":2,\"state\":\"paid\"}", "COMMIT");
         assertThat(rows(toMonolith)).containsExactly("upsert {\"id\":2,\"status\":\"shipped\"}", "COMMIT");
         assertThat(conflicts.readValuesToList()).isEmpty();
         assertThat(echoes("orders")).isEqualTo(1);
+    }
+
+    @Test
+    void aChangeMadeBeforeTheServiceAppliedTheMonolithsLatestRowConflictsEvenIfAnOlderOneWasApplied() {
+        transaction(monolithTransactions, "105", 1000, monolithOrders, "orders", "{\"id\":4}", "{\"id\":4,\"status\":\"a\"}");
+        transaction(monolithTransactions, "106", 1001, monolithOrders, "orders", "{\"id\":4}", "{\"id\":4,\"status\":\"b\"}");
+        // the service had applied the first (row 1 of its sequence) but not the second (row 2) when it changed the row
+        transaction(serviceTransactions, "505", 1002,
+                serviceMarkers, "strangler_origin", "{\"writer\":\"t-writer-orders\"}",
+                "{\"writer\":\"t-writer-orders\",\"origin\":\"monolith\",\"tx\":4,\"through\":1}",
+                serviceOrders, "orders", "{\"id\":4}", "{\"id\":4,\"state\":\"a\",\"strangler_version\":1000}");
+        transaction(serviceTransactions, "506", 1003, serviceOrders, "orders", "{\"id\":4}", "{\"id\":4,\"state\":\"c\",\"strangler_version\":1000}");
+        assertThat(conflicts.readValuesToList()).hasSize(1);
+        // decided for the later commit: the service's, sent to both with the next numbers of each sequence
+        assertThat(rows(toMonolith)).containsExactly("forced upsert {\"id\":4,\"status\":\"c\"}", "COMMIT");
     }
 
     @Test

@@ -126,9 +126,10 @@ public final class PostgresDialect {
     public static final String ORIGIN_TABLE = "strangler_origin";
     public static final TableId ORIGIN_TABLE_ID = new TableId("public", ORIGIN_TABLE);
 
-    public static String createOriginTable() {
-        return "CREATE TABLE IF NOT EXISTS public." + ORIGIN_TABLE + " (writer text PRIMARY KEY, origin text NOT NULL, "
-                + "tx bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now())";
+    public static List<String> createOriginTable() {
+        return List.of("CREATE TABLE IF NOT EXISTS public." + ORIGIN_TABLE + " (writer text PRIMARY KEY, origin text NOT NULL, "
+                        + "tx bigint NOT NULL DEFAULT 0, through bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now())",
+                "ALTER TABLE public." + ORIGIN_TABLE + " ADD COLUMN IF NOT EXISTS through bigint NOT NULL DEFAULT 0");
     }
 
     /** Parameters: writer, origin. */
@@ -136,9 +137,12 @@ public final class PostgresDialect {
         return "INSERT INTO public." + ORIGIN_TABLE + " (writer, origin) VALUES (?, ?) ON CONFLICT (writer) DO UPDATE SET origin = EXCLUDED.origin";
     }
 
-    /** The marker change of one writer transaction. Parameter: writer. */
+    /**
+     * The marker change of one writer transaction: the highest {@code seq} of the rows it applies (two-way
+     * sync's record of what this database has seen). Parameters: seq, writer.
+     */
     public static String markOrigin() {
-        return "UPDATE public." + ORIGIN_TABLE + " SET tx = tx + 1, updated_at = now() WHERE writer = ?";
+        return "UPDATE public." + ORIGIN_TABLE + " SET tx = tx + 1, through = greatest(through, ?), updated_at = now() WHERE writer = ?";
     }
 
     /** Insert, or update (when the guard lets it). Parameters: columns..., version (not UNVERSIONED). */

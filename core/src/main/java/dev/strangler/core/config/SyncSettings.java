@@ -14,9 +14,9 @@ import java.time.Duration;
  * @param instanceId     this sync-engine process's static group membership: a restart with the same id
  *                       takes over at once instead of waiting for the old member's session to time out.
  *                       Each replica needs its own id.
- * @param conflictWindow two changes of one row from both origins of a two-way table whose commit times are
- *                       at most this far apart are a conflict, decided by the table's rule; it should exceed
- *                       the replication lag each way (docs/two-way.md)
+ * @param conflictWindow two-way tables: how long the conflict store remembers a row both sides have applied and
+ *                       nobody changed since (its agreed image, the base of a merge); rows with a change not yet
+ *                       applied on a side are kept until it is (docs/two-way.md)
  */
 public record SyncSettings(Path stateDir, Duration commitInterval, Duration transactionTimeout, String instanceId,
                            Duration conflictWindow) {

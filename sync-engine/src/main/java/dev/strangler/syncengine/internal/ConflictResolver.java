@@ -32,22 +32,23 @@ import java.util.Map;
 
 /**
  * Conflict detection and resolution for two-way tables. Every row a sequencer emits toward a two-way
- * pair passes here, and so does every echo it drops (both origins' sequencers share one task and the
- * store "conflicts").
+ * pair passes here (both origins' sequencers share one task and the store "conflicts").
  *
- * <p>The store remembers, per row (monolith table and key, monolith column names), the last change seen
- * from either origin (or the last decision): its commit time, the row after it, the row before it (the
- * last agreed row), the sides that have not yet applied it, and the last version seen from each origin.
- * A side has applied it when the echo of the writer's transaction comes back from that side's capture
- * with the same row: its sequencer emits in commit order, so a change from that side that arrives later
- * was made on top of it.
+ * <p>Every row sent to a two-way target gets the next number of that target's sequence
+ * ({@link ApplyRecord#seq()}). The writer into a captured database records in its origin marker the highest
+ * number it has applied; the marker travels with the writer's transaction through that database's capture,
+ * and its sequencer, which emits in commit order, reports it here ({@link #onApplied}) before any change
+ * committed after it. So when a change from one side arrives, the engine knows exactly which rows sent to
+ * that side had been applied there when the change was made.
  *
- * <p>A change from a side that had <em>not</em> yet applied the row's last change, and committed within
- * {@code sync.conflictWindow} of it, is a conflict: two origins changed the row without seeing each other.
- * The table's rule decides the row both databases keep; it goes to <em>both</em> targets as a forced write
- * (the change that arrived first may already have overwritten the other in its target), and the
- * decision is written to {@code <prefix>.conflicts} and counted. Every other change goes on as it came.
- * Past the window a change is taken as made after the last one (for when an echo cannot be matched).
+ * <p>The store remembers, per row (monolith table and key, monolith column names), the last change or
+ * decision, the row before it (the last agreed row), and the number of the last row sent to each side. A
+ * change from a side that had not yet applied the last row sent to it is a <em>conflict</em>: the two sides
+ * changed the row without seeing each other. The table's rule decides the row both databases keep; it goes
+ * to both targets as a forced write (the change that arrived first may already have overwritten the other
+ * in its target), after the transaction that caused it, and the decision is written to
+ * {@code <prefix>.conflicts} and counted. Every other change goes on as it came. No clock is compared to
+ * detect a conflict (last-writer-wins compares commit times to decide one).
  */
 public final class ConflictResolver {
 
@@ -62,9 +63,11 @@ public final class ConflictResolver {
     public record Correction(String target, ApplyRecord record) {
     }
 
-    /** What happens to one row: go on as it came, or not, plus corrections and the audit record. */
-    public record Outcome(boolean forward, List<Correction> corrections, byte[] auditKey, byte[] audit) {
-        static final Outcome FORWARD = new Outcome(true, List.of(), null, null);
+    /** What happens to one row: the row to send on (numbered; null: none), corrections, and the audit record. */
+    public record Outcome(ApplyRecord forward, List<Correction> corrections, byte[] auditKey, byte[] audit) {
+        static Outcome forward(ApplyRecord row) {
+            return new Outcome(row, List.of(), null, null);
+        }
     }
 
     /** A two-way table seen from one target. */
@@ -76,6 +79,9 @@ public final class ConflictResolver {
     private final long windowMicros;
     private final MeterRegistry metrics;
     private final Map<String, Counter> counters = new HashMap<>();
+    /** store keys of the counters; row keys start with a service name, which cannot start with '~' */
+    private static final String SEQ_PREFIX = "~seq|";
+    private static final String THROUGH_PREFIX = "~through|";
     private KeyValueStore<String, byte[]> store;
 
     public ConflictResolver(SyncPlan plan, RuleBook rules, Duration window, MeterRegistry metrics) {
@@ -102,7 +108,7 @@ public final class ConflictResolver {
     Outcome onRow(String target, ApplyRecord row, long nowMs) {
         Pair pair = byTarget.getOrDefault(target, Map.of()).get(row.table());
         if (pair == null) {
-            return Outcome.FORWARD;
+            return Outcome.forward(row);
         }
         TableRoute route = pair.route();
         boolean fromMonolith = pair.side().equals(MONOLITH);
@@ -132,16 +138,24 @@ public final class ConflictResolver {
         }
         next.origin = pair.side();
         next.storedAtMs = nowMs;
-        boolean conflict = previous != null && previous.pending.contains(pair.side())
-                && Math.abs(row.sourceCommitMicros() - previous.commitMicros) <= windowMicros;
+        next.sentToMonolith = previous == null ? 0 : previous.sentToMonolith;
+        next.sentToService = previous == null ? 0 : previous.sentToService;
+        String ownTarget = fromMonolith ? TopicNames.monolithTarget(pair.service()) : pair.service();
+        // the change's own side had not applied the last row sent to it: it was made without seeing that row
+        boolean conflict = previous != null && previous.sentTo(pair.side()) > appliedThrough(ownTarget);
         if (!conflict) {
             next.commitMicros = row.sourceCommitMicros();
             next.image = image;
             next.agreed = previous == null ? null : previous.image;
             next.agreedKnown = previous != null;
-            next.pending = new java.util.TreeSet<>(List.of(other(pair.side())));
+            long seq = nextSeq(target);
+            if (fromMonolith) {
+                next.sentToService = seq;
+            } else {
+                next.sentToMonolith = seq;
+            }
             store.put(storeKey, next.toBytes());
-            return Outcome.FORWARD;
+            return Outcome.forward(row.withSeq(seq));
         }
         // the row's last change (or last decision) counts as the other side's
         ConflictDecider.Change mine = new ConflictDecider.Change(image, row.sourceCommitMicros());
@@ -158,51 +172,51 @@ public final class ConflictResolver {
         next.agreed = previous.agreed;
         next.agreedKnown = previous.agreedKnown;
         next.origin = DECIDED;
-        next.pending = new java.util.TreeSet<>(List.of(MONOLITH, SERVICE));
+        String serviceTarget = pair.service();
+        String monolithTarget = TopicNames.monolithTarget(pair.service());
+        next.sentToService = nextSeq(serviceTarget);
+        next.sentToMonolith = nextSeq(monolithTarget);
         store.put(storeKey, next.toBytes());
         counter(route.from(), rule, decision.winner()).increment();
         if (decision.note() != null) {
             LOG.warn("conflict on {} key {}: {}", route.from(), key, decision.note());
         }
         List<Correction> corrections = List.of(
-                new Correction(pair.service(), forService(route, key, decision.row(), next.monolithVersion, next.commitMicros)),
-                new Correction(TopicNames.monolithTarget(pair.service()), forMonolith(route, key, decision.row(), next.serviceVersion, next.commitMicros)));
+                new Correction(serviceTarget, forService(route, key, decision.row(), next.monolithVersion, next.commitMicros).withSeq(next.sentToService)),
+                new Correction(monolithTarget, forMonolith(route, key, decision.row(), next.serviceVersion, next.commitMicros).withSeq(next.sentToMonolith)));
         byte[] auditKey = (route.from() + "|" + key).getBytes(StandardCharsets.UTF_8);
-        return new Outcome(false, corrections, auditKey, audit(route.from(), key, rule, decision, monolith, service, agreed, nowMs));
-    }
-
-    private static String other(String side) {
-        return side.equals(MONOLITH) ? SERVICE : MONOLITH;
+        return new Outcome(null, corrections, auditKey, audit(route.from(), key, rule, decision, monolith, service, agreed, nowMs));
     }
 
     /**
-     * A row of the writer's own transaction, back from the capture of the database it was written to (the
-     * sequencer drops it): that side has now applied the row's last change, if it is the same row.
+     * The next number of a target's row sequence. Kept in the store only (both origins' sequencers, each with
+     * its own resolver, number rows for the same targets), so it also survives restarts.
      */
-    void onEcho(String target, ApplyRecord row) {
-        Pair pair = byTarget.getOrDefault(target, Map.of()).get(row.table());
-        if (pair == null) {
+    private long nextSeq(String target) {
+        long next = counterValue(SEQ_PREFIX + target) + 1;
+        store.put(SEQ_PREFIX + target, java.nio.ByteBuffer.allocate(8).putLong(next).array());
+        return next;
+    }
+
+    /** The highest row number the writer of a target has applied, as its last origin marker said. */
+    private long appliedThrough(String target) {
+        return counterValue(THROUGH_PREFIX + target);
+    }
+
+    /**
+     * A writer transaction came back from the capture of the database it wrote: the writer of {@code target}
+     * had applied every row up to {@code through} when it committed.
+     */
+    void onApplied(String target, long through) {
+        if (!watches(target) || through <= appliedThrough(target)) {
             return;
         }
-        TableRoute route = pair.route();
-        // the echo travels toward the side it came from: it was applied on the other one
-        boolean appliedAtMonolith = pair.side().equals(MONOLITH);
-        ObjectNode key = appliedAtMonolith ? toMonolith(route, row.key()) : row.key();
-        String storeKey = pair.service() + "|" + route.from() + "|" + key;
-        State state = State.read(store.get(storeKey));
-        if (state == null) {
-            return;
-        }
-        String side = appliedAtMonolith ? MONOLITH : SERVICE;
-        if (!state.pending.contains(side)) {
-            return;
-        }
-        ObjectNode image = row.action() == ApplyRecord.Action.DELETE ? null
-                : appliedAtMonolith ? toMonolith(route, row.row()) : row.row();
-        if (java.util.Objects.equals(image, state.image)) {
-            state.pending.remove(side);
-            store.put(storeKey, state.toBytes());
-        }
+        store.put(THROUGH_PREFIX + target, java.nio.ByteBuffer.allocate(8).putLong(through).array());
+    }
+
+    private long counterValue(String key) {
+        byte[] stored = store.get(key);
+        return stored == null ? 0 : java.nio.ByteBuffer.wrap(stored).getLong();
     }
 
     private Counter counter(TableId table, ConflictRule rule, ConflictDecider.Winner winner) {
@@ -267,8 +281,9 @@ public final class ConflictResolver {
     }
 
     /**
-     * Forgets rows last changed longer ago than the window (and a margin): they can no longer conflict. Reads
-     * only each entry's fixed-place timestamp, so a pass over a large store costs little.
+     * Forgets rows that both sides have applied and that nothing changed for longer than the window (and a
+     * margin): a later change of them cannot conflict, only its merge base is lost. Reads only each entry's
+     * fixed-place fields, so a pass over a large store costs little.
      */
     void purge(long nowMs) {
         long before = nowMs - windowMicros / 1000 - KEEP_PAST_WINDOW_MS;
@@ -276,7 +291,12 @@ public final class ConflictResolver {
         try (KeyValueIterator<String, byte[]> all = store.all()) {
             while (all.hasNext()) {
                 KeyValue<String, byte[]> e = all.next();
-                if (e.value != null && State.storedAt(e.value) < before) {
+                if (e.value == null || e.key.startsWith("~") || State.storedAt(e.value) >= before) {
+                    continue;
+                }
+                String service = e.key.substring(0, e.key.indexOf('|'));
+                if (State.sentToService(e.value) <= appliedThrough(service)
+                        && State.sentToMonolith(e.value) <= appliedThrough(TopicNames.monolithTarget(service))) {
                     old.add(e.key);
                 }
             }
@@ -286,11 +306,12 @@ public final class ConflictResolver {
 
     /**
      * What the store keeps per row, in a binary form: format byte, stored-at (ms), commit time (µs), last
-     * monolith and service versions, origin, pending sides, then the row after the last change and the
-     * agreed row as JSON (length-prefixed; -1: null, -2: unknown).
+     * monolith and service versions, numbers of the last rows sent to the monolith and to the service (at
+     * fixed places: offsets 1, 9, 17, 25, 33, 41), origin, then the row after the last change and the agreed
+     * row as JSON (length-prefixed; -1: null, -2: unknown).
      */
     private static final class State {
-        private static final byte FORMAT = 1;
+        private static final byte FORMAT = 2;
         private static final int NULL = -1;
         private static final int UNKNOWN = -2;
 
@@ -302,11 +323,24 @@ public final class ConflictResolver {
         long monolithVersion;
         long serviceVersion;
         long storedAtMs;
-        /** sides that have not yet applied {@code image} */
-        java.util.SortedSet<String> pending = new java.util.TreeSet<>();
+        /** the number of the last row sent to each side for this row (0: none) */
+        long sentToMonolith;
+        long sentToService;
+
+        long sentTo(String side) {
+            return side.equals(MONOLITH) ? sentToMonolith : sentToService;
+        }
 
         static long storedAt(byte[] bytes) {
             return java.nio.ByteBuffer.wrap(bytes, 1, 8).getLong();
+        }
+
+        static long sentToMonolith(byte[] bytes) {
+            return java.nio.ByteBuffer.wrap(bytes, 33, 8).getLong();
+        }
+
+        static long sentToService(byte[] bytes) {
+            return java.nio.ByteBuffer.wrap(bytes, 41, 8).getLong();
         }
 
         static State read(byte[] bytes) {
@@ -322,14 +356,9 @@ public final class ConflictResolver {
                 s.commitMicros = in.readLong();
                 s.monolithVersion = in.readLong();
                 s.serviceVersion = in.readLong();
+                s.sentToMonolith = in.readLong();
+                s.sentToService = in.readLong();
                 s.origin = in.readUTF();
-                int pending = in.readByte();
-                if ((pending & 1) != 0) {
-                    s.pending.add(MONOLITH);
-                }
-                if ((pending & 2) != 0) {
-                    s.pending.add(SERVICE);
-                }
                 s.image = readRow(in);
                 int agreedLength = in.readInt();
                 s.agreedKnown = agreedLength != UNKNOWN;
@@ -354,8 +383,9 @@ public final class ConflictResolver {
                 out.writeLong(commitMicros);
                 out.writeLong(monolithVersion);
                 out.writeLong(serviceVersion);
+                out.writeLong(sentToMonolith);
+                out.writeLong(sentToService);
                 out.writeUTF(origin);
-                out.writeByte((pending.contains(MONOLITH) ? 1 : 0) | (pending.contains(SERVICE) ? 2 : 0));
                 writeRow(out, image, NULL);
                 writeRow(out, agreed, agreedKnown ? NULL : UNKNOWN);
                 out.flush();

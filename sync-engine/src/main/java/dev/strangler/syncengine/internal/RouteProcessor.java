@@ -119,8 +119,9 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
         markers.increment();
         ChangeEvent.TransactionRef tx = change.transaction();
         var origin = change.after().get(OriginMarkers.ORIGIN_COLUMN);
+        var through = change.after().get(OriginMarkers.THROUGH_COLUMN);
         byte[] value = new SequencedChange(tx.id(), change.position().version(), tx.totalOrder(), change.position().commitTimeMicros(),
-                List.of(), origin == null ? "" : origin.asText()).toBytes();
+                List.of(), origin == null ? "" : origin.asText(), through == null ? 0 : through.asLong()).toBytes();
         context.forward(new Record<>(tx.id().getBytes(StandardCharsets.UTF_8), value, record.timestamp()), sequencer);
     }
 

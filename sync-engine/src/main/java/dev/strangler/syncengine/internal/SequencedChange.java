@@ -17,17 +17,18 @@ import java.util.List;
  * apply records it produced for transaction-consistent services (possibly none: a filtered row, a
  * replay, a table only per-row services receive still counts toward the transaction's END).
  * {@code markerOrigin}: the change is the origin marker of a writer transaction (two-way sync), naming
- * where the writer's changes came from; null for every other change.
+ * where the writer's changes came from, and {@code markerThrough} the highest row sequence the writer had
+ * applied with it; null and 0 for every other change.
  * Internal binary form, on the sequencer topic and in the sequencer's store.
  */
 record SequencedChange(String transactionId, long order, long totalOrder, long sourceCommitMicros, List<Row> rows,
-                       String markerOrigin) {
+                       String markerOrigin, long markerThrough) {
 
     /** 3 adds the marker origin after the rows; 2 is read too */
     private static final int FORMAT = 3;
 
     SequencedChange(String transactionId, long order, long totalOrder, long sourceCommitMicros, List<Row> rows) {
-        this(transactionId, order, totalOrder, sourceCommitMicros, rows, null);
+        this(transactionId, order, totalOrder, sourceCommitMicros, rows, null, 0);
     }
 
     /** One apply record for one service: the apply topic's key and value. */
@@ -54,6 +55,7 @@ record SequencedChange(String transactionId, long order, long totalOrder, long s
             out.writeBoolean(markerOrigin != null);
             if (markerOrigin != null) {
                 out.writeUTF(markerOrigin);
+                out.writeLong(markerThrough);
             }
             out.flush();
             return bytes.toByteArray();
@@ -107,7 +109,8 @@ record SequencedChange(String transactionId, long order, long totalOrder, long s
                 rows.add(new Row(service, key, value));
             }
             String marker = format >= 3 && in.readBoolean() ? in.readUTF() : null;
-            return new SequencedChange(tx, order, totalOrder, micros, rows, marker);
+            long through = marker == null ? 0 : in.readLong();
+            return new SequencedChange(tx, order, totalOrder, micros, rows, marker, through);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -320,6 +320,10 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
             commitMicros = Math.max(commitMicros, change.sourceCommitMicros());
             if (change.markerOrigin() != null && origin != null) {
                 echoTargets.add(origin.echoTarget(change.markerOrigin()));
+                if (resolver != null) {
+                    // what the writer had applied to this origin's database when this transaction committed
+                    resolver.onApplied(origin.writerTarget(change.markerOrigin()), change.markerThrough());
+                }
             }
         }
         long timestamp = context.currentSystemTimeMs();
@@ -330,9 +334,6 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
                 if (echoTargets.contains(row.service())) {
                     // the writer applied this change to the database it came from: sending it there again is an echo
                     echoes.increment();
-                    if (resolver != null && resolver.watches(row.service())) {
-                        resolver.onEcho(row.service(), ApplyRecord.fromBytes(row.value()));
-                    }
                     continue;
                 }
                 if (resolver != null && resolver.watches(row.service())) {
@@ -343,9 +344,10 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
                     if (outcome.audit() != null) {
                         context.forward(new Record<>(outcome.auditKey(), outcome.audit(), timestamp), SyncTopology.CONFLICTS_SINK);
                     }
-                    if (!outcome.forward()) {
+                    if (outcome.forward() == null) {
                         continue;
                     }
+                    row = new SequencedChange.Row(row.service(), row.key(), outcome.forward().toBytes());
                 }
                 byService.computeIfAbsent(row.service(), s -> new ArrayList<>()).add(row);
             }
