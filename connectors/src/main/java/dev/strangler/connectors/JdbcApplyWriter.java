@@ -506,6 +506,10 @@ public final class JdbcApplyWriter implements Component {
     }
 
     private void applyGroup(Connection c, ApplyBatch.Group group, List<DeadLetter> rejected, ParkChanges parking) throws SQLException {
+        if (group.kind() == ApplyBatch.Kind.TRUNCATE) {
+            truncate(c, group, rejected, parking);
+            return;
+        }
         TableSchema target = targetSchemas.get(group.table());
         Savepoint savepoint = c.setSavepoint();
         try {
@@ -542,6 +546,38 @@ public final class JdbcApplyWriter implements Component {
         }
     }
 
+    /**
+     * A source TRUNCATE: every row of the target table goes, and so do its parked rows (they are older). If
+     * the service refuses (a foreign key from a table the source did not truncate with it), the truncate is
+     * dead-lettered (or stops the writer, per {@code onError}).
+     */
+    private void truncate(Connection c, ApplyBatch.Group group, List<DeadLetter> rejected, ParkChanges parking) throws SQLException {
+        ApplyBatch.Row row = group.rows().get(0);
+        Savepoint savepoint = c.setSavepoint();
+        int deleted;
+        try (Statement s = c.createStatement()) {
+            deleted = s.executeUpdate(PostgresDialect.deleteAll(group.table()));
+            c.releaseSavepoint(savepoint);
+        } catch (SQLException e) {
+            c.rollback(savepoint);
+            if (PostgresDialect.isTransient(e)) {
+                throw e;
+            }
+            String reason = "service " + service.name() + " rejected the truncate of " + group.table() + " (the source table was truncated): "
+                    + Strings.firstLine(e.getMessage()) + " (SQLState " + e.getSQLState() + ")";
+            stopIfAsked(group.table(), reason, row.source());
+            LOG.warn("{}; sent to {}", reason, topics.deadLetters());
+            rejected.add(deadLetter(row.source(), group.table(), row.record().version(), reason));
+            return;
+        }
+        for (Map.Entry<String, ParkedRow> p : new ArrayList<>(parked.entrySet())) {
+            if (p.getValue().table().equals(group.table())) {
+                unpark(c, p.getKey(), p.getValue(), parking);
+            }
+        }
+        LOG.info("writer {}: {} was truncated in the source; {} rows deleted", service.name(), group.table(), deleted);
+    }
+
     private void executeGroup(Connection c, ApplyBatch.Group group, List<ApplyBatch.Row> rows, TableSchema target) throws SQLException {
         List<String> key = target.primaryKey();
         Map<String, ColumnSchema> types = target.byName();
@@ -551,6 +587,7 @@ public final class JdbcApplyWriter implements Component {
             case UPSERT -> PostgresDialect.upsert(group.table(), group.columns(), key, guard);
             case UPDATE -> PostgresDialect.update(group.table(), group.columns(), key, guard);
             case DELETE -> PostgresDialect.delete(group.table(), key, guard);
+            case TRUNCATE -> throw new IllegalArgumentException("a truncate is not a group of rows");
         };
         boolean setsVersion = guard != PostgresDialect.Guard.UNVERSIONED;
         boolean checksVersion = guard == PostgresDialect.Guard.VERSIONED;

@@ -203,6 +203,9 @@ public final class PostgresCapture implements Component {
         p.setProperty("binary.handling.mode", "bytes");
         p.setProperty("hstore.handling.mode", "json");
         p.setProperty("tombstones.on.delete", "false");
+        // TRUNCATE arrives as an event (Debezium skips it by default): the sync engine carries it, ignores it or
+        // stops, per table (onTruncate), instead of the service silently keeping the rows
+        p.setProperty("skipped.operations", "none");
         p.setProperty("provide.transaction.metadata", String.valueOf(transactionMetadata));
         p.setProperty("max.batch.size", "8192");
         p.setProperty("max.queue.size", "32768");

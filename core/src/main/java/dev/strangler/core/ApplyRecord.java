@@ -73,7 +73,9 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
         /** insert the row, or update it when the key exists with an older version */
         UPSERT,
         /** delete the row with this key */
-        DELETE
+        DELETE,
+        /** delete every row of the table (the source table was truncated); the key is empty */
+        TRUNCATE
     }
 
     private static final ObjectMapper JSON = Json.mapper();
@@ -123,7 +125,7 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
         try (ByteArrayBuilder out = new ByteArrayBuilder(256); JsonGenerator g = JSON.getFactory().createGenerator(out)) {
             g.writeStartObject();
             g.writeStringField("table", table.toString());
-            g.writeStringField("action", action == Action.UPSERT ? "upsert" : "delete");
+            g.writeStringField("action", action.name().toLowerCase(java.util.Locale.ROOT));
             g.writeFieldName("key");
             JSON.writeTree(g, key);
             if (row != null) {
@@ -223,7 +225,8 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
         switch (actionName) {
             case "upsert" -> action = Action.UPSERT;
             case "delete" -> action = Action.DELETE;
-            default -> throw new MalformedChangeException("apply record action '" + actionName + "' is not upsert or delete");
+            case "truncate" -> action = Action.TRUNCATE;
+            default -> throw new MalformedChangeException("apply record action '" + actionName + "' is not upsert, delete or truncate");
         }
         if (action == Action.UPSERT && row == null) {
             throw new MalformedChangeException("apply record upsert has no 'row'");

@@ -43,15 +43,17 @@ public final class TableMapping {
             throw new IllegalArgumentException("route " + route.path() + " maps " + route.from() + ", not " + change.table());
         }
         SourcePosition at = change.position();
+        if (change.op() == ChangeEvent.Op.TRUNCATE) {
+            // every row of the target came from the source table (a filtered route: from its rows that passed)
+            return route.onTruncate() == TableRoute.OnTruncate.CARRY
+                    ? Optional.of(new ApplyRecord(route.to(), ApplyRecord.Action.TRUNCATE, JsonNodeFactory.instance.objectNode(), null,
+                    Set.of(), at.version(), at.commitTimeMicros(), at.transactionId()))
+                    : Optional.empty();
+        }
         ObjectNode key = mapColumns(change.key(), null);
-        switch (change.op()) {
-            case DELETE:
-                return Optional.of(new ApplyRecord(route.to(), ApplyRecord.Action.DELETE, key, null, Set.of(),
-                        at.version(), at.commitTimeMicros(), at.transactionId()));
-            case TRUNCATE:
-                return Optional.empty();
-            default:
-                break;
+        if (change.op() == ChangeEvent.Op.DELETE) {
+            return Optional.of(new ApplyRecord(route.to(), ApplyRecord.Action.DELETE, key, null, Set.of(),
+                    at.version(), at.commitTimeMicros(), at.transactionId()));
         }
         ObjectNode after = change.after();
         boolean passes = route.where().map(f -> f.test(after)).orElse(true);

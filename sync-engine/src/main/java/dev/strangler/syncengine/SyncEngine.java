@@ -85,13 +85,18 @@ public final class SyncEngine implements Component {
             LOG.info("sync engine {} → {}", previous, next);
             if (next == KafkaStreams.State.RUNNING) {
                 state.tryMoveTo(ComponentState.RUNNING);
-            } else if (next == KafkaStreams.State.ERROR) {
+            } else if (next == KafkaStreams.State.ERROR && state.failure().isEmpty()) {
                 state.fail("Kafka Streams is in state ERROR; see the log for the exception");
             }
         });
         streams.setUncaughtExceptionHandler(e -> {
             LOG.error("sync engine failed: {}", e.toString(), e);
-            state.fail(e.toString());
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            // the innermost message says what happened and what to do (a table's onError or onTruncate: stop)
+            state.fail(root.getMessage() == null ? e.toString() : root.getMessage());
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         });
         streams.start();

@@ -226,6 +226,24 @@ class SequencerTopologyTest {
         assertThat(metrics.get("strangler.sync.transactions.pending").gauge().value()).isZero();
     }
 
+    /** A TRUNCATE of two tables is one WAL record: both events carry its position, numbered in the capture's order. */
+    private void truncate(TestInputTopic<byte[], byte[]> topic, String table, long lsn, String tx, long order) {
+        topic.pipeInput(null, b("{\"before\":null,\"after\":null,\"source\":{\"schema\":\"public\",\"table\":\"" + table
+                + "\",\"lsn\":" + lsn + ",\"ts_us\":" + lsn + "},\"op\":\"t\",\"transaction\":{\"id\":\"" + tx
+                + "\",\"total_order\":" + order + ",\"data_collection_order\":1}}"));
+    }
+
+    @Test
+    void aTruncateOfTwoTablesAtOnePositionCompletesItsTransactionAndTruncatesBoth() {
+        change(orders, "orders", "{\"id\":9}", "{\"id\":9,\"status\":\"paid\"}", 3000, "700:3000", 1);
+        // the capture numbers orders 2 and order_items 3; by name order_items sorts first
+        truncate(orders, "orders", 3010, "700:3010", 2);
+        truncate(items, "order_items", 3010, "700:3010", 3);
+        change(orders, "orders", "{\"id\":10}", "{\"id\":10,\"status\":\"paid\"}", 3020, "700:3020", 4);
+        end("700:3030", 4);
+        assertThat(ordersOutput()).containsExactly("orders:{id:9}", "order_items:{}", "orders:{}", "orders:{id:10}", "COMMIT 700(4)");
+    }
+
     @Test
     void aCaptureRestartedMidTransactionAnnouncesOnlyWhatItSentAgainAndTheRestIsAwaited() {
         // first capture session: three changes of transaction 600, then the capture dies before the END

@@ -27,7 +27,9 @@ public final class ApplyBatch {
         UPSERT,
         /** update rows whose unchanged (TOAST) columns must keep their target value */
         UPDATE,
-        DELETE
+        DELETE,
+        /** delete every row of the table (the source table was truncated) */
+        TRUNCATE
     }
 
     /** One surviving change and the Kafka record it came from. */
@@ -40,6 +42,8 @@ public final class ApplyBatch {
 
     private final Map<TableId, Integer> tableOrder;
     private final Map<String, Row> latestByKey = new LinkedHashMap<>();
+    /** the last truncate of each table in the batch; rows of the table before it were dropped */
+    private final Map<TableId, Row> truncates = new LinkedHashMap<>();
     private final Map<TableId, List<Long>> sourceMicros = new HashMap<>();
     private int size;
 
@@ -50,12 +54,23 @@ public final class ApplyBatch {
     public void add(ApplyRecord record, ConsumerRecord<byte[], byte[]> source) {
         size++;
         sourceMicros.computeIfAbsent(record.table(), t -> new ArrayList<>()).add(record.sourceCommitMicros());
+        if (record.action() == ApplyRecord.Action.TRUNCATE) {
+            // the table's earlier rows in this batch would be deleted by it: they are not written at all
+            latestByKey.values().removeIf(r -> r.record().table().equals(record.table()));
+            truncates.put(record.table(), new Row(record, source));
+            return;
+        }
         String key = record.kafkaKey();
         Row existing = latestByKey.get(key);
         // a conflict decision comes after the changes it overrides: it replaces them whatever their version
         if (existing == null || record.forced() || existing.record().version() <= record.version()) {
             latestByKey.put(key, new Row(record, source));
         }
+    }
+
+    /** Tables this batch truncates. */
+    public java.util.Set<TableId> truncated() {
+        return truncates.keySet();
     }
 
     /** The surviving change of each key. */
@@ -95,6 +110,8 @@ public final class ApplyBatch {
         }
         Comparator<Group> parentsFirst = Comparator.comparingInt(g -> tableOrder.getOrDefault(g.table(), Integer.MAX_VALUE));
         List<Group> ordered = new ArrayList<>(deletes.values());
+        // truncates run with the deletes, children first (a source TRUNCATE of a parent includes its children)
+        truncates.forEach((table, row) -> ordered.add(new Group(table, Kind.TRUNCATE, List.of(), List.of(row), true)));
         ordered.sort(parentsFirst.reversed());
         List<Group> upsertGroups = new ArrayList<>(upserts.values());
         upsertGroups.sort(parentsFirst);

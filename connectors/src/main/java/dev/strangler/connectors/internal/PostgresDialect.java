@@ -205,6 +205,11 @@ public final class PostgresDialect {
         return delete(table, key, Guard.VERSIONED);
     }
 
+    /** Every row of a table, for a source TRUNCATE: a DELETE, which (unlike TRUNCATE) leaves readers undisturbed. */
+    public static String deleteAll(TableId table) {
+        return "DELETE FROM " + qualified(table);
+    }
+
     private static String keyCondition(List<String> key) {
         return key.stream().map(c -> quote(c) + " = ?").collect(Collectors.joining(" AND "));
     }

@@ -346,6 +346,8 @@ public final class ConfigLoader {
         }
         TableRoute.OnError onError = t.choice("onError", TableRoute.OnError.DEAD_LETTER, TableRoute.OnError::configName,
                 TableRoute.OnError.values());
+        TableRoute.OnTruncate onTruncate = t.choice("onTruncate", TableRoute.OnTruncate.CARRY, TableRoute.OnTruncate::configName,
+                TableRoute.OnTruncate.values());
         TableRoute.Direction direction = t.choice("direction", serviceDirection, TableRoute.Direction::configName,
                 TableRoute.Direction.values());
         if (direction == TableRoute.Direction.TWO_WAY) {
@@ -369,7 +371,7 @@ public final class ConfigLoader {
         if (from == null || to == null) {
             return Optional.empty();
         }
-        return Optional.of(new TableRoute(path, from, to, renames, dropped, where, consistency, repair, key, direction, onError));
+        return Optional.of(new TableRoute(path, from, to, renames, dropped, where, consistency, repair, key, direction, onError, onTruncate));
     }
 
     static TableId tableId(ConfigNode n, String key, boolean required) {

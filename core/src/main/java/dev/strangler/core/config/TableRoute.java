@@ -19,10 +19,37 @@ import java.util.Set;
  * @param key         source columns that identify a row, for a table without a primary key (empty: the primary key)
  * @param direction   whether the service's changes of the table travel back to the monolith too
  * @param onError     what happens to a change of the table that cannot be mapped or written
+ * @param onTruncate  what a TRUNCATE of the source table does to the target table
  */
 public record TableRoute(String path, TableId from, TableId to, Map<String, String> renames, Set<String> dropped,
                          Optional<RowFilter> where, Consistency consistency, Repair repair, java.util.List<String> key,
-                         Direction direction, OnError onError) {
+                         Direction direction, OnError onError, OnTruncate onTruncate) {
+
+    /** What a TRUNCATE of the source table does. */
+    public enum OnTruncate {
+        /** every row of the target table is deleted, in order with the table's other changes (the default) */
+        CARRY("carry"),
+        /** the target keeps its rows; the validator then reports them as extra (drift, on purpose) */
+        IGNORE("ignore"),
+        /** the sync engine stops, naming the table; after deciding, change the setting and restart */
+        STOP("stop");
+
+        private final String configName;
+
+        OnTruncate(String configName) {
+            this.configName = configName;
+        }
+
+        public String configName() {
+            return configName;
+        }
+    }
+
+    public TableRoute(String path, TableId from, TableId to, Map<String, String> renames, Set<String> dropped,
+                      Optional<RowFilter> where, Consistency consistency, Repair repair, java.util.List<String> key,
+                      Direction direction, OnError onError) {
+        this(path, from, to, renames, dropped, where, consistency, repair, key, direction, onError, OnTruncate.CARRY);
+    }
 
     /** What happens to a change that cannot be mapped or written (a constraint violation, a value too long). */
     public enum OnError {
@@ -129,7 +156,8 @@ public record TableRoute(String path, TableId from, TableId to, Map<String, Stri
     public TableRoute inverse() {
         Map<String, String> back = new java.util.LinkedHashMap<>();
         renames.forEach((source, target) -> back.put(target, source));
-        return new TableRoute(path, to, from, back, Set.of(VERSION_COLUMN), Optional.empty(), consistency, repair, java.util.List.of(), direction, onError);
+        return new TableRoute(path, to, from, back, Set.of(VERSION_COLUMN), Optional.empty(), consistency, repair, java.util.List.of(),
+                direction, onError, onTruncate);
     }
 
     /** The column each service row keeps its source version in; never carried back to the monolith. */

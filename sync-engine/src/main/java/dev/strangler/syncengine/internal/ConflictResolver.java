@@ -107,7 +107,8 @@ public final class ConflictResolver {
 
     Outcome onRow(String target, ApplyRecord row, long nowMs) {
         Pair pair = byTarget.getOrDefault(target, Map.of()).get(row.table());
-        if (pair == null) {
+        if (pair == null || row.action() == ApplyRecord.Action.TRUNCATE) {
+            // a truncate concerns every row: it goes on as it came (docs/two-way.md, limits)
             return Outcome.forward(row);
         }
         TableRoute route = pair.route();

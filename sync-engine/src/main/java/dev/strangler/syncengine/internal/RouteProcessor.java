@@ -101,7 +101,11 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
                 ChangeEvent.TransactionRef tx = change.transaction();
                 // the change's source position names it within its transaction: unlike Debezium's total_order,
                 // it is the same when a restarted capture sends the change again
-                byte[] value = new SequencedChange(tx.id(), change.position().version(), tx.totalOrder(), change.position().commitTimeMicros(), sequenced).toBytes();
+                // a TRUNCATE of several tables is one WAL record: its events share the position, the table tells them apart
+                SequencedChange.Position position = new SequencedChange.Position(change.position().version(),
+                        change.op() == ChangeEvent.Op.TRUNCATE ? change.table().toString() : "");
+                byte[] value = new SequencedChange(tx.id(), position, tx.totalOrder(), change.position().commitTimeMicros(), sequenced,
+                        null, 0).toBytes();
                 context.forward(new Record<>(tx.id().getBytes(StandardCharsets.UTF_8), value, record.timestamp()), sequencer);
             }
         }
@@ -120,8 +124,8 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
         ChangeEvent.TransactionRef tx = change.transaction();
         var origin = change.after().get(OriginMarkers.ORIGIN_COLUMN);
         var through = change.after().get(OriginMarkers.THROUGH_COLUMN);
-        byte[] value = new SequencedChange(tx.id(), change.position().version(), tx.totalOrder(), change.position().commitTimeMicros(),
-                List.of(), origin == null ? "" : origin.asText(), through == null ? 0 : through.asLong()).toBytes();
+        byte[] value = new SequencedChange(tx.id(), new SequencedChange.Position(change.position().version(), ""), tx.totalOrder(),
+                change.position().commitTimeMicros(), List.of(), origin == null ? "" : origin.asText(), through == null ? 0 : through.asLong()).toBytes();
         context.forward(new Record<>(tx.id().getBytes(StandardCharsets.UTF_8), value, record.timestamp()), sequencer);
     }
 
@@ -133,6 +137,12 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
             return;
         }
         for (SyncPlan.Destination destination : destinations) {
+            if (change.op() == ChangeEvent.Op.TRUNCATE && destination.mapping().route().onTruncate() == TableRoute.OnTruncate.STOP) {
+                throw new IllegalStateException("TRUNCATE of " + change.table() + " in origin " + plan.name() + " (at "
+                        + context.recordMetadata().map(m -> m.topic() + "@" + m.offset()).orElse("?") + "): "
+                        + destination.mapping().route().path() + ".onTruncate is stop. Decide: onTruncate: carry deletes every row of "
+                        + destination.mapping().route().to() + " in " + destination.service() + ", ignore keeps them; then restart");
+            }
             Optional<ApplyRecord> mapped;
             try {
                 mapped = destination.mapping().apply(change);

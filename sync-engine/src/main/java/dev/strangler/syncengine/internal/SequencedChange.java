@@ -21,14 +21,31 @@ import java.util.List;
  * applied with it; null and 0 for every other change.
  * Internal binary form, on the sequencer topic and in the sequencer's store.
  */
-record SequencedChange(String transactionId, long order, long totalOrder, long sourceCommitMicros, List<Row> rows,
+record SequencedChange(String transactionId, Position position, long totalOrder, long sourceCommitMicros, List<Row> rows,
                        String markerOrigin, long markerThrough) {
 
-    /** 3 adds the marker origin after the rows; 2 is read too */
+    /** 3 adds the position's tie-break after the total order and the marker after the rows; 2 is read too */
     private static final int FORMAT = 3;
 
     SequencedChange(String transactionId, long order, long totalOrder, long sourceCommitMicros, List<Row> rows) {
-        this(transactionId, order, totalOrder, sourceCommitMicros, rows, null, 0);
+        this(transactionId, new Position(order, ""), totalOrder, sourceCommitMicros, rows, null, 0);
+    }
+
+    /**
+     * Where a change sits in its transaction: its source position, and a tie-break for changes that share one
+     * (a TRUNCATE of several tables is one WAL record and comes as one event per table, all at its position:
+     * the table name tells them apart). Stable across capture restarts.
+     */
+    record Position(long order, String tie) implements Comparable<Position> {
+        @Override
+        public int compareTo(Position other) {
+            int byOrder = Long.compare(order, other.order);
+            return byOrder != 0 ? byOrder : tie.compareTo(other.tie);
+        }
+    }
+
+    long order() {
+        return position.order();
     }
 
     /** One apply record for one service: the apply topic's key and value. */
@@ -41,8 +58,9 @@ record SequencedChange(String transactionId, long order, long totalOrder, long s
             DataOutputStream out = new DataOutputStream(bytes);
             out.writeByte(FORMAT);
             out.writeUTF(transactionId);
-            out.writeLong(order);
+            out.writeLong(position.order());
             out.writeLong(totalOrder);
+            out.writeUTF(position.tie());
             out.writeLong(sourceCommitMicros);
             out.writeInt(rows.size());
             for (Row row : rows) {
@@ -65,13 +83,16 @@ record SequencedChange(String transactionId, long order, long totalOrder, long s
     }
 
     /** The transaction, position and total order of a change, read without copying its rows. */
-    record Header(String transactionId, long order, long totalOrder) {
+    record Header(String transactionId, Position position, long totalOrder) {
     }
 
     static Header header(byte[] data) {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
-            checkFormat(in.readByte());
-            return new Header(in.readUTF(), in.readLong(), in.readLong());
+            int format = checkFormat(in.readByte());
+            String tx = in.readUTF();
+            long order = in.readLong();
+            long totalOrder = in.readLong();
+            return new Header(tx, new Position(order, format >= 3 ? in.readUTF() : ""), totalOrder);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -99,6 +120,7 @@ record SequencedChange(String transactionId, long order, long totalOrder, long s
             String tx = in.readUTF();
             long order = in.readLong();
             long totalOrder = in.readLong();
+            String tie = format >= 3 ? in.readUTF() : "";
             long micros = in.readLong();
             int n = in.readInt();
             List<Row> rows = new ArrayList<>(n);
@@ -110,7 +132,7 @@ record SequencedChange(String transactionId, long order, long totalOrder, long s
             }
             String marker = format >= 3 && in.readBoolean() ? in.readUTF() : null;
             long through = marker == null ? 0 : in.readLong();
-            return new SequencedChange(tx, order, totalOrder, micros, rows, marker, through);
+            return new SequencedChange(tx, new Position(order, tie), totalOrder, micros, rows, marker, through);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

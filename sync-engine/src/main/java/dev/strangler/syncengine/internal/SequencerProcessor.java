@@ -119,11 +119,11 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         final String id;
         final long firstSeenMs;
         /** change bytes by source position: the order of execution */
-        final TreeMap<Long, byte[]> changes = new TreeMap<>();
+        final TreeMap<SequencedChange.Position, byte[]> changes = new TreeMap<>();
         /** Debezium's total_order of each change, by source position, as the latest capture session sent it */
-        final Map<Long, Long> totalOrders = new HashMap<>();
+        final Map<SequencedChange.Position, Long> totalOrders = new HashMap<>();
         /** positions not yet in the store, in arrival order */
-        final List<Long> unstored = new ArrayList<>();
+        final List<SequencedChange.Position> unstored = new ArrayList<>();
         /** how many chunks of this transaction's changes the store holds: keys e|tx|0 .. e|tx|n-1 */
         int storedChunks;
         long expected = -1;
@@ -181,8 +181,8 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
                     Pending p = pendingByTx.computeIfAbsent(key.substring(2, bar), tx -> new Pending(tx, now));
                     for (byte[] change : unchunk(entry.value)) {
                         SequencedChange.Header header = SequencedChange.header(change);
-                        p.changes.put(header.order(), change);
-                        p.totalOrders.put(header.order(), header.totalOrder());
+                        p.changes.put(header.position(), change);
+                        p.totalOrders.put(header.position(), header.totalOrder());
                     }
                     p.storedChunks = Math.max(p.storedChunks, Integer.parseInt(key.substring(bar + 1)) + 1);
                 } else if (key.startsWith("x|")) {
@@ -225,16 +225,16 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
             return;
         }
         Pending p = pendingByTx.computeIfAbsent(tx, t -> new Pending(t, context.currentSystemTimeMs()));
-        Long known = p.totalOrders.put(change.order(), change.totalOrder());
+        Long known = p.totalOrders.put(change.position(), change.totalOrder());
         if (known == null) {
-            p.changes.put(change.order(), bytes);
-            p.unstored.add(change.order());
+            p.changes.put(change.position(), bytes);
+            p.unstored.add(change.position());
             unstored.add(p);
         } else if (known != change.totalOrder()) {
             // sent again by a capture restarted mid-transaction, which counts anew: its total order counts,
             // the rows stay those first routed (the route processor drops a replayed row by version)
-            p.changes.put(change.order(), SequencedChange.withTotalOrder(p.changes.get(change.order()), change.totalOrder()));
-            p.unstored.add(change.order());
+            p.changes.put(change.position(), SequencedChange.withTotalOrder(p.changes.get(change.position()), change.totalOrder()));
+            p.unstored.add(change.position());
             unstored.add(p);
         }
     }
@@ -290,24 +290,54 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
      * Whether every change the END announces has arrived. The END counts the changes the capture sent
      * in its last session; a capture restarted mid-transaction sends only the rest (from where its
      * offsets were), numbering them from 1, and announces only those. So the transaction is complete
-     * when the {@code expected} changes with the highest positions carry total orders 1, 2, ..., expected
-     * in position order: the last session's changes, all there.
+     * when the {@code expected} changes with the highest positions carry the total orders 1, 2, ..., expected:
+     * the last session's changes, all there.
      */
     private static boolean complete(Pending p) {
         if (p.expected < 0 || p.changes.size() < p.expected) {
             return false;
         }
         long wanted = p.expected;
-        for (Long position : p.changes.descendingKeySet()) {
-            if (wanted == 0) {
+        // changes that share a source position (a TRUNCATE of several tables) may carry their total orders in
+        // any order among themselves: such a group must hold the next totals as a set
+        java.util.List<Long> group = new ArrayList<>();
+        long groupOrder = Long.MIN_VALUE;
+        for (SequencedChange.Position position : p.changes.descendingKeySet()) {
+            if (wanted == 0 && group.isEmpty()) {
                 break;
             }
-            if (p.totalOrders.get(position) != wanted) {
+            if (position.order() != groupOrder && !group.isEmpty()) {
+                if (!takes(group, wanted)) {
+                    return false;
+                }
+                wanted -= group.size();
+                group.clear();
+                if (wanted == 0) {
+                    break;
+                }
+            }
+            groupOrder = position.order();
+            group.add(p.totalOrders.get(position));
+        }
+        if (!group.isEmpty()) {
+            if (!takes(group, wanted)) {
                 return false;
             }
-            wanted--;
+            wanted -= group.size();
         }
         return wanted == 0;
+    }
+
+    /** Whether a group of changes at one position carries exactly the totals wanted-size+1 .. wanted. */
+    private static boolean takes(java.util.List<Long> totals, long wanted) {
+        if (totals.size() > wanted) {
+            return false;
+        }
+        java.util.Set<Long> expected = new java.util.HashSet<>();
+        for (long t = wanted - totals.size() + 1; t <= wanted; t++) {
+            expected.add(t);
+        }
+        return new java.util.HashSet<>(totals).equals(expected);
     }
 
     private void emit(Pending p, boolean partial) {
@@ -403,7 +433,7 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         for (Pending p : unstored) {
             List<byte[]> chunk = new ArrayList<>();
             int chunkBytes = 0;
-            for (Long position : p.unstored) {
+            for (SequencedChange.Position position : p.unstored) {
                 byte[] change = p.changes.get(position);
                 if (!chunk.isEmpty() && chunkBytes + change.length > MAX_CHUNK_BYTES) {
                     store.put(changeKey(p.id, p.storedChunks++), chunk(chunk, chunkBytes));
