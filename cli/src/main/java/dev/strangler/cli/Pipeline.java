@@ -135,7 +135,7 @@ public final class Pipeline implements AutoCloseable {
         if (parts.contains(Part.WRITER)) {
             for (ServiceSettings service : config.serviceList()) {
                 JdbcApplyWriter.Options options = new JdbcApplyWriter.Options(true, plan.twoWay().containsKey(service.name())
-                        ? java.util.Optional.of(TopicNames.MONOLITH_ORIGIN) : java.util.Optional.empty());
+                        ? java.util.Optional.of(TopicNames.MONOLITH_ORIGIN) : java.util.Optional.empty()).followingSchemaOf(config.monolith());
                 startWriter(new JdbcApplyWriter(service, options, checks.sourceSchemas(), config.writer(), kafka, topics, metrics, clock, listener));
             }
             plan.twoWay().forEach((service, routes) -> {

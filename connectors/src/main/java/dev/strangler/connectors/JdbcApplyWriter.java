@@ -81,6 +81,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * retried whenever a related table gets rows; a newer change of its key replaces it; after
  * {@code writer.parkTimeout} it goes to the dead-letter topic. Any other rejection goes to the
  * dead-letter topic at once, with the database's message.
+ *
+ * <p>Schema changes in the source (with {@link Options#source()}): a row the target rejects because a column is
+ * missing, a value does not fit, or a NOT NULL column gets no value is checked against the source table as it is
+ * now. A column the source added is added to the target; a column whose type the source widened is widened; a
+ * column the source dropped is dropped; all in the writer's transaction, and the rows are written. A change
+ * that cannot be followed safely (a column gone and another one new: a rename; a narrowing) is not: the rows are
+ * rejected as before, with the reason.
  */
 public final class JdbcApplyWriter implements Component {
 
@@ -95,10 +102,19 @@ public final class JdbcApplyWriter implements Component {
      *                      writer's row in {@code strangler_origin}, naming the origin of the changes it
      *                      applies, so the sync engine drops them instead of sending them back
      */
-    public record Options(boolean versionColumn, Optional<String> originMarker) {
+    public record Options(boolean versionColumn, Optional<String> originMarker, Optional<dev.strangler.core.config.DatabaseSettings> source) {
 
-        /** A one-way service database. */
-        public static final Options SERVICE = new Options(true, Optional.empty());
+        /** A one-way service database, without schema following. */
+        public static final Options SERVICE = new Options(true, Optional.empty(), Optional.empty());
+
+        public Options(boolean versionColumn, Optional<String> originMarker) {
+            this(versionColumn, originMarker, Optional.empty());
+        }
+
+        /** The same options, following the schema of the database the rows come from. */
+        public Options followingSchemaOf(dev.strangler.core.config.DatabaseSettings database) {
+            return new Options(versionColumn, originMarker, Optional.of(database));
+        }
     }
 
     private final ServiceSettings service;
@@ -121,6 +137,7 @@ public final class JdbcApplyWriter implements Component {
     private final Map<TableId, Integer> parkedPerTable = new HashMap<>();
     private final AtomicLong parkedGauge = new AtomicLong();
     private final Counter parkedRows;
+    private final Counter schemaChanges;
     private long lastParkedRetryMs;
     /** rows the last retry took out of the park: while it makes progress, an idle writer keeps retrying */
     private int lastRetryFreedRows;
@@ -178,6 +195,8 @@ public final class JdbcApplyWriter implements Component {
                 .description("source transactions committed whole to the service database").register(metrics);
         transactionRows = DistributionSummary.builder(MetricNames.WRITER_TRANSACTION_ROWS).tag(MetricNames.TAG_SERVICE, name)
                 .description("rows per source transaction applied").register(metrics);
+        schemaChanges = Counter.builder(MetricNames.WRITER_SCHEMA_CHANGES).tag(MetricNames.TAG_SERVICE, name)
+                .description("source schema changes the target followed (columns added, widened, dropped)").register(metrics);
         parkedRows = Counter.builder(MetricNames.WRITER_PARKED).tag(MetricNames.TAG_SERVICE, name)
                 .description("rows parked because their parent row was missing (foreign key)").register(metrics);
         metrics.gauge(MetricNames.WRITER_PARKED_NOW, List.of(io.micrometer.core.instrument.Tag.of(MetricNames.TAG_SERVICE, name)), parkedGauge);
@@ -520,6 +539,10 @@ public final class JdbcApplyWriter implements Component {
             if (PostgresDialect.isTransient(e)) {
                 throw e;
             }
+            if (followSourceSchema(c, group.table(), e)) {
+                applyGroup(c, group, rejected, parking);
+                return;
+            }
             // Find the rows the database rejects, one by one; the others are written.
             for (ApplyBatch.Row row : group.rows()) {
                 Savepoint single = c.setSavepoint();
@@ -533,7 +556,8 @@ public final class JdbcApplyWriter implements Component {
                     }
                     String reason = "service " + service.name() + " rejected " + row.record().action().name().toLowerCase()
                             + " of " + group.table() + " key " + row.record().key() + ": " + Strings.firstLine(rowError.getMessage())
-                            + " (SQLState " + rowError.getSQLState() + ")";
+                            + " (SQLState " + rowError.getSQLState() + ")"
+                            + (schemaNotes.containsKey(group.table()) ? "; " + schemaNotes.get(group.table()) : "");
                     if (PostgresDialect.FOREIGN_KEY_VIOLATION.equals(rowError.getSQLState())) {
                         park(c, row, reason, parking);
                     } else {
@@ -544,6 +568,93 @@ public final class JdbcApplyWriter implements Component {
                 }
             }
         }
+    }
+
+    /** Per target table, the source columns (and types) the writer has last followed, to follow each change once. */
+    private final Map<TableId, String> followedSchema = new HashMap<>();
+    /** Per target table, why the source's last schema change was not followed (added to the rows' dead letters). */
+    private final Map<TableId, String> schemaNotes = new HashMap<>();
+
+    /**
+     * After a rejection that a source schema change explains (SQLState 42703 undefined column, 22001 value too
+     * long, 22003 out of range, 23502 not null), makes the target table follow the source table as it is now,
+     * in the writer's transaction. Returns whether the target changed (the group is then written again).
+     */
+    private boolean followSourceSchema(Connection c, TableId targetTable, SQLException rejection) throws SQLException {
+        String state = String.valueOf(rejection.getSQLState());
+        if (options.source().isEmpty() || !List.of("42703", "22001", "22003", "23502").contains(state)) {
+            return false;
+        }
+        TableRoute route = routesByTarget.get(targetTable);
+        Optional<TableSchema> live;
+        try (Connection source = StartupChecks.connect(options.source().get())) {
+            live = new PostgresCatalog(source).table(route.from());
+        }
+        if (live.isEmpty()) {
+            return false;
+        }
+        String signature = live.get().columns().toString();
+        if (signature.equals(followedSchema.get(targetTable))) {
+            return false;    // already followed this shape: the rejection has another cause
+        }
+        TableSchema target = targetSchemas.get(targetTable);
+        Map<String, ColumnSchema> targetColumns = target.byName();
+        List<String> ddl = new ArrayList<>();
+        List<String> added = new ArrayList<>();
+        java.util.Set<String> sourceNames = new java.util.HashSet<>();
+        for (ColumnSchema column : live.get().columns()) {
+            Optional<String> name = route.targetColumn(column.name());
+            if (name.isEmpty()) {
+                continue;
+            }
+            sourceNames.add(name.get());
+            ColumnSchema existing = targetColumns.get(name.get());
+            if (existing == null) {
+                added.add(name.get());
+                ddl.add("ALTER TABLE " + PostgresDialect.qualified(targetTable) + " ADD COLUMN IF NOT EXISTS "
+                        + PostgresDialect.quote(name.get()) + " " + column.type());
+            } else if (!existing.type().equals(column.type()) && dev.strangler.connectors.internal.TypeWidening.widens(existing.type(), column.type())) {
+                ddl.add("ALTER TABLE " + PostgresDialect.qualified(targetTable) + " ALTER COLUMN " + PostgresDialect.quote(name.get())
+                        + " TYPE " + column.type());
+            }
+        }
+        // a column the source had at start and has no more: dropped there
+        TableSchema atStart = sourceSchemas.get(route.from());
+        List<String> gone = new ArrayList<>();
+        if (atStart != null) {
+            for (ColumnSchema column : atStart.columns()) {
+                Optional<String> name = route.targetColumn(column.name());
+                if (name.isPresent() && !sourceNames.contains(name.get()) && targetColumns.containsKey(name.get())
+                        && !target.primaryKey().contains(name.get())) {
+                    gone.add(name.get());
+                }
+            }
+        }
+        if (!added.isEmpty() && !gone.isEmpty()) {
+            String note = "in the source, " + route.from() + " lost columns " + gone + " and got " + added + ": a rename? Not followed: "
+                    + "rename the columns of " + targetTable + " in service " + service.name() + " (ALTER TABLE ... RENAME COLUMN), then "
+                    + "strangler dlq replay --table " + targetTable;
+            LOG.warn("writer {}: {}", service.name(), note);
+            schemaNotes.put(targetTable, note);
+            return false;
+        }
+        schemaNotes.remove(targetTable);
+        for (String column : gone) {
+            ddl.add("ALTER TABLE " + PostgresDialect.qualified(targetTable) + " DROP COLUMN IF EXISTS " + PostgresDialect.quote(column));
+        }
+        if (ddl.isEmpty()) {
+            return false;
+        }
+        try (Statement s = c.createStatement()) {
+            for (String statement : ddl) {
+                s.execute(statement);
+            }
+        }
+        targetSchemas.put(targetTable, new PostgresCatalog(c).table(targetTable).orElseThrow());
+        followedSchema.put(targetTable, signature);
+        schemaChanges.increment(ddl.size());
+        LOG.info("writer {}: {} follows the source's schema change of {}: {}", service.name(), targetTable, route.from(), ddl);
+        return true;
     }
 
     /**

@@ -45,6 +45,8 @@ public final class MetricNames {
     public static final String SYNC_TRANSACTIONS_INCOMPLETE = "strangler.sync.transactions.incomplete";
     /** Counter: rows parked because a parent row (foreign key) was missing, per service. */
     public static final String WRITER_PARKED = "strangler.writer.parked";
+    /** Counter: source schema changes a service table followed (a column added, widened or dropped), per service. */
+    public static final String WRITER_SCHEMA_CHANGES = "strangler.writer.schema.changes";
     /** Gauge: rows parked now, per service. */
     public static final String WRITER_PARKED_NOW = "strangler.writer.parked.now";
     /** Gauge: share of rows that matched in the last finished validation pass, per service and target table. */

@@ -1,0 +1,62 @@
+package dev.strangler.cli;
+
+import dev.strangler.core.MetricNames;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The monolith's schema changes while Strangler runs: the service table follows what it safely can. */
+class SchemaChangeIT extends SandboxTestBase {
+
+    @Test
+    void anAddedAWidenedAndADroppedColumnAreFollowedAndARenameIsNot() {
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith("CREATE TABLE items (id bigint PRIMARY KEY, code varchar(5), legacy text NOT NULL, qty int)",
+                    "INSERT INTO items VALUES (1, 'a', 'old', 1), (2, 'b', 'old', 2)", "CREATE TABLE other (id bigint PRIMARY KEY, note text)");
+            java.nio.file.Path config = h.writeConfig("- from: public.items\n- from: public.other");
+            h.startStrangler("- from: public.items\n- from: public.other");
+            h.awaitServiceMatchesMonolith("SELECT id, code, legacy, qty FROM items ORDER BY id", "SELECT id, code, legacy, qty FROM items ORDER BY id",
+                    Duration.ofSeconds(60));
+            TwoWaySyncIT.awaitCaptureRunning(h);
+
+            // added: the next rows carry it, and the service table gets it
+            h.inMonolith("ALTER TABLE items ADD COLUMN color text", "UPDATE items SET color = 'red' WHERE id = 1",
+                    "INSERT INTO items VALUES (3, 'c', 'old', 3, 'blue')");
+            String withColor = "SELECT id, code, legacy, qty, color FROM items ORDER BY id";
+            h.awaitServiceMatchesMonolith(withColor, withColor, Duration.ofSeconds(30));
+
+            // widened: a longer value fits after the service's column follows
+            h.inMonolith("ALTER TABLE items ALTER COLUMN code TYPE varchar(20)", "INSERT INTO items VALUES (4, 'fifteen letters', 'old', 4, NULL)");
+            h.awaitServiceMatchesMonolith(withColor, withColor, Duration.ofSeconds(30));
+            assertThat(h.serviceRows("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'items'::regclass AND attname = 'code'"))
+                    .containsExactly(List.of("character varying(20)"));
+
+            // dropped: a NOT NULL column the monolith no longer has goes from the service too
+            h.inMonolith("ALTER TABLE items DROP COLUMN legacy", "INSERT INTO items VALUES (5, 'e', 5, 'green')");
+            String withoutLegacy = "SELECT id, code, qty, color FROM items ORDER BY id";
+            h.awaitServiceMatchesMonolith(withoutLegacy, withoutLegacy, Duration.ofSeconds(30));
+            assertThat(h.serviceRows("SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'legacy'"))
+                    .containsExactly(List.of("0"));
+            assertThat(TwoWaySyncIT.counter(h.metrics, MetricNames.WRITER_SCHEMA_CHANGES)).isEqualTo(3);
+
+            // renamed: not guessed; the table's rows are dead-lettered saying so, other tables flow
+            h.inMonolith("ALTER TABLE items RENAME COLUMN qty TO quantity", "ALTER TABLE items ALTER COLUMN quantity SET NOT NULL");
+            h.givenService("ALTER TABLE items ALTER COLUMN qty SET NOT NULL");
+            h.inMonolith("INSERT INTO items VALUES (6, 'f', 6, 'pink')", "INSERT INTO other VALUES (1, 'flows')");
+            Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                    assertThat(h.serviceRows("SELECT note FROM other")).containsExactly(List.of("flows")));
+            assertThat(h.serviceRows("SELECT count(*) FROM items WHERE id = 6")).containsExactly(List.of("0"));
+            Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                    assertThat(runCli("dlq", "list", "-c", config.toString()).stdout()).contains("public.items", "a rename?"));
+            // the operator renames the service column too, and replays
+            h.givenService("ALTER TABLE items RENAME COLUMN qty TO quantity");
+            assertThat(runCli("dlq", "replay", "-c", config.toString()).exitCode()).isZero();
+            String renamed = "SELECT id, code, quantity, color FROM items ORDER BY id";
+            h.awaitServiceMatchesMonolith(renamed, renamed, Duration.ofSeconds(30));
+        }
+    }
+}
