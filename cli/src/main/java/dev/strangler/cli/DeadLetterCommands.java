@@ -68,11 +68,7 @@ final class DeadLetterCommands implements Callable<Integer> {
             loaded = ConfigLoader.fromEnvironment().load(config);
             PrintWriter out = spec.commandLine().getOut();
             try {
-                String bootstrap = KafkaAddress.of(loaded).orElseThrow(() -> new IllegalStateException(
-                        "kafka.bootstrap is embedded and no embedded broker runs on " + loaded.kafka().dataDir()
-                                + "; start 'strangler run' or 'strangler demo' with this config first, or point kafka.bootstrap at the cluster"));
-                kafka = new KafkaEndpoint(bootstrap, loaded.kafka().clientProperties(), loaded.kafka().partitions(),
-                        loaded.kafka().replicationFactor());
+                kafka = KafkaAddress.endpoint(loaded);
                 new KafkaTopics(kafka).ensureLog(java.util.Set.of(loaded.topics().deadLetters()), 1);
                 DeadLetterLog log = DeadLetterLog.read(new KafkaTopics(kafka), loaded.topics().deadLetters());
                 return run(log, out);

@@ -15,4 +15,17 @@ final class KafkaAddress {
     static Optional<String> of(StranglerConfig config) {
         return config.kafka().embedded() ? EmbeddedKafka.runningAt(config.kafka().dataDir()) : Optional.of(config.kafka().bootstrap());
     }
+
+    /**
+     * The config's Kafka for an admin command.
+     *
+     * @throws IllegalStateException when the broker is embedded and no process runs it, saying what to do
+     */
+    static dev.strangler.connectors.KafkaEndpoint endpoint(StranglerConfig config) {
+        String bootstrap = of(config).orElseThrow(() -> new IllegalStateException(
+                "kafka.bootstrap is embedded and no embedded broker runs on " + config.kafka().dataDir()
+                        + "; start 'strangler run' or 'strangler demo' with this config first, or point kafka.bootstrap at the cluster"));
+        return new dev.strangler.connectors.KafkaEndpoint(bootstrap, config.kafka().clientProperties(), config.kafka().partitions(),
+                config.kafka().replicationFactor());
+    }
 }

@@ -61,11 +61,7 @@ final class RuleCommands implements Callable<Integer> {
 
         KafkaEndpoint kafka() {
             loaded = ConfigLoader.fromEnvironment().load(config);
-            String bootstrap = KafkaAddress.of(loaded).orElseThrow(() -> new IllegalStateException(
-                    "kafka.bootstrap is embedded and no embedded broker runs on " + loaded.kafka().dataDir()
-                            + "; start 'strangler run' or 'strangler demo' with this config first, or point kafka.bootstrap at the cluster"));
-            KafkaEndpoint endpoint = new KafkaEndpoint(bootstrap, loaded.kafka().clientProperties(), loaded.kafka().partitions(),
-                    loaded.kafka().replicationFactor());
+            KafkaEndpoint endpoint = KafkaAddress.endpoint(loaded);
             new KafkaTopics(endpoint).ensureCompacted(java.util.Set.of(loaded.topics().rules()));
             return endpoint;
         }

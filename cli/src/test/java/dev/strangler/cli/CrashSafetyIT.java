@@ -56,17 +56,7 @@ class CrashSafetyIT extends SandboxTestBase {
             AtomicLong transactions = new AtomicLong();
             Thread workload = new Thread(() -> runWorkload(h, running, transactions, new Random(seed + 1)), "workload");
             workload.start();
-            for (int kill = 1; kill <= 2; kill++) {
-                long before = transactions.get();
-                long waitMillis = 2000 + random.nextInt(4000);
-                Awaitility.await().pollDelay(Duration.ofMillis(waitMillis)).atMost(Duration.ofSeconds(30))
-                        .until(() -> transactions.get() > before);
-                LOG.info("kill {} after {} workload transactions", kill, transactions.get());
-                strangler.destroyForcibly().waitFor();
-                strangler = startProcess(config, logs.resolve("run-" + (kill + 1) + ".log"));
-            }
-            long stopAt = transactions.get() + 300;
-            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> transactions.get() > stopAt);
+            strangler = killTwiceUnderLoad(strangler, config, logs, random, transactions);
             running.set(false);
             workload.join();
             LOG.info("workload done: {} transactions", transactions.get());
@@ -230,17 +220,7 @@ class CrashSafetyIT extends SandboxTestBase {
             Thread serviceSide = new Thread(() -> runWorkload(h, h.serviceDb, 1001, 2000, 2_000_000, running, transactions, new Random(seed + 2)), "service-workload");
             monolithSide.start();
             serviceSide.start();
-            for (int kill = 1; kill <= 2; kill++) {
-                long before = transactions.get();
-                long waitMillis = 2000 + random.nextInt(4000);
-                Awaitility.await().pollDelay(Duration.ofMillis(waitMillis)).atMost(Duration.ofSeconds(30))
-                        .until(() -> transactions.get() > before);
-                LOG.info("kill {} after {} workload transactions", kill, transactions.get());
-                strangler.destroyForcibly().waitFor();
-                strangler = startProcess(config, logs.resolve("run-" + (kill + 1) + ".log"));
-            }
-            long stopAt = transactions.get() + 300;
-            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> transactions.get() > stopAt);
+            strangler = killTwiceUnderLoad(strangler, config, logs, random, transactions);
             running.set(false);
             monolithSide.join();
             serviceSide.join();
@@ -261,6 +241,25 @@ class CrashSafetyIT extends SandboxTestBase {
             strangler.destroy();
             assertThat(strangler.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         }
+    }
+
+    /**
+     * Kills Strangler twice, each time after a random 2-6 s of workload, restarting it; returns once the workload
+     * has committed 300 more transactions with the last process running.
+     */
+    private static Process killTwiceUnderLoad(Process strangler, Path config, Path logs, Random random, AtomicLong transactions) throws Exception {
+        for (int kill = 1; kill <= 2; kill++) {
+            long before = transactions.get();
+            long waitMillis = 2000 + random.nextInt(4000);
+            Awaitility.await().pollDelay(Duration.ofMillis(waitMillis)).atMost(Duration.ofSeconds(30))
+                    .until(() -> transactions.get() > before);
+            LOG.info("kill {} after {} workload transactions", kill, transactions.get());
+            strangler.destroyForcibly().waitFor();
+            strangler = startProcess(config, logs.resolve("run-" + (kill + 1) + ".log"));
+        }
+        long stopAt = transactions.get() + 300;
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> transactions.get() > stopAt);
+        return strangler;
     }
 
     private static void runWorkload(StranglerHarness h, AtomicBoolean running, AtomicLong transactions, Random random) {
