@@ -114,6 +114,12 @@ class TwoWaySyncIT extends SandboxTestBase {
             assertThat(runCli("rules", "set", "public.svc_wins", "--strategy", "service-wins", "-c", config.toString()).exitCode()).isZero();
             assertThat(runCli("rules", "set", "public.merged", "--strategy", "merge", "--column", "note=monolith", "-c", config.toString()).exitCode()).isZero();
             produce(h.topicPrefix() + ".rules", "public.custom", "{\"strategy\": \"custom\", \"class\": \"" + LargerQuantityWins.class.getName() + "\"}");
+            // an invalid record takes no effect: public.mono stays monolith-wins, and rules list says why
+            produce(h.topicPrefix() + ".rules", "public.mono", "{\"strategy\": \"whoever-shouts\"}");
+            CliResult list = runCli("rules", "list", "-c", config.toString());
+            assertThat(list.stdout()).contains("public.mono", "monolith-wins", "REJECTED: strategy: 'whoever-shouts' is not one of");
+            assertThat(runCli("rules", "set", "public.svc_wins", "--strategy", "newest", "-c", config.toString()).exitCode())
+                    .as("an invalid rule is refused before it is written").isEqualTo(Main.EXIT_CONFIG);
             h.startStrangler(yaml.toString());
             for (String t : tables) {
                 h.awaitServiceMatchesMonolith("SELECT * FROM " + t, "SELECT id, name, qty, note FROM " + t, Duration.ofSeconds(60));
