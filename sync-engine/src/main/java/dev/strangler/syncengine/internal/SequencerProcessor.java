@@ -60,6 +60,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * with the changes that arrived for it. (For ENDs without a position, the ids of transactions emitted
  * in the last six hours are kept instead: {@code c|<tx>} → completion time.) After a restart the memory
  * is rebuilt from the store.
+ *
+ * <p>Two-way sync: a transaction that holds a writer's origin marker is the writer's own; its rows bound
+ * back to the marker's origin are echoes and are dropped, and the marker's applied-through number goes to
+ * the {@link ConflictResolver} before any later transaction of this origin is emitted. Rows bound for a
+ * two-way target pass the resolver, which numbers them, and may hold them back and emit its decision to both
+ * targets in a transaction of its own after this one.
  */
 public final class SequencerProcessor implements Processor<byte[], byte[], byte[], byte[]> {
 
