@@ -71,6 +71,7 @@ public final class PostgresCapture implements Component {
     private final boolean transactionMetadata;
     private final Map<TableId, List<String>> keyColumns;
     private final String transactionTopic;
+    private final String signalTopic;
 
     private KafkaProducer<byte[], byte[]> producer;
     private DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
@@ -106,6 +107,7 @@ public final class PostgresCapture implements Component {
         this.state = new ComponentLifecycle("capture " + origin);
         this.cdcTopicPrefix = topics.cdcPrefix(origin) + ".";
         this.transactionTopic = topics.transactions(origin);
+        this.signalTopic = topics.cdc(origin, dev.strangler.connectors.internal.PostgresDialect.SIGNAL_TABLE_ID);
     }
 
     @Override
@@ -126,6 +128,17 @@ public final class PostgresCapture implements Component {
     /** Starts capturing in the background; topics must exist (see {@link KafkaTopics}). */
     public synchronized void start() {
         state.moveTo(ComponentState.STARTING);
+        if (origin.equals(TopicNames.MONOLITH_ORIGIN)) {
+            try (java.sql.Connection c = StartupChecks.connect(database); java.sql.Statement s = c.createStatement()) {
+                s.execute(dev.strangler.connectors.internal.PostgresDialect.createSignalTable());
+            } catch (java.sql.SQLException e) {
+                state.fail(e.getMessage());
+                throw new IllegalStateException("cannot create the signalling table public.strangler_signal in the monolith ("
+                        + database.url() + "): " + e.getMessage() + "; grant CREATE on schema public, or create it: "
+                        + dev.strangler.connectors.internal.PostgresDialect.createSignalTable(), e);
+            }
+        }
+        alignPublication();
         try (java.sql.Connection c = StartupChecks.connect(database)) {
             dev.strangler.connectors.internal.SnapshotProgress.register(metrics, topics.cdcPrefix(origin),
                     dev.strangler.connectors.internal.SnapshotProgress.estimates(c, tables));
@@ -188,7 +201,16 @@ public final class PostgresCapture implements Component {
                     .map(e -> e.getKey().schema() + "\\." + e.getKey().table() + ":" + String.join(",", e.getValue()))
                     .collect(java.util.stream.Collectors.joining(";")));
         }
-        p.setProperty("table.include.list", tables.stream().map(t -> "^" + t.schema() + "\\." + t.table() + "$")
+        // the signalling table is captured too (Debezium reads its execute-snapshot rows from the stream); its
+        // events are not published
+        java.util.Set<TableId> included = new java.util.LinkedHashSet<>(tables);
+        if (origin.equals(TopicNames.MONOLITH_ORIGIN)) {
+            included.add(dev.strangler.connectors.internal.PostgresDialect.SIGNAL_TABLE_ID);
+            p.setProperty("signal.enabled.channels", "source");
+            p.setProperty("signal.data.collection", dev.strangler.connectors.internal.PostgresDialect.SIGNAL_TABLE_ID.toString());
+            p.setProperty("incremental.snapshot.chunk.size", "1024");
+        }
+        p.setProperty("table.include.list", included.stream().map(t -> "^" + t.schema() + "\\." + t.table() + "$")
                 .collect(Collectors.joining(",")));
         p.setProperty("snapshot.mode", settings.snapshot() == CaptureSettings.SnapshotMode.INITIAL ? "initial" : "no_data");
         p.setProperty("poll.interval.ms", String.valueOf(settings.pollInterval().toMillis()));
@@ -229,8 +251,8 @@ public final class PostgresCapture implements Component {
         for (RecordChangeEvent<SourceRecord> event : records) {
             SourceRecord record = event.record();
             String topic = record.topic();
-            if (!topic.startsWith(cdcTopicPrefix)) {
-                // heartbeats (and any other bookkeeping record): their offsets count, they are not published
+            if (!topic.startsWith(cdcTopicPrefix) || topic.equals(signalTopic)) {
+                // heartbeats and signals (and any other bookkeeping record): their offsets count, they are not published
                 heartbeats.incrementAndGet();
                 continue;
             }
@@ -275,6 +297,59 @@ public final class PostgresCapture implements Component {
     }
 
     private record TableMeters(Counter events, AtomicLong lagMillis) {
+    }
+
+    /**
+     * A table added to the config must be in the publication before the replication stream starts: a
+     * walsender that already streams does not see a table added to its publication later (Debezium's own
+     * update of the publication comes after the stream started). Existing publications are set to the
+     * captured tables here; a missing one Debezium creates.
+     */
+    private void alignPublication() {
+        java.util.Set<TableId> included = new java.util.LinkedHashSet<>(tables);
+        if (origin.equals(TopicNames.MONOLITH_ORIGIN)) {
+            included.add(dev.strangler.connectors.internal.PostgresDialect.SIGNAL_TABLE_ID);
+        }
+        try (java.sql.Connection c = StartupChecks.connect(database);
+             java.sql.PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_publication WHERE pubname = ?")) {
+            ps.setString(1, settings.publicationName());
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (rs.getLong(1) == 0) {
+                    return;
+                }
+            }
+            try (java.sql.Statement s = c.createStatement()) {
+                s.execute("ALTER PUBLICATION " + PostgresNames.quote(settings.publicationName()) + " SET TABLE "
+                        + included.stream().map(PostgresNames::qualified).collect(Collectors.joining(", ")));
+            }
+        } catch (java.sql.SQLException e) {
+            LOG.warn("capture {}: could not set the tables of publication {}: {}; Debezium will try", origin, settings.publicationName(), e.getMessage());
+        }
+    }
+
+    /**
+     * Asks the capture of the monolith at {@code database} to copy the existing rows of {@code tables} again, in
+     * chunks, while changes keep streaming (a Debezium incremental snapshot, resumed after a restart from the
+     * last chunk). The tables must be captured (in the config) already.
+     *
+     * @return the signal's id
+     */
+    public static String requestSnapshot(dev.strangler.core.config.DatabaseSettings database, java.util.List<TableId> tables) throws java.sql.SQLException {
+        String id = java.util.UUID.randomUUID().toString();
+        String data = "{\"data-collections\": [" + tables.stream().map(t -> "\"" + t + "\"").collect(Collectors.joining(", "))
+                + "], \"type\": \"incremental\"}";
+        try (java.sql.Connection c = StartupChecks.connect(database)) {
+            try (java.sql.Statement s = c.createStatement()) {
+                s.execute(dev.strangler.connectors.internal.PostgresDialect.createSignalTable());
+            }
+            try (java.sql.PreparedStatement ps = c.prepareStatement(dev.strangler.connectors.internal.PostgresDialect.insertSnapshotSignal())) {
+                ps.setString(1, id);
+                ps.setString(2, data);
+                ps.executeUpdate();
+            }
+        }
+        return id;
     }
 
     /** Events captured so far, all tables. */

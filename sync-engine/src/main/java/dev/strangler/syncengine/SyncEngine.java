@@ -79,6 +79,7 @@ public final class SyncEngine implements Component {
             // the rules in force at start are read before the first change is processed
             rules.follow(kafka, plan.topics().rules(), Duration.ofSeconds(60));
         }
+        leaveGroupAsLastTime(props.getProperty(StreamsConfig.mainConsumerPrefix("group.instance.id")));
         streams = new KafkaStreams(SyncTopology.build(plan, settings.transactionTimeout(), kafka.partitions() == 1, metrics,
                 rules, settings.conflictWindow()), props);
         streams.setStateListener((next, previous) -> {
@@ -100,6 +101,30 @@ public final class SyncEngine implements Component {
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         });
         streams.start();
+    }
+
+    /**
+     * Static membership keeps a restarted member's old assignment without a rebalance, so a topic added to the
+     * topology (a table added to the config) would not be read. The member this process was last time is
+     * removed from the group first: the join then rebalances, at once (no session timeout to wait for).
+     */
+    private void leaveGroupAsLastTime(String instanceIdPrefix) {
+        String group = plan.topics().syncApplicationId();
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(kafka.clientConfig())) {
+            var description = admin.describeConsumerGroups(java.util.List.of(group)).all().get(30, java.util.concurrent.TimeUnit.SECONDS).get(group);
+            var mine = description.members().stream()
+                    .filter(m -> m.groupInstanceId().map(id -> id.startsWith(instanceIdPrefix)).orElse(false))
+                    .map(m -> new org.apache.kafka.clients.admin.MemberToRemove(m.groupInstanceId().orElseThrow()))
+                    .toList();
+            if (!mine.isEmpty()) {
+                admin.removeMembersFromConsumerGroup(group, new org.apache.kafka.clients.admin.RemoveMembersFromConsumerGroupOptions(mine))
+                        .all().get(30, java.util.concurrent.TimeUnit.SECONDS);
+                LOG.info("sync engine: removed this process's previous members {} from group {} before joining", mine.size(), group);
+            }
+        } catch (Exception e) {
+            // a first start (no group yet) lands here too; joining works either way
+            LOG.debug("sync engine: previous members of {} not removed: {}", group, e.toString());
+        }
     }
 
     public synchronized void stop() {

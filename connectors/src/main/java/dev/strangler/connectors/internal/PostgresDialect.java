@@ -122,6 +122,19 @@ public final class PostgresDialect {
         UNVERSIONED
     }
 
+    /** Debezium's signalling table in the monolith: an {@code execute-snapshot} row starts an incremental snapshot. */
+    public static final String SIGNAL_TABLE = "strangler_signal";
+    public static final TableId SIGNAL_TABLE_ID = new TableId("public", SIGNAL_TABLE);
+
+    public static String createSignalTable() {
+        return "CREATE TABLE IF NOT EXISTS public." + SIGNAL_TABLE + " (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))";
+    }
+
+    /** Parameters: id, data (JSON). */
+    public static String insertSnapshotSignal() {
+        return "INSERT INTO public." + SIGNAL_TABLE + " (id, type, data) VALUES (?, 'execute-snapshot', ?)";
+    }
+
     /** Marker table of two-way sync: every writer transaction into a captured database updates its row first. */
     public static final String ORIGIN_TABLE = "strangler_origin";
     public static final TableId ORIGIN_TABLE_ID = new TableId("public", ORIGIN_TABLE);
