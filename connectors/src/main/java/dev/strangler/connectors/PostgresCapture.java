@@ -203,9 +203,8 @@ public final class PostgresCapture implements Component {
         }
         // the signalling table is captured too (Debezium reads its execute-snapshot rows from the stream); its
         // events are not published
-        java.util.Set<TableId> included = new java.util.LinkedHashSet<>(tables);
+        java.util.Set<TableId> included = includedTables();
         if (origin.equals(TopicNames.MONOLITH_ORIGIN)) {
-            included.add(dev.strangler.connectors.internal.PostgresDialect.SIGNAL_TABLE_ID);
             p.setProperty("signal.enabled.channels", "source");
             p.setProperty("signal.data.collection", dev.strangler.connectors.internal.PostgresDialect.SIGNAL_TABLE_ID.toString());
             p.setProperty("incremental.snapshot.chunk.size", "1024");
@@ -299,6 +298,15 @@ public final class PostgresCapture implements Component {
     private record TableMeters(Counter events, AtomicLong lagMillis) {
     }
 
+    /** The tables this capture reads: the configured ones, and on the monolith the signalling table. */
+    private java.util.Set<TableId> includedTables() {
+        java.util.Set<TableId> included = new java.util.LinkedHashSet<>(tables);
+        if (origin.equals(TopicNames.MONOLITH_ORIGIN)) {
+            included.add(dev.strangler.connectors.internal.PostgresDialect.SIGNAL_TABLE_ID);
+        }
+        return included;
+    }
+
     /**
      * A table added to the config must be in the publication before the replication stream starts: a
      * walsender that already streams does not see a table added to its publication later (Debezium's own
@@ -306,10 +314,7 @@ public final class PostgresCapture implements Component {
      * captured tables here; a missing one Debezium creates.
      */
     private void alignPublication() {
-        java.util.Set<TableId> included = new java.util.LinkedHashSet<>(tables);
-        if (origin.equals(TopicNames.MONOLITH_ORIGIN)) {
-            included.add(dev.strangler.connectors.internal.PostgresDialect.SIGNAL_TABLE_ID);
-        }
+        java.util.Set<TableId> included = includedTables();
         try (java.sql.Connection c = StartupChecks.connect(database);
              java.sql.PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_publication WHERE pubname = ?")) {
             ps.setString(1, settings.publicationName());
