@@ -56,6 +56,13 @@ public final class PostgresCapture implements Component {
 
     private static final Logger LOG = LoggerFactory.getLogger(PostgresCapture.class);
 
+    /**
+     * Tables the capture reads but whose rows it does not publish (as Debezium names them in a transaction's
+     * {@code data_collections}): the signalling table, where Debezium also marks an incremental snapshot's
+     * chunk windows. A transaction of only these carries nothing to apply.
+     */
+    public static final Set<String> UNPUBLISHED_TABLES = Set.of(dev.strangler.connectors.internal.PostgresDialect.SIGNAL_TABLE_ID.toString());
+
     private final String origin;
     private final DatabaseSettings database;
     private final CaptureSettings settings;

@@ -1,5 +1,6 @@
 package dev.strangler.syncengine.internal;
 
+import dev.strangler.connectors.PostgresCapture;
 import dev.strangler.core.ApplyRecord;
 import dev.strangler.core.DeadLetter;
 import dev.strangler.core.MalformedChangeException;
@@ -260,6 +261,15 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         if (completed.containsKey(end.id())) {
             return;
         }
+        if (onlyUnpublishedTables(end)) {
+            // Debezium's own bookkeeping (an incremental snapshot's window marks in the signalling table): its
+            // rows are not published, so nothing of it ever arrives; waiting for it would hold every later transaction
+            Pending none = pendingByTx.get(end.id());
+            if (none != null && none.expected < 0) {
+                forget(none);
+            }
+            return;
+        }
         if (end.commitPosition() != TransactionEnd.UNKNOWN_POSITION && end.commitPosition() <= watermark) {
             // a capture restart sent this transaction again: it was emitted already
             Pending replayed = pendingByTx.get(end.id());
@@ -277,6 +287,12 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
         p.endSequence = nextEndSequence++;
         ends.add(p);
         unstored.add(p);
+    }
+
+    /** Whether every change of the transaction is in a table the capture reads but does not publish. */
+    private static boolean onlyUnpublishedTables(TransactionEnd end) {
+        return !end.eventsPerTable().isEmpty()
+                && end.eventsPerTable().keySet().stream().allMatch(PostgresCapture.UNPUBLISHED_TABLES::contains);
     }
 
     /** Emits complete transactions from the head of the END queue, in commit order. */
