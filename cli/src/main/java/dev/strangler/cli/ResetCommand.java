@@ -79,7 +79,7 @@ final class ResetCommand implements Callable<Integer> {
         boolean whole = service == null;
         if (whole) {
             plan.add("monolith: drop replication slot " + loaded.capture().slotName() + " and publication " + loaded.capture().publicationName()
-                    + " (if they exist)");
+                    + " (if they exist), and the slot's initial-copy signal in public.strangler_signal (so that a fresh start copies again)");
             kafkaClient = kafkaClient(loaded);
             if (kafkaClient != null) {
                 try (Admin admin = Admin.create(kafkaClient)) {
@@ -164,6 +164,14 @@ final class ResetCommand implements Callable<Integer> {
         if (whole) {
             try (Connection c = dev.strangler.connectors.StartupChecks.connect(loaded.monolith())) {
                 dropSlotAndPublication(c, loaded.capture().slotName(), loaded.capture().publicationName(), failures);
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM public.strangler_signal WHERE id = ?")) {
+                    ps.setString(1, dev.strangler.connectors.PostgresCapture.initialCopySignalId(loaded.capture()));
+                    ps.executeUpdate();
+                } catch (SQLException e) {
+                    if (!"42P01".equals(e.getSQLState())) {
+                        throw e;
+                    }
+                }
             } catch (SQLException e) {
                 failures.add("monolith: " + Strings.firstLine(e.getMessage()));
             }

@@ -123,7 +123,8 @@ final class StranglerHarness implements AutoCloseable {
                 "bootstrap: embedded\n  dataDir: " + workDir.resolve("kafka")));
     }
 
-    private Path writeConfigText(String text) {
+    /** A config file with exactly this text (for instance {@link #config} with a setting changed). */
+    Path writeConfigText(String text) {
         Path file = workDir.resolve("strangler.yaml");
         try {
             Files.writeString(file, text);

@@ -174,6 +174,9 @@ public final class PostgresCapture implements Component {
                 .using(new DebeziumEngine.ConnectorCallback() {
                     @Override
                     public void taskStarted() {
+                        if (settings.snapshot() == CaptureSettings.SnapshotMode.INCREMENTAL && origin.equals(TopicNames.MONOLITH_ORIGIN)) {
+                            requestInitialCopy();
+                        }
                         state.tryMoveTo(ComponentState.RUNNING);
                         LOG.info("capture {} running on {} ({} tables)", origin, database.url(), tables.size());
                     }
@@ -218,6 +221,7 @@ public final class PostgresCapture implements Component {
         }
         p.setProperty("table.include.list", included.stream().map(t -> "^" + t.schema() + "\\." + t.table() + "$")
                 .collect(Collectors.joining(",")));
+        // INCREMENTAL: no blocking snapshot; the copy is requested through the signalling table once streaming runs
         p.setProperty("snapshot.mode", settings.snapshot() == CaptureSettings.SnapshotMode.INITIAL ? "initial" : "no_data");
         p.setProperty("poll.interval.ms", String.valueOf(settings.pollInterval().toMillis()));
         p.setProperty("heartbeat.interval.ms", String.valueOf(settings.heartbeatInterval().toMillis()));
@@ -362,6 +366,38 @@ public final class PostgresCapture implements Component {
             }
         }
         return id;
+    }
+
+    /**
+     * The id of the signal that asks for the initial incremental copy of the tables this slot captures. One per
+     * slot: {@code strangler reset} (which drops the slot) deletes it, so a fresh start copies again.
+     */
+    public static String initialCopySignalId(CaptureSettings settings) {
+        return "strangler-initial-copy-" + settings.slotName();
+    }
+
+    /**
+     * Asks for the initial copy, once in the slot's life: the signal row has a fixed id, so a restart (with the
+     * copy done, running or resumable from the offsets) inserts nothing. Runs after the task started, when
+     * the slot exists, so that the signal's row is in the stream the capture reads.
+     */
+    private void requestInitialCopy() {
+        String data = "{\"data-collections\": [" + tables.stream().map(t -> "\"" + t + "\"").sorted().collect(Collectors.joining(", "))
+                + "], \"type\": \"incremental\"}";
+        try (java.sql.Connection c = StartupChecks.connect(database);
+             java.sql.PreparedStatement ps = c.prepareStatement(dev.strangler.connectors.internal.PostgresDialect.insertSnapshotSignal()
+                     + " ON CONFLICT (id) DO NOTHING")) {
+            ps.setString(1, initialCopySignalId(settings));
+            ps.setString(2, data);
+            if (ps.executeUpdate() == 1) {
+                LOG.info("capture {}: initial copy of {} tables requested (incremental, in chunks of 1,024 rows while changes stream)",
+                        origin, tables.size());
+            }
+        } catch (java.sql.SQLException e) {
+            state.fail("cannot request the initial copy: " + e.getMessage());
+            throw new IllegalStateException("capture " + origin + ": cannot write the initial copy's signal into public.strangler_signal ("
+                    + database.url() + "): " + e.getMessage(), e);
+        }
     }
 
     /** Events captured so far, all tables. */

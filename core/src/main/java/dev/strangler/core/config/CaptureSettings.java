@@ -16,8 +16,13 @@ public record CaptureSettings(SnapshotMode snapshot, Duration pollInterval, Dura
 
     /** Whether the capture copies the rows that exist before it starts. */
     public enum SnapshotMode {
-        /** copy existing rows once, on the first start; then stream changes */
+        /** copy existing rows once, on the first start, before changes stream (Debezium's blocking snapshot) */
         INITIAL("initial"),
+        /**
+         * copy existing rows once, from the first start, in chunks while changes stream (Debezium's incremental
+         * snapshot): a restart resumes the copy from its last stored chunk instead of starting it over
+         */
+        INCREMENTAL("incremental"),
         /** only stream changes made from now on */
         NEVER("never");
 
