@@ -17,7 +17,8 @@ import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
 /**
- * Serves {@code GET /health} (JSON, per component state; 200 when all are healthy, 503 otherwise) and
+ * Serves {@code GET /health} (JSON, per component state; 200 when all are healthy, 503 otherwise; and the
+ * progress of a copy of existing rows, with its rate and ETA) and
  * {@code GET /metrics} (Prometheus text format) for one Strangler process.
  */
 public final class ObservabilityServer implements AutoCloseable {
@@ -32,6 +33,7 @@ public final class ObservabilityServer implements AutoCloseable {
                     + " (" + e.getMessage() + "); set http.port to a free port, or 0 for any", e);
         }
         server.createContext("/metrics", exchange -> respond(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape()));
+        CopyProgress copy = new CopyProgress(registry, System::nanoTime);
         server.createContext("/health", exchange -> {
             ObjectNode body = Json.mapper().createObjectNode();
             ObjectNode parts = body.putObject("components");
@@ -43,6 +45,8 @@ public final class ObservabilityServer implements AutoCloseable {
                 healthy &= c.state().healthy();
             }
             body.put("status", healthy ? "UP" : "DOWN");
+            // the copy of existing rows: a running copy is healthy, its progress and ETA are here
+            body.set("copy", copy.toJson());
             respond(exchange, healthy ? 200 : 503, "application/json", body.toPrettyString());
         });
         server.setExecutor(Executors.newFixedThreadPool(2, r -> {

@@ -30,6 +30,7 @@ final class ProcessSource implements Dashboard.Source {
     private final Supplier<List<Component>> components;
     private final Supplier<Optional<TrafficRouter>> router;
     private final Clock clock;
+    private final CopyProgress copyProgress;
     private Map<String, Double> lastCounts = new HashMap<>();
     private Map<String, double[]> lastE2eBuckets = new HashMap<>();
     private long lastSampleMillis;
@@ -39,6 +40,7 @@ final class ProcessSource implements Dashboard.Source {
         this.components = components;
         this.router = router;
         this.clock = clock;
+        this.copyProgress = new CopyProgress(metrics, () -> clock.millis() * 1_000_000);
         this.lastSampleMillis = clock.millis();
     }
 
@@ -92,41 +94,8 @@ final class ProcessSource implements Dashboard.Source {
             byTable.merge(c.getId().getTag(MetricNames.TAG_TABLE) + " (" + c.getId().getTag(MetricNames.TAG_STRATEGY) + ")", c.count(), Double::sum);
         }
         byTable.forEach((table, n) -> conflictTables.addObject().put("table", table).put("conflicts", n));
-        o.set("snapshot", snapshot());
+        o.set("snapshot", copyProgress.toJson());
         o.set("routes", router.get().map(r -> (JsonNode) r.describeRoutes()).orElse(Json.mapper().createArrayNode()));
-        return o;
-    }
-
-    private double snapshotScannedLast;
-    private double snapshotRate;
-
-    /** The initial copy: running or not, tables left, rows read per table against the size estimate, rate and ETA. */
-    private ObjectNode snapshot() {
-        ObjectNode o = Json.mapper().createObjectNode();
-        Gauge running = metrics.find(MetricNames.SNAPSHOT_RUNNING).gauge();
-        if (running == null) {
-            o.put("state", "no capture in this process");
-            return o;
-        }
-        double scanned = 0;
-        double estimated = 0;
-        ArrayNode tables = o.putArray("tables");
-        for (Gauge g : metrics.find(MetricNames.SNAPSHOT_ROWS_SCANNED).gauges()) {
-            String table = g.getId().getTag(MetricNames.TAG_TABLE);
-            Gauge estimate = metrics.find(MetricNames.SNAPSHOT_ROWS_ESTIMATED).tag(MetricNames.TAG_TABLE, table).gauge();
-            double e = estimate == null ? 0 : estimate.value();
-            tables.addObject().put("table", table).put("scanned", g.value()).put("estimated", e);
-            scanned += g.value();
-            estimated += e;
-        }
-        boolean isRunning = running.value() > 0;
-        o.put("state", isRunning ? "running" : scanned > 0 ? "done" : "not running (streaming only)");
-        Gauge remaining = metrics.find(MetricNames.SNAPSHOT_TABLES_REMAINING).gauge();
-        o.put("tablesRemaining", remaining == null ? 0 : remaining.value());
-        o.put("rowsScanned", scanned).put("rowsEstimated", estimated).put("rowsPerSecond", snapshotRate);
-        if (isRunning && snapshotRate > 0 && estimated > scanned) {
-            o.put("etaSeconds", (estimated - scanned) / snapshotRate);
-        }
         return o;
     }
 
@@ -188,10 +157,7 @@ final class ProcessSource implements Dashboard.Source {
                     }
                 }
             }
-            double scannedNow = metrics.find(MetricNames.SNAPSHOT_ROWS_SCANNED).gauges().stream().mapToDouble(Gauge::value).sum();
-            snapshotRate = Math.max(0, (scannedNow - snapshotScannedLast) / seconds);
-            snapshotScannedLast = scannedNow;
-            s.put("snapshotRowsPerSecond", snapshotRate);
+            s.put("snapshotRowsPerSecond", copyProgress.read().rowsPerSecond());
             ObjectNode weights = s.putObject("routeWeights");
             for (Gauge g : metrics.find(MetricNames.ROUTER_WEIGHT).gauges()) {
                 weights.put(g.getId().getTag(MetricNames.TAG_ROUTE), g.value() / 100);

@@ -18,8 +18,11 @@ final class StatusLine {
     private long lastApplied;
     private long lastNanos = System.nanoTime();
 
+    private final CopyProgress copy;
+
     StatusLine(MeterRegistry metrics) {
         this.metrics = metrics;
+        this.copy = new CopyProgress(metrics, System::nanoTime);
     }
 
     String next() {
@@ -41,6 +44,7 @@ final class StatusLine {
             line.append(" (waiting for the first rows)");
         }
         lag.forEach((table, ms) -> line.append(' ').append(table).append('=').append(ms));
+        copy.statusText().ifPresent(text -> line.append("  ").append(text));
         for (Gauge weight : metrics.find(MetricNames.ROUTER_WEIGHT).gauges()) {
             String route = weight.getId().getTag(MetricNames.TAG_ROUTE);
             line.append("  ").append(route).append(' ').append(new dev.strangler.core.Weight((int) weight.value())).append(" shadow");

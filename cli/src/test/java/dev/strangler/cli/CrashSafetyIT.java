@@ -252,7 +252,7 @@ class CrashSafetyIT extends SandboxTestBase {
     void anIncrementalInitialCopyKilledMidwayResumesWithoutGapsOrDoubles() throws Exception {
         try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
             h.givenMonolith("CREATE TABLE big (id bigint PRIMARY KEY, rev int NOT NULL, note text)",
-                    "INSERT INTO big SELECT g, 0, 'row ' || g FROM generate_series(1, 200000) g");
+                    "INSERT INTO big SELECT g, 0, 'row ' || g FROM generate_series(1, 200000) g", "ANALYZE big");
             h.givenService("CREATE TABLE big (id bigint PRIMARY KEY, rev int NOT NULL, note text, strangler_version bigint)",
                     "CREATE TABLE apply_log (id bigint, rev int, op text)",
                     """
@@ -268,6 +268,20 @@ class CrashSafetyIT extends SandboxTestBase {
             Process strangler = startProcess(config, logs.resolve("run-1.log"));
             String cdcTopic = h.topicPrefix() + ".cdc.monolith.public.big";
             h.inMonolith("UPDATE big SET rev = 1, note = 'changed during the copy' WHERE id % 1000 = 0");
+            // /health shows the copy running, with its progress, rate and ETA
+            awaitLog(logs.resolve("run-1.log"), "health and metrics on");
+            String health = java.nio.file.Files.readString(logs.resolve("run-1.log"))
+                    .replaceAll("(?s).*dashboard on (http://[^/]+)/.*", "$1") + "/health";
+            Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).ignoreExceptions().untilAsserted(() -> {
+                com.fasterxml.jackson.databind.JsonNode copy = dev.strangler.core.Json.mapper().readTree(
+                        java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(health)).build(),
+                                java.net.http.HttpResponse.BodyHandlers.ofString()).body()).path("copy");
+                assertThat(copy.path("state").asText()).isEqualTo("running");
+                assertThat(copy.path("rowsEstimated").asLong()).isEqualTo(200_000);
+                assertThat(copy.path("rowsScanned").asLong()).isPositive();
+                assertThat(copy.path("rowsPerSecond").asLong()).isPositive();
+                assertThat(copy.has("etaSeconds")).isTrue();
+            });
             Awaitility.await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(20)).ignoreExceptions()
                     .until(() -> endOffset(cdcTopic) > 60_000);
             strangler.destroyForcibly().waitFor();
