@@ -314,6 +314,26 @@ public final class JdbcApplyWriter implements Component {
         return DriverManager.getConnection(service.database().url(), props);
     }
 
+    /**
+     * The apply topic's partitions. A topic created a moment ago may not be in the broker's metadata yet
+     * (seen with 200 tables, whose topics are created just before): wait for it rather than assign nothing.
+     */
+    private List<TopicPartition> partitionsOf(KafkaConsumer<byte[], byte[]> kafkaConsumer) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            List<TopicPartition> partitions = kafkaConsumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            if (!partitions.isEmpty()) {
+                return partitions;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the apply topic " + topic + " has no partitions in Kafka's metadata after 60 s: "
+                        + "does it exist? (strangler run creates it; check the broker and the topic prefix)");
+            }
+            sleep(Duration.ofMillis(200));
+        }
+    }
+
     private void runLoop() {
         MDC.put("component", name());
         Duration backoff = Duration.ofMillis(200);
@@ -322,8 +342,7 @@ public final class JdbcApplyWriter implements Component {
                  KafkaConsumer<byte[], byte[]> kafkaConsumer = newConsumer()) {
                 connection.setAutoCommit(false);
                 consumer = kafkaConsumer;
-                List<TopicPartition> partitions = kafkaConsumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                        .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+                List<TopicPartition> partitions = partitionsOf(kafkaConsumer);
                 kafkaConsumer.assign(partitions);
                 seekToStoredOffsets(connection, kafkaConsumer, partitions);
                 loadParked(connection);
