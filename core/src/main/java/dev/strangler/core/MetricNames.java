@@ -19,6 +19,10 @@ public final class MetricNames {
     public static final String CAPTURE_LAG = "strangler.capture.lag.ms";
     /** Counter: rows the sync engine routed to an apply topic, per service and source table. */
     public static final String SYNC_ROUTED = "strangler.sync.routed";
+    /** Rows that broke a table's rule; tags table, rule, action (dead-letter, drop, stop). */
+    public static final String SYNC_RULE_VIOLATIONS = "strangler.sync.rule.violations";
+    public static final String TAG_RULE = "rule";
+    public static final String TAG_ACTION = "action";
     /** Counter: events the sync engine dropped as already seen (duplicates from a capture restart). */
     public static final String SYNC_DUPLICATES = "strangler.sync.duplicates";
     /** Counter: records sent to the dead-letter topic, per component and reason. */

@@ -28,9 +28,16 @@ public final class TableMapping {
     private static final String UNAVAILABLE_BASE64 = Base64.getEncoder().encodeToString(UNAVAILABLE_PLACEHOLDER.getBytes());
 
     private final TableRoute route;
+    private final byte[] maskKey;
 
     public TableMapping(TableRoute route) {
+        this(route, null);
+    }
+
+    /** @param maskKey the key of hash and fake masks ({@code sync.maskKey}), or null when the route has none */
+    public TableMapping(TableRoute route, byte[] maskKey) {
         this.route = route;
+        this.maskKey = maskKey == null ? null : maskKey.clone();
     }
 
     public TableRoute route() {
@@ -65,9 +72,45 @@ public final class TableMapping {
             return Optional.empty();
         }
         Set<String> unchanged = new LinkedHashSet<>();
-        ObjectNode row = mapColumns(after, unchanged);
+        RowTransform transform = route.transform();
+        if (transform.isEmpty()) {
+            ObjectNode row = mapColumns(after, unchanged);
+            return Optional.of(new ApplyRecord(route.to(), ApplyRecord.Action.UPSERT, key, row, unchanged,
+                    at.version(), at.commitTimeMicros(), at.transactionId()));
+        }
+        Set<String> placeholders = new LinkedHashSet<>();
+        after.fields().forEachRemaining(f -> {
+            if (isPlaceholder(f.getValue())) {
+                placeholders.add(f.getKey());
+            }
+        });
+        ObjectNode known = after;
+        if (!placeholders.isEmpty()) {
+            // an unchanged TOAST value is not there to check, cast, mask or derive from: the target keeps its value
+            known = after.deepCopy();
+            known.remove(placeholders);
+        }
+        Optional<String> broken = transform.brokenRule(known);
+        if (broken.isPresent()) {
+            throw new RowTransform.RuleViolation(broken.get());
+        }
+        ObjectNode row = mapColumns(transform.castAndMask(known, maskKey), unchanged);
+        for (String column : placeholders) {
+            route.targetColumn(column).ifPresent(unchanged::add);
+        }
+        for (Map.Entry<String, ColumnExpression> derived : transform.derived().entrySet()) {
+            if (derived.getValue().columns().stream().anyMatch(placeholders::contains)) {
+                unchanged.add(derived.getKey());
+            } else {
+                row.set(derived.getKey(), derived.getValue().evaluate(known));
+            }
+        }
         return Optional.of(new ApplyRecord(route.to(), ApplyRecord.Action.UPSERT, key, row, unchanged,
                 at.version(), at.commitTimeMicros(), at.transactionId()));
+    }
+
+    private static boolean isPlaceholder(JsonNode value) {
+        return value.isTextual() && (UNAVAILABLE_PLACEHOLDER.equals(value.textValue()) || UNAVAILABLE_BASE64.equals(value.textValue()));
     }
 
     private ObjectNode mapColumns(ObjectNode source, Set<String> unchanged) {

@@ -116,7 +116,8 @@ public final class SyncPlan {
         for (ServiceSettings service : config.serviceList()) {
             targets.add(service.name());
             for (TableRoute route : service.tables()) {
-                fromMonolith.computeIfAbsent(route.from(), t -> new ArrayList<>()).add(new Destination(service.name(), new TableMapping(route)));
+                fromMonolith.computeIfAbsent(route.from(), t -> new ArrayList<>()).add(new Destination(service.name(),
+                        new TableMapping(route, config.sync().maskKeyBytes())));
                 if (route.twoWay()) {
                     twoWay.computeIfAbsent(service.name(), s -> new ArrayList<>()).add(route);
                 }

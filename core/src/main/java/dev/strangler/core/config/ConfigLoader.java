@@ -116,6 +116,7 @@ public final class ConfigLoader {
                 : Optional.empty();
         root.finish();
         checkCrossReferences(root, services);
+        checkMaskKey(root, services, sync);
         return new StranglerConfig(kafka, monolith, capture, services, sync, writer, http, validator, router);
     }
 
@@ -180,17 +181,114 @@ public final class ConfigLoader {
         return new CaptureSettings(snapshot, poll, heartbeat, slot, publication);
     }
 
+    /** A hash or fake mask needs {@code sync.maskKey}: every table that uses one without it is a problem. */
+    private static void checkMaskKey(ConfigNode root, Map<String, ServiceSettings> services, SyncSettings sync) {
+        if (!sync.maskKey().isEmpty()) {
+            return;
+        }
+        for (ServiceSettings service : services.values()) {
+            for (TableRoute route : service.tables()) {
+                if (route.transform().needsMaskKey()) {
+                    root.problem("sync.maskKey", "is required: " + route.path() + ".mask hashes or fakes values, which needs a secret key "
+                            + "(set sync.maskKey: ${STRANGLER_MASK_KEY} and the variable to a random value of at least 16 characters; "
+                            + "keep it: another key gives other values)");
+                }
+            }
+        }
+    }
+
+    /** derive, cast, mask, rules and onRuleViolation of a table (docs/transforms.md). */
+    private static dev.strangler.core.RowTransform transform(ConfigNode t, List<String> key) {
+        Map<String, dev.strangler.core.ColumnExpression> derived = new LinkedHashMap<>();
+        if (t.present("derive")) {
+            ConfigNode node = t.object("derive");
+            node.entries().forEachRemaining(e -> {
+                if (!IDENTIFIER.matcher(e.getKey()).matches()) {
+                    node.problem(e.getKey(), "is not a column name");
+                } else if (!e.getValue().isTextual()) {
+                    node.problem(e.getKey(), "must be a SQL expression in quotes, e.g. \"first_name || ' ' || last_name\"");
+                } else {
+                    try {
+                        derived.put(e.getKey(), dev.strangler.core.ColumnExpression.value(e.getValue().asText()));
+                    } catch (IllegalArgumentException ex) {
+                        node.problem(e.getKey(), ex.getMessage());
+                    }
+                }
+            });
+        }
+        Map<String, String> casts = new LinkedHashMap<>();
+        if (t.present("cast")) {
+            ConfigNode node = t.object("cast");
+            node.entries().forEachRemaining(e -> {
+                if (key.contains(e.getKey())) {
+                    node.problem(e.getKey(), "is part of key: and cannot be cast (rows are found by it)");
+                } else if (!e.getValue().isTextual()) {
+                    node.problem(e.getKey(), "must be a SQL type, e.g. bigint or numeric(12,2)");
+                } else {
+                    try {
+                        dev.strangler.core.RowTransform.checkCastType(e.getValue().asText());
+                        casts.put(e.getKey(), e.getValue().asText());
+                    } catch (IllegalArgumentException ex) {
+                        node.problem(e.getKey(), ex.getMessage());
+                    }
+                }
+            });
+        }
+        Map<String, dev.strangler.core.Mask> masks = new LinkedHashMap<>();
+        if (t.present("mask")) {
+            ConfigNode node = t.object("mask");
+            node.entries().forEachRemaining(e -> {
+                if (key.contains(e.getKey())) {
+                    node.problem(e.getKey(), "is part of key: and cannot be masked (rows are found by it)");
+                } else {
+                    try {
+                        masks.put(e.getKey(), dev.strangler.core.Mask.parse(e.getValue().asText()));
+                    } catch (IllegalArgumentException ex) {
+                        node.problem(e.getKey(), ex.getMessage());
+                    }
+                }
+            });
+        }
+        List<dev.strangler.core.ColumnExpression> rules = new ArrayList<>();
+        JsonNode rulesNode = t.raw("rules");
+        if (rulesNode != null && !rulesNode.isNull()) {
+            if (!rulesNode.isArray()) {
+                t.problem("rules", "must be a list of SQL conditions, e.g. rules: [\"email is not null\", \"quantity >= 0\"]");
+            } else {
+                for (int i = 0; i < rulesNode.size(); i++) {
+                    try {
+                        rules.add(dev.strangler.core.ColumnExpression.condition(rulesNode.get(i).asText()));
+                    } catch (IllegalArgumentException ex) {
+                        t.problem("rules[" + i + "]", ex.getMessage());
+                    }
+                }
+            }
+        }
+        dev.strangler.core.RowTransform.OnViolation onViolation = t.choice("onRuleViolation", dev.strangler.core.RowTransform.OnViolation.DEAD_LETTER,
+                dev.strangler.core.RowTransform.OnViolation::configName, dev.strangler.core.RowTransform.OnViolation.values());
+        if (derived.isEmpty() && casts.isEmpty() && masks.isEmpty() && rules.isEmpty()) {
+            return dev.strangler.core.RowTransform.NONE;
+        }
+        return new dev.strangler.core.RowTransform(derived, casts, masks, rules, onViolation);
+    }
+
     private SyncSettings sync(ConfigNode n) {
         String stateDir = n.string("stateDir", "strangler-data/streams");
         Duration commitInterval = n.duration("commitInterval", Duration.ofMillis(25), Duration.ofMillis(1));
         Duration transactionTimeout = n.duration("transactionTimeout", Duration.ofSeconds(60), Duration.ofSeconds(1));
         String instanceId = n.string("instanceId", defaultInstanceId());
         Duration conflictWindow = n.duration("conflictWindow", Duration.ofSeconds(10), Duration.ZERO);
+        Secret maskKey = Secret.of(n.string("maskKey", ""));
+        if (!maskKey.isEmpty() && maskKey.reveal().length() < 16) {
+            n.problem("maskKey", "is too short to keep hashed values from being guessed: use at least 16 characters "
+                    + "(e.g. maskKey: ${STRANGLER_MASK_KEY} with a random 32-character value)");
+        }
         if (!instanceId.matches("[A-Za-z0-9._-]{1,200}")) {
             n.problem("instanceId", "may hold only letters, digits, '.', '_' and '-', not '" + instanceId + "'");
         }
         n.finish();
-        return new SyncSettings(workingDirectory.resolve(stateDir).normalize(), commitInterval, transactionTimeout, instanceId, conflictWindow);
+        return new SyncSettings(workingDirectory.resolve(stateDir).normalize(), commitInterval, transactionTimeout, instanceId, conflictWindow,
+                maskKey);
     }
 
     private String defaultInstanceId() {
@@ -350,7 +448,12 @@ public final class ConfigLoader {
                 TableRoute.OnTruncate.values());
         TableRoute.Direction direction = t.choice("direction", serviceDirection, TableRoute.Direction::configName,
                 TableRoute.Direction.values());
+        dev.strangler.core.RowTransform transform = transform(t, key);
         if (direction == TableRoute.Direction.TWO_WAY) {
+            if (!transform.isEmpty()) {
+                t.problem("derive", "derive, cast, mask and rules cannot be inverted yet: a two-way table carries columns as they are; "
+                        + "set direction: one-way for this table or remove them");
+            }
             // every reason a mapping cannot be run backwards, said where it is declared
             if (where.isPresent()) {
                 t.problem("where", "a row filter cannot be inverted: rows the service writes outside the filter would reach the monolith "
@@ -371,7 +474,8 @@ public final class ConfigLoader {
         if (from == null || to == null) {
             return Optional.empty();
         }
-        return Optional.of(new TableRoute(path, from, to, renames, dropped, where, consistency, repair, key, direction, onError, onTruncate));
+        return Optional.of(new TableRoute(path, from, to, renames, dropped, where, consistency, repair, key, direction, onError, onTruncate,
+                transform));
     }
 
     static TableId tableId(ConfigNode n, String key, boolean required) {

@@ -19,9 +19,14 @@ import java.time.Duration;
  *                       applied on a side are kept until it is (docs/two-way.md)
  */
 public record SyncSettings(Path stateDir, Duration commitInterval, Duration transactionTimeout, String instanceId,
-                           Duration conflictWindow) {
+                           Duration conflictWindow, Secret maskKey) {
 
     public SyncSettings(Path stateDir, Duration commitInterval, Duration transactionTimeout, String instanceId) {
-        this(stateDir, commitInterval, transactionTimeout, instanceId, Duration.ofSeconds(10));
+        this(stateDir, commitInterval, transactionTimeout, instanceId, Duration.ofSeconds(10), Secret.empty());
+    }
+
+    /** The mask key's bytes (UTF-8 of the configured text), or null when none is set. */
+    public byte[] maskKeyBytes() {
+        return maskKey.isEmpty() ? null : maskKey.reveal().getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 }

@@ -23,7 +23,14 @@ import java.util.Set;
  */
 public record TableRoute(String path, TableId from, TableId to, Map<String, String> renames, Set<String> dropped,
                          Optional<RowFilter> where, Consistency consistency, Repair repair, java.util.List<String> key,
-                         Direction direction, OnError onError, OnTruncate onTruncate) {
+                         Direction direction, OnError onError, OnTruncate onTruncate, dev.strangler.core.RowTransform transform) {
+
+    public TableRoute(String path, TableId from, TableId to, Map<String, String> renames, Set<String> dropped,
+                      Optional<RowFilter> where, Consistency consistency, Repair repair, java.util.List<String> key,
+                      Direction direction, OnError onError, OnTruncate onTruncate) {
+        this(path, from, to, renames, dropped, where, consistency, repair, key, direction, onError, onTruncate,
+                dev.strangler.core.RowTransform.NONE);
+    }
 
     /** What a TRUNCATE of the source table does. */
     public enum OnTruncate {
@@ -157,7 +164,7 @@ public record TableRoute(String path, TableId from, TableId to, Map<String, Stri
         Map<String, String> back = new java.util.LinkedHashMap<>();
         renames.forEach((source, target) -> back.put(target, source));
         return new TableRoute(path, to, from, back, Set.of(VERSION_COLUMN), Optional.empty(), consistency, repair, java.util.List.of(),
-                direction, onError, onTruncate);
+                direction, onError, onTruncate, dev.strangler.core.RowTransform.NONE);
     }
 
     /** The column each service row keeps its source version in; never carried back to the monolith. */

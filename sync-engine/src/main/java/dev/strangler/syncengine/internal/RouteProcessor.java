@@ -6,6 +6,7 @@ import dev.strangler.core.ChangeEvent;
 import dev.strangler.core.DeadLetter;
 import dev.strangler.core.DebeziumEnvelope;
 import dev.strangler.core.MalformedChangeException;
+import dev.strangler.core.RowTransform;
 import dev.strangler.core.MetricNames;
 import dev.strangler.core.config.TableRoute;
 import dev.strangler.syncengine.SyncPlan;
@@ -146,6 +147,24 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
             Optional<ApplyRecord> mapped;
             try {
                 mapped = destination.mapping().apply(change);
+            } catch (RowTransform.RuleViolation violation) {
+                TableRoute route = destination.mapping().route();
+                RowTransform.OnViolation action = route.transform().onViolation();
+                Counter.builder(MetricNames.SYNC_RULE_VIOLATIONS).tag(MetricNames.TAG_TABLE, change.table().toString())
+                        .tag(MetricNames.TAG_RULE, violation.rule()).tag(MetricNames.TAG_ACTION, action.configName())
+                        .description("rows that broke a table's rule").register(metrics).increment();
+                String reason = route.path() + ": row " + change.key() + " breaks rule '" + violation.rule() + "'";
+                switch (action) {
+                    case DROP -> {
+                        continue;
+                    }
+                    case STOP -> throw new IllegalStateException(reason + " (at " + context.recordMetadata().map(m -> m.topic() + "@" + m.offset())
+                            .orElse("?") + "; onRuleViolation: stop): fix the row in the monolith, or the rule, and restart");
+                    default -> {
+                        deadLetter(record, change.table().toString(), DeadLetter.Stage.MAP, change.position().version(), reason);
+                        continue;
+                    }
+                }
             } catch (RuntimeException e) {
                 String reason = "mapping " + destination.mapping().route().path() + " failed: " + e.getMessage();
                 if (destination.mapping().route().onError() == TableRoute.OnError.STOP) {
