@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
         description = "Keeps a monolith's database and service databases in sync while a system is split.",
         subcommands = {RunCommand.class, DemoCommand.class, ValidateCommand.class, RepairCommand.class, ReportCommand.class,
                 RouteCommands.Routes.class, RouteCommands.SetWeight.class, RouteCommands.Cutover.class, RouteCommands.Rollback.class,
-                RouteCommands.RampAction.class, InitCommand.class, DoctorCommand.class, StatusCommand.class, ResetCommand.class, ConsoleCommand.class, RuleCommands.class, DeadLetterCommands.class, SnapshotCommand.class, CommandLine.HelpCommand.class})
+                RouteCommands.RampAction.class, InitCommand.class, DoctorCommand.class, StatusCommand.class, ResetCommand.class, ConsoleCommand.class, RuleCommands.class, DeadLetterCommands.class, SnapshotCommand.class, PreviewCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
 
     public static final int EXIT_FAILED = 1;

@@ -173,7 +173,8 @@ public final class Pipeline implements AutoCloseable {
             }
         }
         if (parts.contains(Part.VALIDATOR)) {
-            validator = new ValidatorService(config.monolith(), config.serviceList(), config.validator(), kafka, topics, metrics, clock);
+            validator = new ValidatorService(config.monolith(), config.serviceList(), config.validator(), kafka, topics, metrics, clock,
+                    config.sync().maskKeyBytes());
             components.add(validator);
             validator.start();
         }

@@ -74,7 +74,7 @@ final class RepairCommand implements Callable<Integer> {
                 Clock.systemUTC()).withDriftListener(drifts::add);
         try (Connection monolith = ValidatorConnections.open(loaded.monolith(), "strangler-repair");
              Connection target = ValidatorConnections.open(service.database(), "strangler-repair")) {
-            TablePlan plan = TablePlan.read(service.name(), route, monolith, target);
+            TablePlan plan = TablePlan.read(service.name(), route, monolith, target, loaded.sync().maskKeyBytes());
             err.printf("validating %s ...%n", plan.name());
             err.flush();
             ProgressBar bar = new ProgressBar(err, plan.name());
@@ -85,7 +85,7 @@ final class RepairCommand implements Callable<Integer> {
                 out.flush();
                 return 0;
             }
-            List<TableRepair.Action> actions = new TableRepair(plan, route, Clock.systemUTC()).plan(monolith, drifts);
+            List<TableRepair.Action> actions = new TableRepair(plan, route, Clock.systemUTC(), loaded.sync().maskKeyBytes()).plan(monolith, drifts);
             for (TableRepair.Action action : actions) {
                 out.println((dryRun ? "would " : "") + action.describe());
             }

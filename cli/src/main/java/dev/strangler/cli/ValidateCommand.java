@@ -63,7 +63,7 @@ final class ValidateCommand implements Callable<Integer> {
         try (Connection monolith = ValidatorConnections.open(loaded.monolith(), "strangler-validate")) {
             for (Target t : targets) {
                 try (Connection service = ValidatorConnections.open(t.service().database(), "strangler-validate")) {
-                    TablePlan plan = TablePlan.read(t.service().name(), t.route(), monolith, service);
+                    TablePlan plan = TablePlan.read(t.service().name(), t.route(), monolith, service, loaded.sync().maskKeyBytes());
                     ProgressBar bar = new ProgressBar(err, plan.name());
                     TableReport report = validator.validate(plan, monolith, service, bar);
                     bar.done(report);

@@ -17,8 +17,17 @@ import java.util.Optional;
  */
 public record TablePlan(String service, TableId source, TableId target, List<Column> key, List<Column> columns, Optional<String> filter) {
 
-    /** A column as the monolith and the service name it, with its SQL type on each side. */
-    public record Column(String source, String target, String sourceType, String targetType) {
+    /**
+     * A column as the monolith and the service name it, with its SQL type on each side.
+     *
+     * @param sourceSql what the monolith side compares: the column's name, or for a transformed column an SQL
+     *                  expression in parentheses giving the value the service should hold (cast to its type)
+     */
+    public record Column(String source, String target, String sourceType, String targetType, String sourceSql) {
+
+        public Column(String source, String target, String sourceType, String targetType) {
+            this(source, target, sourceType, targetType, source);
+        }
     }
 
     public TablePlan {
@@ -32,6 +41,18 @@ public record TablePlan(String service, TableId source, TableId target, List<Col
      * @throws IllegalArgumentException when a key column is dropped or the target lacks a carried column
      */
     public static TablePlan of(String service, TableRoute route, TableSchema source, TableSchema target) {
+        return of(service, route, source, target, null);
+    }
+
+    /**
+     * As {@link #of(String, TableRoute, TableSchema, TableSchema)}, with the route's transform pushed into the
+     * monolith's SQL: a cast column is compared as {@code CAST(col AS type)}, a derived column as its expression,
+     * a masked column as the mask computed by PostgreSQL (hash: HMAC-SHA256 from {@code sha256}); a {@code fake}
+     * column is not compared (its value is made up in Java).
+     *
+     * @param maskKey {@code sync.maskKey}'s bytes, or null
+     */
+    public static TablePlan of(String service, TableRoute route, TableSchema source, TableSchema target, byte[] maskKey) {
         List<Column> key = new ArrayList<>();
         for (String column : route.keyOr(source.primaryKey())) {
             String targetName = route.targetColumn(column).orElseThrow(() -> new IllegalArgumentException(
@@ -50,10 +71,73 @@ public record TablePlan(String service, TableId source, TableId target, List<Col
                 throw new IllegalArgumentException("column " + targetName.get() + " (from " + route.from() + "." + column
                         + ") is missing in " + service + "'s " + route.to());
             }
-            columns.add(new Column(column, targetName.get(), source.column(column).orElseThrow().type(),
-                    target.column(targetName.get()).orElseThrow().type()));
+            String sourceType = source.column(column).orElseThrow().type();
+            String targetType = target.column(targetName.get()).orElseThrow().type();
+            dev.strangler.core.RowTransform transform = route.transform();
+            dev.strangler.core.Mask mask = transform.masks().get(column);
+            String cast = transform.casts().get(column);
+            if (mask != null && mask.kind() == dev.strangler.core.Mask.Kind.FAKE) {
+                continue;
+            }
+            if (mask == null && cast == null) {
+                columns.add(new Column(column, targetName.get(), sourceType, targetType));
+                continue;
+            }
+            String sql = dev.strangler.connectors.PostgresNames.quote(column);
+            if (cast != null) {
+                sql = "CAST(" + sql + " AS " + cast + ")";
+            }
+            if (mask != null) {
+                sql = maskSql(mask, sql, maskKey);
+            }
+            columns.add(new Column(column, targetName.get(), targetType, targetType, "(CAST(" + sql + " AS " + targetType + "))"));
+        }
+        for (var derived : route.transform().derived().entrySet()) {
+            String targetType = target.column(derived.getKey()).orElseThrow(() -> new IllegalArgumentException("derived column "
+                    + derived.getKey() + " of " + route.path() + " is missing in " + service + "'s " + route.to())).type();
+            columns.add(new Column("(" + derived.getValue().text() + ")", derived.getKey(), targetType, targetType,
+                    "(CAST((" + derived.getValue().text() + ") AS " + targetType + "))"));
         }
         return new TablePlan(service, route.from(), route.to(), key, columns, route.where().map(w -> w.text()));
+    }
+
+    /**
+     * A mask computed by PostgreSQL, to compare with what the sync engine wrote: hash is HMAC-SHA256 built from
+     * {@code sha256()} (no extension needed) with the key's inner and outer pads computed here.
+     */
+    static String maskSql(dev.strangler.core.Mask mask, String value, byte[] maskKey) {
+        String text = value + "::text";
+        return switch (mask.kind()) {
+            case REDACT -> "CASE WHEN " + value + " IS NULL THEN NULL ELSE '" + dev.strangler.core.Mask.REDACTED + "' END";
+            case NULL -> "NULL";
+            case PARTIAL -> mask.keepLast()
+                    ? "repeat('*', greatest(length(" + text + ") - " + mask.keep() + ", 0)) || right(" + text + ", " + mask.keep() + ")"
+                    : "left(" + text + ", " + mask.keep() + ") || repeat('*', greatest(length(" + text + ") - " + mask.keep() + ", 0))";
+            case HASH -> {
+                byte[] key = maskKey == null ? new byte[0] : maskKey;
+                byte[] block = new byte[64];
+                byte[] k = key.length > 64 ? sha256(key) : key;
+                System.arraycopy(k, 0, block, 0, k.length);
+                byte[] inner = new byte[64];
+                byte[] outer = new byte[64];
+                for (int i = 0; i < 64; i++) {
+                    inner[i] = (byte) (block[i] ^ 0x36);
+                    outer[i] = (byte) (block[i] ^ 0x5c);
+                }
+                java.util.HexFormat hex = java.util.HexFormat.of();
+                yield "encode(sha256('\\x" + hex.formatHex(outer) + "'::bytea || sha256('\\x" + hex.formatHex(inner) + "'::bytea || convert_to("
+                        + text + ", 'UTF8'))), 'hex')";
+            }
+            case FAKE -> throw new IllegalArgumentException("a fake mask is computed in Java only");
+        };
+    }
+
+    private static byte[] sha256(byte[] data) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(data);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**
@@ -63,11 +147,17 @@ public record TablePlan(String service, TableId source, TableId target, List<Col
      */
     public static TablePlan read(String service, TableRoute route, java.sql.Connection monolith, java.sql.Connection serviceDb)
             throws java.sql.SQLException {
+        return read(service, route, monolith, serviceDb, null);
+    }
+
+    /** As {@link #read(String, TableRoute, java.sql.Connection, java.sql.Connection)}, with the mask key for hashed columns. */
+    public static TablePlan read(String service, TableRoute route, java.sql.Connection monolith, java.sql.Connection serviceDb,
+                                 byte[] maskKey) throws java.sql.SQLException {
         TableSchema source = new dev.strangler.connectors.PostgresCatalog(monolith).table(route.from()).orElseThrow(() ->
                 new IllegalStateException("monolith table " + route.from() + " does not exist"));
         TableSchema target = new dev.strangler.connectors.PostgresCatalog(serviceDb).table(route.to()).orElseThrow(() ->
                 new IllegalStateException("table " + route.to() + " does not exist in service " + service));
-        return of(service, route, source, target);
+        return of(service, route, source, target, maskKey);
     }
 
     /** {@code service/target table}, how reports name the table. */

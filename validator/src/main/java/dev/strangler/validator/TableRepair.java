@@ -53,7 +53,15 @@ public final class TableRepair {
     private final TableRoute route;
     private final Clock clock;
 
+    private final byte[] maskKey;
+
     public TableRepair(TablePlan plan, TableRoute route, Clock clock) {
+        this(plan, route, clock, null);
+    }
+
+    /** @param maskKey {@code sync.maskKey}'s bytes, for routes that hash or fake columns; or null */
+    public TableRepair(TablePlan plan, TableRoute route, Clock clock, byte[] maskKey) {
+        this.maskKey = maskKey;
         this.plan = plan;
         this.route = route;
         this.clock = clock;
@@ -65,7 +73,7 @@ public final class TableRepair {
                 new IllegalStateException("monolith table " + plan.source() + " does not exist"));
         long version = currentWalPosition(monolith);
         long nowMicros = clock.millis() * 1000;
-        TableMapping mapping = new TableMapping(route);
+        TableMapping mapping = new TableMapping(route, maskKey);
         List<Action> actions = new ArrayList<>();
         String sql = "SELECT " + source.columns().stream().map(TableRepair::valueExpression).collect(Collectors.joining(", "))
                 + " FROM " + PostgresNames.qualified(plan.source()) + " t WHERE "

@@ -116,7 +116,7 @@ public final class TableValidator {
                                 int checkpointEvery, java.util.function.Consumer<Checkpoint> onCheckpoint) throws SQLException {
         Side source = new Side(monolith, new PostgresChecksumSql(plan.source(), plan.key().stream().map(TablePlan.Column::source).toList(),
                 plan.key().stream().map(TablePlan.Column::sourceType).toList(),
-                plan.columns().stream().map(TablePlan.Column::source).toList(), plan.columns().stream().map(TablePlan.Column::sourceType).toList(),
+                plan.columns().stream().map(TablePlan.Column::sourceSql).toList(), plan.columns().stream().map(TablePlan.Column::sourceType).toList(),
                 plan.filter()));
         Side target = new Side(service, new PostgresChecksumSql(plan.target(), plan.key().stream().map(TablePlan.Column::target).toList(),
                 plan.key().stream().map(TablePlan.Column::targetType).toList(),

@@ -66,8 +66,17 @@ public final class ValidatorService implements Component {
     private final AtomicReference<Thread> thread = new AtomicReference<>();
     private KafkaProducer<String, byte[]> producer;
 
+    private final byte[] maskKey;
+
     public ValidatorService(DatabaseSettings monolith, List<ServiceSettings> services, ValidatorSettings settings, KafkaEndpoint kafka,
                             TopicNames topics, MeterRegistry metrics, Clock clock) {
+        this(monolith, services, settings, kafka, topics, metrics, clock, null);
+    }
+
+    /** @param maskKey {@code sync.maskKey}'s bytes (masked columns are compared through the same mask), or null */
+    public ValidatorService(DatabaseSettings monolith, List<ServiceSettings> services, ValidatorSettings settings, KafkaEndpoint kafka,
+                            TopicNames topics, MeterRegistry metrics, Clock clock, byte[] maskKey) {
+        this.maskKey = maskKey;
         this.monolith = monolith;
         this.services = List.copyOf(services);
         this.settings = settings;
@@ -190,7 +199,7 @@ public final class ValidatorService implements Component {
                 });
         try (Connection source = ValidatorConnections.open(monolith, "strangler-validator");
              Connection target = ValidatorConnections.open(t.service().database(), "strangler-validator")) {
-            TablePlan plan = TablePlan.read(t.service().name(), t.route(), source, target);
+            TablePlan plan = TablePlan.read(t.service().name(), t.route(), source, target, maskKey);
             RateLimit limit = new RateLimit(settings.maxRowsPerSecond(), m);
             TableReport report = validator.validate(plan, source, target, limit, from, CHECKPOINT_SEGMENTS,
                     checkpoint -> publish(key, new ValidationRecords.TableState(before.last(), Optional.of(checkpoint))));
@@ -228,7 +237,7 @@ public final class ValidatorService implements Component {
                     + "Look at the drift, then run strangler repair --table {}", t.key(), report.drifted(), settings.autoRepairMaxRows(), t.key());
             return;
         }
-        List<TableRepair.Action> actions = new TableRepair(plan, t.route(), clock).plan(source, drifts);
+        List<TableRepair.Action> actions = new TableRepair(plan, t.route(), clock, maskKey).plan(source, drifts);
         int sent = TableRepair.send(actions, kafka, topics.apply(t.service().name()));
         m.repaired.increment(sent);
         LOG.warn("{}: repairing {} drifted rows through {} (repair: auto)", t.key(), sent, topics.apply(t.service().name()));

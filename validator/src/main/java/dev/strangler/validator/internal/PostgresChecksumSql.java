@@ -18,7 +18,8 @@ import java.util.stream.Collectors;
  *
  * @param keys    key columns on this side, in key order
  * @param keyTypes the SQL type of each key column on this side
- * @param columns compared columns on this side, in the same order on both sides
+ * @param columns compared columns on this side, in the same order on both sides: a column name, or an SQL
+ *                expression in parentheses (a transformed column computed on the monolith's side)
  * @param columnTypes the SQL type of each compared column on this side
  * @param filter  a condition rows must meet on this side (the route's filter on the monolith side)
  */
@@ -37,7 +38,8 @@ public record PostgresChecksumSql(TableId table, List<String> keys, List<String>
      * instant in UTC (Debezium's ZonedTime), not with the monolith's offset (docs/configuration.md).
      */
     private String columnText(int i) {
-        String column = PostgresNames.quote(columns.get(i));
+        // a plain column name is quoted; an expression (a transformed column, pushed down) is used as it is
+        String column = columns.get(i).startsWith("(") ? columns.get(i) : PostgresNames.quote(columns.get(i));
         return columnTypes.get(i).startsWith("time") && columnTypes.get(i).endsWith("with time zone") && !columnTypes.get(i).startsWith("timestamp")
                 ? "timezone('UTC', " + column + ")::text" : column + "::text";
     }
