@@ -292,7 +292,30 @@ public final class JdbcApplyWriter implements Component {
             }
             targetSchemas.put(route.to(), target);
         }
-        List<TableId> tables = service.tables().stream().map(TableRoute::to).toList();
+        List<TableId> tables = new ArrayList<>(service.tables().stream().map(TableRoute::to).toList());
+        for (TableRoute route : service.tables()) {
+            for (TableId extra : route.transform().custom().map(dev.strangler.core.RowTransform.Custom::targets).orElse(List.of())) {
+                // a custom transform's other tables: not created from a monolith table (none matches them)
+                Optional<TableSchema> existing = catalog.table(extra);
+                if (existing.isEmpty()) {
+                    throw new SQLException("table " + extra + " (in " + route.path() + ".custom.targets) does not exist in service "
+                            + service.name() + "; create it: the tables a custom transform writes are not created from the monolith");
+                }
+                if (options.versionColumn() && existing.get().column(PostgresDialect.VERSION_COLUMN).isEmpty()) {
+                    try (Statement s = c.createStatement()) {
+                        s.execute(PostgresDialect.addVersionColumn(extra));
+                    }
+                }
+                TableSchema target = catalog.table(extra).orElseThrow();
+                if (target.primaryKey().isEmpty()) {
+                    throw new SQLException("table " + extra + " in service " + service.name() + " has no primary key; add one (the writer upserts by key)");
+                }
+                targetSchemas.put(extra, target);
+                if (!tables.contains(extra)) {
+                    tables.add(extra);
+                }
+            }
+        }
         List<PostgresCatalog.ForeignKey> keys = catalog.foreignKeysAmong(tables);
         try {
             order = ForeignKeyOrder.of(tables, keys);
@@ -605,6 +628,9 @@ public final class JdbcApplyWriter implements Component {
             return false;
         }
         TableRoute route = routesByTarget.get(targetTable);
+        if (route == null) {
+            return false;    // a custom transform's table: no monolith table to follow
+        }
         Optional<TableSchema> live;
         try (Connection source = StartupChecks.connect(options.source().get())) {
             live = new PostgresCatalog(source).table(route.from());

@@ -52,6 +52,41 @@ public final class RowTransform {
         }
     }
 
+    /**
+     * A {@link CustomTransform} for the table.
+     *
+     * @param className a class implementing {@link CustomTransform}, with a public no-argument constructor
+     * @param targets   service tables it may write besides the route's own
+     * @param options   handed to {@link CustomTransform#configure}
+     */
+    public record Custom(String className, List<TableId> targets, Map<String, String> options) {
+        public Custom {
+            targets = List.copyOf(targets);
+            options = Map.copyOf(options);
+        }
+
+        /** A new instance, configured. @throws IllegalStateException saying why the class cannot be used */
+        public CustomTransform instantiate() {
+            Object instance;
+            try {
+                ClassLoader loader = Thread.currentThread().getContextClassLoader() == null ? Custom.class.getClassLoader()
+                        : Thread.currentThread().getContextClassLoader();
+                instance = Class.forName(className, true, loader).getDeclaredConstructor().newInstance();
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException("custom transform class " + className + " is not on the classpath: put its jar in lib/ "
+                        + "(or STRANGLER_CLASSPATH for ./strangler)");
+            } catch (ReflectiveOperationException | LinkageError e) {
+                throw new IllegalStateException("custom transform class " + className + " cannot be created (it needs a public "
+                        + "no-argument constructor): " + e);
+            }
+            if (!(instance instanceof CustomTransform transform)) {
+                throw new IllegalStateException("custom transform class " + className + " does not implement " + CustomTransform.class.getName());
+            }
+            transform.configure(options);
+            return transform;
+        }
+    }
+
     public static final RowTransform NONE = new RowTransform(Map.of(), Map.of(), Map.of(), List.of(), OnViolation.DEAD_LETTER);
 
     private final Map<String, ColumnExpression> derived;
@@ -60,6 +95,12 @@ public final class RowTransform {
     private final Map<String, Mask> masks;
     private final List<ColumnExpression> rules;
     private final OnViolation onViolation;
+    private final Optional<Custom> custom;
+
+    public RowTransform(Map<String, ColumnExpression> derived, Map<String, String> casts, Map<String, Mask> masks,
+                        List<ColumnExpression> rules, OnViolation onViolation) {
+        this(derived, casts, masks, rules, onViolation, Optional.empty());
+    }
 
     /**
      * @param derived target column → expression over the monolith row
@@ -69,7 +110,8 @@ public final class RowTransform {
      * @throws IllegalArgumentException for a cast to a type that is not supported
      */
     public RowTransform(Map<String, ColumnExpression> derived, Map<String, String> casts, Map<String, Mask> masks,
-                        List<ColumnExpression> rules, OnViolation onViolation) {
+                        List<ColumnExpression> rules, OnViolation onViolation, Optional<Custom> custom) {
+        this.custom = custom;
         this.derived = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(derived));
         this.castTypes = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(casts));
         Map<String, SqlExpression.Cast> ops = new LinkedHashMap<>();
@@ -86,7 +128,11 @@ public final class RowTransform {
     }
 
     public boolean isEmpty() {
-        return derived.isEmpty() && casts.isEmpty() && masks.isEmpty() && rules.isEmpty();
+        return derived.isEmpty() && casts.isEmpty() && masks.isEmpty() && rules.isEmpty() && custom.isEmpty();
+    }
+
+    public Optional<Custom> custom() {
+        return custom;
     }
 
     public Map<String, ColumnExpression> derived() {

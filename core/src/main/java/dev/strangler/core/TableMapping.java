@@ -29,6 +29,8 @@ public final class TableMapping {
 
     private final TableRoute route;
     private final byte[] maskKey;
+    private final CustomTransform custom;
+    private final Set<TableId> customTargets;
 
     public TableMapping(TableRoute route) {
         this(route, null);
@@ -38,6 +40,49 @@ public final class TableMapping {
     public TableMapping(TableRoute route, byte[] maskKey) {
         this.route = route;
         this.maskKey = maskKey == null ? null : maskKey.clone();
+        this.custom = route.transform().custom().map(RowTransform.Custom::instantiate).orElse(null);
+        Set<TableId> targets = new LinkedHashSet<>();
+        targets.add(route.to());
+        route.transform().custom().ifPresent(c -> targets.addAll(c.targets()));
+        this.customTargets = Set.copyOf(targets);
+    }
+
+    /**
+     * Every service row for this change: the one {@link #apply} makes, or what the table's custom transform
+     * makes of the change (several rows, possibly in other tables).
+     */
+    public java.util.List<ApplyRecord> applyAll(ChangeEvent change) {
+        Optional<ApplyRecord> mapped = apply(change);
+        if (custom == null || change.op() == ChangeEvent.Op.TRUNCATE) {
+            return mapped.map(java.util.List::of).orElse(java.util.List.of());
+        }
+        CustomTransform.Kind kind = switch (change.op()) {
+            case READ -> CustomTransform.Kind.READ;
+            case CREATE -> CustomTransform.Kind.INSERT;
+            case DELETE -> CustomTransform.Kind.DELETE;
+            default -> CustomTransform.Kind.UPDATE;
+        };
+        ObjectNode mappedRow = mapped.filter(a -> a.action() == ApplyRecord.Action.UPSERT).map(ApplyRecord::row).orElse(null);
+        java.util.List<CustomTransform.Output> outputs = custom.apply(new CustomTransform.Change(kind, change.table(),
+                change.key().deepCopy(), change.after() == null ? null : change.after().deepCopy(), route.to(),
+                mappedRow == null ? null : mappedRow.deepCopy()));
+        SourcePosition at = change.position();
+        java.util.List<ApplyRecord> out = new java.util.ArrayList<>();
+        for (CustomTransform.Output o : outputs == null ? java.util.List.<CustomTransform.Output>of() : outputs) {
+            if (!customTargets.contains(o.table())) {
+                throw new IllegalStateException("custom transform " + route.transform().custom().get().className() + " wrote to " + o.table()
+                        + ", which is not " + route.to() + " or in " + route.path() + ".custom.targets " + customTargets);
+            }
+            if (o.key() == null || o.key().isEmpty() || (!o.delete() && o.row() == null)) {
+                throw new IllegalStateException("custom transform " + route.transform().custom().get().className()
+                        + " returned a row for " + o.table() + " without a key" + (o.delete() ? "" : " or without its values"));
+            }
+            Set<String> unchanged = o.table().equals(route.to()) && mapped.isPresent() && o.row() != null && o.row().equals(mappedRow)
+                    ? mapped.get().unchanged() : Set.of();
+            out.add(new ApplyRecord(o.table(), o.delete() ? ApplyRecord.Action.DELETE : ApplyRecord.Action.UPSERT, o.key(),
+                    o.delete() ? null : o.row(), unchanged, at.version(), at.commitTimeMicros(), at.transactionId()));
+        }
+        return out;
     }
 
     public TableRoute route() {

@@ -266,10 +266,44 @@ public final class ConfigLoader {
         }
         dev.strangler.core.RowTransform.OnViolation onViolation = t.choice("onRuleViolation", dev.strangler.core.RowTransform.OnViolation.DEAD_LETTER,
                 dev.strangler.core.RowTransform.OnViolation::configName, dev.strangler.core.RowTransform.OnViolation.values());
-        if (derived.isEmpty() && casts.isEmpty() && masks.isEmpty() && rules.isEmpty()) {
+        Optional<dev.strangler.core.RowTransform.Custom> custom = Optional.empty();
+        if (t.present("custom")) {
+            ConfigNode node = t.object("custom");
+            String className = node.requiredString("class", "com.example.SplitAddresses");
+            List<TableId> targets = new ArrayList<>();
+            JsonNode targetsNode = node.raw("targets");
+            if (targetsNode != null && !targetsNode.isNull()) {
+                if (!targetsNode.isArray()) {
+                    node.problem("targets", "must be a list of service tables, e.g. targets: [public.addresses]");
+                } else {
+                    for (JsonNode target : targetsNode) {
+                        try {
+                            targets.add(TableId.parse(target.asText()));
+                        } catch (IllegalArgumentException e) {
+                            node.problem("targets", e.getMessage());
+                        }
+                    }
+                }
+            }
+            Map<String, String> options = new LinkedHashMap<>();
+            if (node.present("options")) {
+                node.object("options").entries().forEachRemaining(e -> options.put(e.getKey(), e.getValue().asText()));
+            }
+            node.finish();
+            if (className != null) {
+                dev.strangler.core.RowTransform.Custom spec = new dev.strangler.core.RowTransform.Custom(className, targets, options);
+                try {
+                    spec.instantiate();
+                    custom = Optional.of(spec);
+                } catch (IllegalStateException e) {
+                    node.problem("class", e.getMessage());
+                }
+            }
+        }
+        if (derived.isEmpty() && casts.isEmpty() && masks.isEmpty() && rules.isEmpty() && custom.isEmpty()) {
             return dev.strangler.core.RowTransform.NONE;
         }
-        return new dev.strangler.core.RowTransform(derived, casts, masks, rules, onViolation);
+        return new dev.strangler.core.RowTransform(derived, casts, masks, rules, onViolation, custom);
     }
 
     private SyncSettings sync(ConfigNode n) {

@@ -144,9 +144,9 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
                         + destination.mapping().route().path() + ".onTruncate is stop. Decide: onTruncate: carry deletes every row of "
                         + destination.mapping().route().to() + " in " + destination.service() + ", ignore keeps them; then restart");
             }
-            Optional<ApplyRecord> mapped;
+            List<ApplyRecord> mapped;
             try {
-                mapped = destination.mapping().apply(change);
+                mapped = destination.mapping().applyAll(change);
             } catch (RowTransform.RuleViolation violation) {
                 TableRoute route = destination.mapping().route();
                 RowTransform.OnViolation action = route.transform().onViolation();
@@ -174,31 +174,35 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
                 deadLetter(record, change.table().toString(), DeadLetter.Stage.MAP, change.position().version(), reason);
                 continue;
             }
-            if (mapped.isEmpty()) {
-                continue;
+            for (ApplyRecord apply : mapped) {
+                forward(record, change, sequenced, destination, apply);
             }
-            ApplyRecord apply = mapped.get();
-            String kafkaKey = apply.kafkaKey();
-            boolean wholeTransaction = sequenced != null && destination.mapping().route().consistency() == TableRoute.Consistency.TRANSACTION;
-            // Rows of whole transactions skip the version store: the sequencer drops a replayed transaction by
-            // its commit position, and the writer never lets an older version overwrite a newer one.
-            if (!wholeTransaction) {
-                String versionKey = destination.service() + "|" + kafkaKey;
-                Long seen = versions.get(versionKey);
-                if (seen != null && seen >= apply.version()) {
-                    duplicates.increment();
-                    continue;
-                }
-                versions.put(versionKey, apply.version());
-            }
-            if (wholeTransaction) {
-                sequenced.add(new SequencedChange.Row(destination.service(), ApplyRecord.kafkaKeyBytes(kafkaKey), apply.awaitingCommit().toBytes()));
-            } else {
-                context.forward(new Record<>(ApplyRecord.kafkaKeyBytes(kafkaKey), apply.toBytes(), record.timestamp()),
-                        SyncTopology.sinkName(destination.service()));
-            }
-            routedCounter(destination.service(), change).increment();
         }
+    }
+
+    /** Sends one service row on: into the transaction being sequenced, or to the service's apply topic. */
+    private void forward(Record<byte[], byte[]> record, ChangeEvent change, List<SequencedChange.Row> sequenced,
+                         SyncPlan.Destination destination, ApplyRecord apply) {
+        String kafkaKey = apply.kafkaKey();
+        boolean wholeTransaction = sequenced != null && destination.mapping().route().consistency() == TableRoute.Consistency.TRANSACTION;
+        // Rows of whole transactions skip the version store: the sequencer drops a replayed transaction by
+        // its commit position, and the writer never lets an older version overwrite a newer one.
+        if (!wholeTransaction) {
+            String versionKey = destination.service() + "|" + kafkaKey;
+            Long seen = versions.get(versionKey);
+            if (seen != null && seen >= apply.version()) {
+                duplicates.increment();
+                return;
+            }
+            versions.put(versionKey, apply.version());
+        }
+        if (wholeTransaction) {
+            sequenced.add(new SequencedChange.Row(destination.service(), ApplyRecord.kafkaKeyBytes(kafkaKey), apply.awaitingCommit().toBytes()));
+        } else {
+            context.forward(new Record<>(ApplyRecord.kafkaKeyBytes(kafkaKey), apply.toBytes(), record.timestamp()),
+                    SyncTopology.sinkName(destination.service()));
+        }
+        routedCounter(destination.service(), change).increment();
     }
 
     private Counter routedCounter(String service, ChangeEvent change) {
