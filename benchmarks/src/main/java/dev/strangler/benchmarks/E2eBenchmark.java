@@ -1,5 +1,6 @@
 package dev.strangler.benchmarks;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strangler.cli.Pipeline;
 import dev.strangler.core.Json;
@@ -60,7 +61,12 @@ final class E2eBenchmark implements Callable<Integer> {
             + "changes/s and latency each way, conflicts/s. Uses --warmup, --round-changes and --rounds per side, the first --rates value per side.")
     boolean twoWay;
 
+    @Option(names = "--transforms", description = "Two tables of the same shape, one plain and one with 2 derived columns, 1 cast, "
+            + "2 masked columns and 2 rules: changes/s of each, rounds alternating, in one pipeline. Uses --warmup, --round-changes, --rounds.")
+    boolean transforms;
+
     private final PrintStream progress = System.err;
+    private String table = "events";
     private SimpleMeterRegistry metrics;
     private long nextId = 1;
 
@@ -68,6 +74,11 @@ final class E2eBenchmark implements Callable<Integer> {
     public Integer call() throws Exception {
         if (twoWay) {
             ObjectNode result = new TwoWayBenchmark(warmup, rounds, roundChanges, rates[0], latencySeconds).run();
+            System.out.println(result.toPrettyString());
+            return 0;
+        }
+        if (transforms) {
+            ObjectNode result = transformsComparison();
             System.out.println(result.toPrettyString());
             return 0;
         }
@@ -201,13 +212,14 @@ final class E2eBenchmark implements Callable<Integer> {
         try (Statement s = monolith.createStatement()) {
             for (long from = firstId; from < firstId + inserts; from += 5000) {
                 long to = Math.min(firstId + inserts, from + 5000) - 1;
-                s.execute("INSERT INTO events (id, account, amount, note) SELECT g, g % 1000, (g % 100000) / 100.0, 'note ' || g "
-                        + "FROM generate_series(" + from + ", " + to + ") g");
+                s.execute("INSERT INTO " + table + " (id, account, amount, note" + (transforms ? ", email, phone" : "") + ") "
+                        + "SELECT g, g % 1000, (g % 100000) / 100.0, 'note ' || g" + (transforms ? ", 'user' || g || '@example.com', '+1 555 ' || g" : "")
+                        + " FROM generate_series(" + from + ", " + to + ") g");
                 monolith.commit();
             }
             for (long from = firstId; from < firstId + (changes - inserts); from += 5000) {
                 long to = Math.min(firstId + (changes - inserts), from + 5000) - 1;
-                s.execute("UPDATE events SET amount = amount + 1, note = 'updated' WHERE id BETWEEN " + from + " AND " + to);
+                s.execute("UPDATE " + table + " SET amount = amount + 1, note = 'updated' WHERE id BETWEEN " + from + " AND " + to);
                 monolith.commit();
             }
         }
@@ -233,6 +245,99 @@ final class E2eBenchmark implements Callable<Integer> {
         progress.printf("  stages done after: source %.1fs, capture %.1fs, sync engine %.1fs, writer %.1fs%n",
                 sourceDone, captureDone < 0 ? total : captureDone, syncDone < 0 ? total : syncDone, total);
         return changes / total;
+    }
+
+    /**
+     * The plain table and the transformed one in one pipeline: warm-up on both, then rounds alternating
+     * between them (each round a burst on one table), medians per table and their ratio.
+     */
+    private ObjectNode transformsComparison() throws Exception {
+        ObjectNode result = Json.mapper().createObjectNode();
+        result.put("benchmark", "e2e --transforms");
+        result.put("cores", Runtime.getRuntime().availableProcessors());
+        result.put("java", System.getProperty("java.version"));
+        String shape = " (id bigint PRIMARY KEY, account int NOT NULL, amount numeric(12,2) NOT NULL, note text, "
+                + "at timestamptz NOT NULL DEFAULT now(), email text, phone text)";
+        Path work = Files.createTempDirectory("strangler-bench");
+        try (EmbeddedKafka kafka = EmbeddedKafka.startTemporary(); EmbeddedPostgres postgres = EmbeddedPostgres.start()) {
+            postgres.createDatabase("monolith");
+            postgres.createDatabase("service");
+            postgres.execute("monolith", "CREATE TABLE events" + shape, "CREATE TABLE events_t" + shape);
+            postgres.execute("service", "CREATE TABLE events" + shape.substring(0, shape.length() - 1) + ", strangler_version bigint)",
+                    "CREATE TABLE events_t (id bigint PRIMARY KEY, account bigint NOT NULL, amount numeric(12,2) NOT NULL, note text, "
+                            + "at timestamptz NOT NULL, email text, phone text, amount_cents bigint, label text, strangler_version bigint)");
+            String yaml = """
+                    kafka: {bootstrap: "%s", topicPrefix: bench}
+                    monolith: {url: "%s", user: postgres, password: postgres}
+                    sync: {stateDir: "%s", maskKey: "bench-mask-key-0123456789"}
+                    services:
+                      svc:
+                        url: "%s"
+                        user: postgres
+                        password: postgres
+                        tables:
+                          - from: public.events
+                          - from: public.events_t
+                            derive: {amount_cents: "round(amount * 100)", label: "upper(note) || '-' || account"}
+                            cast: {account: bigint}
+                            mask: {email: hash, phone: "partial(keep-last=4)"}
+                            rules: ["amount >= 0", "account is not null"]
+                    """.formatted(kafka.bootstrapServers(), postgres.jdbcUrl("monolith"), work.resolve("streams"), postgres.jdbcUrl("service"));
+            result.set("transformedRoute", Json.mapper().readTree("{\"derive\": 2, \"cast\": 1, \"mask\": [\"hash\", \"partial(keep-last=4)\"], \"rules\": 2}"));
+            StranglerConfig config = new ConfigLoader(k -> null, work).parse(yaml, "bench config");
+            LatencyRecorder recorder = new LatencyRecorder();
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            this.metrics = registry;
+            try (Pipeline pipeline = new Pipeline(config, registry, Clock.systemUTC(), recorder);
+                 Connection monolith = postgres.connect("monolith")) {
+                pipeline.start(Pipeline.Part.DATA_PATH);
+                monolith.setAutoCommit(false);
+                awaitStreaming(monolith, recorder);
+                long ids = nextId;
+                java.util.Map<String, Long> next = new java.util.HashMap<>(java.util.Map.of("events", ids, "events_t", ids));
+                java.util.Map<String, List<Double>> byTable = new java.util.LinkedHashMap<>();
+                for (String t : List.of("events", "events_t")) {
+                    byTable.put(t, new ArrayList<>());
+                    progress.printf("warming up %s with %,d changes ...%n", t, warmup / 2);
+                    table = t;
+                    nextId = next.get(t);
+                    burst(monolith, recorder, warmup / 2);
+                    next.put(t, nextId);
+                }
+                for (int round = 1; round <= rounds; round++) {
+                    for (String t : round % 2 == 1 ? List.of("events", "events_t") : List.of("events_t", "events")) {
+                        table = t;
+                        nextId = next.get(t);
+                        double perSecond = burst(monolith, recorder, roundChanges);
+                        next.put(t, nextId);
+                        byTable.get(t).add(perSecond);
+                        progress.printf("round %d %s: %,.0f changes/s%n", round, t, perSecond);
+                    }
+                }
+                double plain = median(byTable.get("events"));
+                double transformed = median(byTable.get("events_t"));
+                result.put("plainChangesPerSecond", Math.round(plain));
+                result.put("transformedChangesPerSecond", Math.round(transformed));
+                result.put("transformedToPlain", Math.round(1000 * transformed / plain) / 1000.0);
+                ArrayNode all = result.putArray("plainRounds");
+                byTable.get("events").forEach(v -> all.add(Math.round(v)));
+                ArrayNode allT = result.putArray("transformedRounds");
+                byTable.get("events_t").forEach(v -> allT.add(Math.round(v)));
+                if (h(postgres, "SELECT count(*) FROM events_t WHERE length(email) <> 64 OR amount_cents IS NULL OR label IS NULL") != 0) {
+                    throw new IllegalStateException("the transformed table was not transformed");
+                }
+            }
+        } finally {
+            Directories.deleteRecursively(work);
+        }
+        return result;
+    }
+
+    private static long h(EmbeddedPostgres postgres, String sql) throws SQLException {
+        try (Connection c = postgres.connect("service"); Statement s = c.createStatement(); var rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
     }
 
     private double count(String counter) {
