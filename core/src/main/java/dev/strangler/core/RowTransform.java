@@ -155,6 +155,28 @@ public final class RowTransform {
         return onViolation;
     }
 
+    private static final java.util.regex.Pattern OUTER_CAST = java.util.regex.Pattern.compile(
+            "(?is)^\\s*cast\\s*\\(.*\\s+as\\s+([a-z][a-z0-9_ ]*(\\(\\s*\\d+(\\s*,\\s*\\d+)?\\s*\\))?)\\s*\\)\\s*$");
+    private static final java.util.regex.Pattern TRAILING_CAST = java.util.regex.Pattern.compile(
+            "(?is)^.*::\\s*([a-z][a-z0-9_]*(\\(\\s*\\d+(\\s*,\\s*\\d+)?\\s*\\))?)\\s*$");
+
+    /**
+     * The SQL type of a derived column when the writer creates the service table: the type of an outer
+     * {@code CAST(... AS type)} or a trailing {@code ::type}, else {@code text}.
+     */
+    public String derivedType(String column) {
+        ColumnExpression e = derived.get(column);
+        if (e == null) {
+            throw new IllegalArgumentException(column + " is not a derived column");
+        }
+        java.util.regex.Matcher m = OUTER_CAST.matcher(e.text());
+        if (m.matches()) {
+            return m.group(1).trim();
+        }
+        m = TRAILING_CAST.matcher(e.text());
+        return m.matches() ? m.group(1).trim() : "text";
+    }
+
     /** Whether a hash or fake mask needs the mask key. */
     public boolean needsMaskKey() {
         return masks.values().stream().anyMatch(Mask::needsKey);

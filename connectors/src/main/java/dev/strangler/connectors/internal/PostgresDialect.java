@@ -101,10 +101,17 @@ public final class PostgresDialect {
     /** The target table for a route, built from the source table: mapped names, same types and key. */
     public static List<String> createTable(TableRoute route, TableSchema source) {
         List<String> columns = new ArrayList<>();
+        dev.strangler.core.RowTransform transform = route.transform();
         for (ColumnSchema column : source.columns()) {
             Optional<String> target = route.targetColumn(column.name());
-            target.ifPresent(name -> columns.add(quote(name) + " " + column.type() + (column.nullable() ? "" : " NOT NULL")));
+            // a cast column gets the cast's type; a masked one text (a hash, stars, a made-up value), NULL for mask: null
+            dev.strangler.core.Mask mask = transform.masks().get(column.name());
+            String type = mask != null && mask.kind() != dev.strangler.core.Mask.Kind.NULL ? "text"
+                    : transform.casts().getOrDefault(column.name(), column.type());
+            boolean notNull = !column.nullable() && (mask == null || mask.kind() != dev.strangler.core.Mask.Kind.NULL);
+            target.ifPresent(name -> columns.add(quote(name) + " " + type + (notNull ? " NOT NULL" : "")));
         }
+        transform.derived().forEach((name, expression) -> columns.add(quote(name) + " " + transform.derivedType(name)));
         columns.add(VERSION_COLUMN + " bigint");
         String key = source.primaryKey().stream().map(c -> quote(route.targetColumn(c).orElseThrow())).collect(Collectors.joining(", "));
         return List.of("CREATE SCHEMA IF NOT EXISTS " + quote(route.to().schema()),
