@@ -147,6 +147,27 @@ public final class Mask {
         };
     }
 
+    /**
+     * The fake value as PostgreSQL computes it from the HMAC digest (a {@code bytea} SQL expression), so the
+     * validator can compare a fake-masked column inside the database: the same choices as {@link #apply}.
+     */
+    public String fakeSql(String digestSql) {
+        String first = "(ARRAY[" + FIRST_NAMES.stream().map(n -> "'" + n + "'").collect(java.util.stream.Collectors.joining(",")) + "])[1 + get_byte("
+                + digestSql + ", 0) % " + FIRST_NAMES.size() + "]";
+        String last = "(ARRAY[" + LAST_NAMES.stream().map(n -> "'" + n + "'").collect(java.util.stream.Collectors.joining(",")) + "])[1 + get_byte("
+                + digestSql + ", 1) % " + LAST_NAMES.size() + "]";
+        return switch (fake) {
+            case NAME -> first + " || ' ' || " + last;
+            case EMAIL -> "lower(" + first + ") || '.' || lower(" + last + ") || '.' || encode(substring(" + digestSql
+                    + " from 3 for 3), 'hex') || '@example.com'";
+            case PHONE -> {
+                // parenthesised: PostgreSQL gives << and | the same precedence
+                String n = "(((get_byte(" + digestSql + ", 2) << 16) | (get_byte(" + digestSql + ", 3) << 8) | get_byte(" + digestSql + ", 4)) % 10000)";
+                yield "'+1-555-01' || lpad(((" + n + " / 100) % 100)::text, 2, '0') || '-' || lpad((" + n + " % 100)::text, 2, '0')";
+            }
+        };
+    }
+
     /** HMAC-SHA256 of the value's UTF-8 text, as 64 lower-case hex characters. */
     public static String hmacHex(byte[] key, String value) {
         return HexFormat.of().formatHex(hmac(key, value));

@@ -47,8 +47,7 @@ public record TablePlan(String service, TableId source, TableId target, List<Col
     /**
      * As {@link #of(String, TableRoute, TableSchema, TableSchema)}, with the route's transform pushed into the
      * monolith's SQL: a cast column is compared as {@code CAST(col AS type)}, a derived column as its expression,
-     * a masked column as the mask computed by PostgreSQL (hash: HMAC-SHA256 from {@code sha256}); a {@code fake}
-     * column is not compared (its value is made up in Java).
+     * a masked column as the mask computed by PostgreSQL (hash and fake from an HMAC-SHA256 built from {@code sha256}).
      *
      * @param maskKey {@code sync.maskKey}'s bytes, or null
      */
@@ -76,9 +75,6 @@ public record TablePlan(String service, TableId source, TableId target, List<Col
             dev.strangler.core.RowTransform transform = route.transform();
             dev.strangler.core.Mask mask = transform.masks().get(column);
             String cast = transform.casts().get(column);
-            if (mask != null && mask.kind() == dev.strangler.core.Mask.Kind.FAKE) {
-                continue;
-            }
             if (mask == null && cast == null) {
                 columns.add(new Column(column, targetName.get(), sourceType, targetType));
                 continue;
@@ -113,23 +109,26 @@ public record TablePlan(String service, TableId source, TableId target, List<Col
             case PARTIAL -> mask.keepLast()
                     ? "repeat('*', greatest(length(" + text + ") - " + mask.keep() + ", 0)) || right(" + text + ", " + mask.keep() + ")"
                     : "left(" + text + ", " + mask.keep() + ") || repeat('*', greatest(length(" + text + ") - " + mask.keep() + ", 0))";
-            case HASH -> {
-                byte[] key = maskKey == null ? new byte[0] : maskKey;
-                byte[] block = new byte[64];
-                byte[] k = key.length > 64 ? sha256(key) : key;
-                System.arraycopy(k, 0, block, 0, k.length);
-                byte[] inner = new byte[64];
-                byte[] outer = new byte[64];
-                for (int i = 0; i < 64; i++) {
-                    inner[i] = (byte) (block[i] ^ 0x36);
-                    outer[i] = (byte) (block[i] ^ 0x5c);
-                }
-                java.util.HexFormat hex = java.util.HexFormat.of();
-                yield "encode(sha256('\\x" + hex.formatHex(outer) + "'::bytea || sha256('\\x" + hex.formatHex(inner) + "'::bytea || convert_to("
-                        + text + ", 'UTF8'))), 'hex')";
-            }
-            case FAKE -> throw new IllegalArgumentException("a fake mask is computed in Java only");
+            case HASH -> "encode(" + hmacSql(text, maskKey) + ", 'hex')";
+            case FAKE -> mask.fakeSql(hmacSql(text, maskKey));
         };
+    }
+
+    /** HMAC-SHA256 of a text expression's UTF-8 bytes, as a {@code bytea} expression built from {@code sha256()}. */
+    private static String hmacSql(String text, byte[] maskKey) {
+        byte[] key = maskKey == null ? new byte[0] : maskKey;
+        byte[] block = new byte[64];
+        byte[] k = key.length > 64 ? sha256(key) : key;
+        System.arraycopy(k, 0, block, 0, k.length);
+        byte[] inner = new byte[64];
+        byte[] outer = new byte[64];
+        for (int i = 0; i < 64; i++) {
+            inner[i] = (byte) (block[i] ^ 0x36);
+            outer[i] = (byte) (block[i] ^ 0x5c);
+        }
+        java.util.HexFormat hex = java.util.HexFormat.of();
+        return "sha256('\\x" + hex.formatHex(outer) + "'::bytea || sha256('\\x" + hex.formatHex(inner) + "'::bytea || convert_to("
+                + text + ", 'UTF8')))";
     }
 
     private static byte[] sha256(byte[] data) {

@@ -123,6 +123,29 @@ class ExpressionParityIT {
         }
     }
 
+    @Test
+    void everyMaskComputedByPostgreSqlMatchesTheSyncEngines() throws Exception {
+        byte[] key = "parity-mask-key-0123456789".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        List<String> disagreements = new ArrayList<>();
+        try (Connection c = postgres.connect("parity")) {
+            for (String maskText : List.of("hash", "redact", "null", "partial(keep-last=4)", "partial(keep-first=2)", "fake(email)",
+                    "fake(name)", "fake(phone)")) {
+                dev.strangler.core.Mask mask = dev.strangler.core.Mask.parse(maskText);
+                for (String column : List.of("email", "last_name", "note", "first_name")) {
+                    for (String json : ROWS) {
+                        ObjectNode row = (ObjectNode) Json.mapper().readTree(json);
+                        com.fasterxml.jackson.databind.JsonNode ours = mask.apply(row.get(column), key);
+                        String theirs = postgres(c, TablePlan.maskSql(mask, "\"" + column + "\"", key), row.get("id").asInt());
+                        if (!Objects.equals(ours.isNull() ? null : ours.asText(), theirs)) {
+                            disagreements.add(maskText + " of " + column + " on row " + row.get("id") + ": Strangler " + ours + ", PostgreSQL " + theirs);
+                        }
+                    }
+                }
+            }
+        }
+        assertThat(disagreements).isEmpty();
+    }
+
     private static String postgres(Connection c, String expression, int id) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT (" + expression + ")::text FROM t WHERE id = ?")) {
             ps.setInt(1, id);
