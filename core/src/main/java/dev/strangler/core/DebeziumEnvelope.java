@@ -62,8 +62,11 @@ public final class DebeziumEnvelope {
         } catch (IllegalArgumentException ex) {
             throw new MalformedChangeException(ex.getMessage());
         }
+        if ((e.schema == null || e.schema.isEmpty()) && e.db != null && !e.db.isEmpty()) {
+            e.schema = e.db;
+        }
         if (e.schema == null || e.schema.isEmpty()) {
-            throw new MalformedChangeException("the change's source block has no 'schema'");
+            throw new MalformedChangeException("the change's source block has no 'schema' (or 'db')");
         }
         if (e.table == null || e.table.isEmpty()) {
             throw new MalformedChangeException("the change's source block has no 'table'");
@@ -95,6 +98,8 @@ public final class DebeziumEnvelope {
         Long lsn;
         String file;
         Long pos;
+        Long row;
+        String db;
         Long tsUs;
         Long tsMs;
         Long envelopeTsMs;
@@ -164,10 +169,13 @@ public final class DebeziumEnvelope {
             JsonToken token = p.nextToken();
             switch (name) {
                 case "schema" -> e.schema = token == JsonToken.VALUE_NULL ? null : p.getText();
+                // MySQL/MariaDB: the database is the table's namespace (a table is database.table)
+                case "db" -> e.db = token == JsonToken.VALUE_NULL ? null : p.getText();
                 case "table" -> e.table = token == JsonToken.VALUE_NULL ? null : p.getText();
                 case "lsn" -> e.lsn = token.isNumeric() ? Long.valueOf(p.getLongValue()) : null;
                 case "file" -> e.file = token == JsonToken.VALUE_NULL ? null : p.getText();
                 case "pos" -> e.pos = token.isNumeric() ? Long.valueOf(p.getLongValue()) : null;
+                case "row" -> e.row = token.isNumeric() ? Long.valueOf(p.getLongValue()) : null;
                 case "ts_us" -> e.tsUs = token.isNumeric() ? Long.valueOf(p.getLongValue()) : null;
                 case "ts_ms" -> e.tsMs = token.isNumeric() ? Long.valueOf(p.getLongValue()) : null;
                 case "txId" -> e.txId = token == JsonToken.VALUE_NULL ? null : p.getText();
@@ -203,7 +211,7 @@ public final class DebeziumEnvelope {
         } else if (e.lsn != null) {
             version = e.lsn;
         } else if (e.file != null && e.pos != null) {
-            version = binlogVersion(e.file, e.pos);
+            version = binlogVersion(e.file, e.pos, e.row == null ? 0 : e.row);
         } else {
             throw new MalformedChangeException("the change's source block has no position (lsn, or file and pos)");
         }
@@ -211,11 +219,20 @@ public final class DebeziumEnvelope {
         return new SourcePosition(version, micros, e.txId);
     }
 
-    /** Orders MySQL/MariaDB binlog positions: the file's sequence number in the high bits, the offset below. */
-    static long binlogVersion(String file, long pos) {
+    /**
+     * Orders MySQL/MariaDB binlog positions: the file's sequence number in the top 16 bits, the event's offset
+     * in the next 32, the row within the event (a multi-row event holds several rows at one offset) in the low
+     * 15. Good for 65,535 binlog files of up to 4 GiB and 32,767 rows per event (an event is at most
+     * {@code binlog_row_event_max_size}, 8 KiB by default).
+     */
+    static long binlogVersion(String file, long pos, long row) {
         int dot = file.lastIndexOf('.');
         long sequence = dot < 0 ? 0 : Long.parseLong(file.substring(dot + 1));
-        return (sequence << 32) | (pos & 0xFFFFFFFFL);
+        if (sequence >= (1L << 16) || pos >= (1L << 32) || row >= (1L << 15)) {
+            throw new MalformedChangeException("binlog position " + file + ":" + pos + " row " + row + " is beyond what Strangler orders "
+                    + "(65,535 files, 4 GiB each, 32,767 rows per event)");
+        }
+        return (sequence << 47) | (pos << 15) | row;
     }
 
     private static JsonNode read(byte[] bytes, String what) {

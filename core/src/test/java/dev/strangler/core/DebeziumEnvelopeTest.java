@@ -74,6 +74,9 @@ class DebeziumEnvelopeTest {
 
     @Test
     void binlogPositionsOrderAcrossFiles() {
-        assertThat(DebeziumEnvelope.binlogVersion("mysql-bin.000002", 4)).isGreaterThan(DebeziumEnvelope.binlogVersion("mysql-bin.000001", 999_999));
+        assertThat(DebeziumEnvelope.binlogVersion("mysql-bin.000002", 4, 0)).isGreaterThan(DebeziumEnvelope.binlogVersion("mysql-bin.000001", 999_999, 7));
+        assertThat(DebeziumEnvelope.binlogVersion("mysql-bin.000001", 500, 1)).as("rows of one multi-row event")
+                .isGreaterThan(DebeziumEnvelope.binlogVersion("mysql-bin.000001", 500, 0));
+        assertThat(DebeziumEnvelope.binlogVersion("mysql-bin.000001", 501, 0)).isGreaterThan(DebeziumEnvelope.binlogVersion("mysql-bin.000001", 500, 9));
     }
 }

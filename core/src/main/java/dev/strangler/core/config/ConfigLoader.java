@@ -159,6 +159,15 @@ public final class ConfigLoader {
         if (url != null && type == DatabaseType.POSTGRES && !url.startsWith("jdbc:postgresql://")) {
             n.problem("url", "a postgres url starts with jdbc:postgresql://host:port/database, not '" + url + "'");
         }
+        if (url != null && type == DatabaseType.MARIADB && !url.startsWith("jdbc:mariadb://") && !url.startsWith("jdbc:mysql://")) {
+            n.problem("url", "a mariadb url starts with jdbc:mariadb://host:port/database, not '" + url + "'");
+        }
+        if (type == DatabaseType.MYSQL) {
+            n.problem("type", "mysql is not supported yet (mariadb is, as a monolith); see docs/configuration.md");
+        }
+        if (type == DatabaseType.MARIADB && !isMonolith) {
+            n.problem("type", "a mariadb service database is not supported yet: services are PostgreSQL (a MariaDB monolith is supported)");
+        }
         String user = n.requiredString("user", isMonolith ? "strangler" : "orders");
         Secret password = Secret.of(n.string("password", ""));
         return new DatabaseSettings(type, url, user, password);
