@@ -62,7 +62,7 @@ public final class Pipeline implements AutoCloseable {
     private final ApplyListener listener;
     private final List<Component> components = new ArrayList<>();
     private EmbeddedKafka embeddedKafka;
-    private PostgresCapture capture;
+    private dev.strangler.connectors.DebeziumCapture capture;
     /** captures of two-way services' databases */
     private final List<PostgresCapture> serviceCaptures = new ArrayList<>();
     private SyncEngine syncEngine;
@@ -127,6 +127,7 @@ public final class Pipeline implements AutoCloseable {
             }
         }
         boolean twoWay = !plan.twoWay().isEmpty();
+        boolean mariadbMonolith = config.monolith().type() == dev.strangler.core.config.DatabaseType.MARIADB;
         if (twoWay) {
             admin.ensureLog(Set.of(topics.conflicts()), 1);
             admin.ensureCompacted(Set.of(topics.rules()));
@@ -135,7 +136,11 @@ public final class Pipeline implements AutoCloseable {
         if (parts.contains(Part.WRITER)) {
             for (ServiceSettings service : config.serviceList()) {
                 JdbcApplyWriter.Options options = new JdbcApplyWriter.Options(true, plan.twoWay().containsKey(service.name())
-                        ? java.util.Optional.of(TopicNames.MONOLITH_ORIGIN) : java.util.Optional.empty()).followingSchemaOf(config.monolith());
+                        ? java.util.Optional.of(TopicNames.MONOLITH_ORIGIN) : java.util.Optional.empty());
+                if (!mariadbMonolith) {
+                    // following the monolith's schema reads its PostgreSQL catalog (not built for MariaDB yet)
+                    options = options.followingSchemaOf(config.monolith());
+                }
                 startWriter(new JdbcApplyWriter(service, options, checks.sourceSchemas(), config.writer(), kafka, topics, metrics, clock, listener));
             }
             plan.twoWay().forEach((service, routes) -> {
@@ -155,7 +160,10 @@ public final class Pipeline implements AutoCloseable {
             if (twoWay) {
                 ensureMarkerTable(config.monolith());
             }
-            capture = new PostgresCapture(TopicNames.MONOLITH_ORIGIN, config.monolith(), config.capture(), plan.monolith().capturedTables(),
+            capture = mariadbMonolith
+                    ? new dev.strangler.connectors.MariaDbCapture(TopicNames.MONOLITH_ORIGIN, config.monolith(), config.capture(),
+                    plan.monolith().capturedTables(), config.configuredKeys(), plan.usesTransactions(), kafka, topics, metrics, clock)
+                    : new PostgresCapture(TopicNames.MONOLITH_ORIGIN, config.monolith(), config.capture(), plan.monolith().capturedTables(),
                     config.configuredKeys(), plan.usesTransactions(), kafka, topics, metrics, clock);
             components.add(capture);
             capture.start();
@@ -172,7 +180,9 @@ public final class Pipeline implements AutoCloseable {
                 reverse.start();
             }
         }
-        if (parts.contains(Part.VALIDATOR)) {
+        if (parts.contains(Part.VALIDATOR) && mariadbMonolith) {
+            LOG.warn("the validator does not run: it compares PostgreSQL databases, and the monolith is MariaDB (not built yet)");
+        } else if (parts.contains(Part.VALIDATOR)) {
             validator = new ValidatorService(config.monolith(), config.serviceList(), config.validator(), kafka, topics, metrics, clock,
                     config.sync().maskKeyBytes());
             components.add(validator);

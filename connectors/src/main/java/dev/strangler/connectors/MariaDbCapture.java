@@ -26,7 +26,8 @@ public final class MariaDbCapture extends DebeziumCapture {
     public MariaDbCapture(String origin, DatabaseSettings database, CaptureSettings settings, Set<TableId> tables,
                           Map<TableId, List<String>> keyColumns, boolean transactionMetadata, KafkaEndpoint kafka, TopicNames topics,
                           MeterRegistry metrics, Clock clock) {
-        super(origin, database, settings, tables, keyColumns, transactionMetadata, kafka, topics, metrics, clock, null);
+        // transaction metadata always: a change's place in its transaction is part of its version (DebeziumEnvelope)
+        super(origin, database, settings, tables, keyColumns, true, kafka, topics, metrics, clock, null);
     }
 
     /** The topic of the connector's schema history. */

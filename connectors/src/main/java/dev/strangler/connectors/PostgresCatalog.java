@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Optional;
 
 /** Reads table definitions from PostgreSQL's catalog (pg_catalog, not JDBC metadata: it keeps exact types). */
-public final class PostgresCatalog {
+public final class PostgresCatalog implements SourceCatalog {
 
     private final Connection connection;
 
@@ -27,6 +27,7 @@ public final class PostgresCatalog {
      * the domain's checks), arrays of either likewise; every other type is kept as declared. Empty when
      * there is no such table (views are not tables).
      */
+    @Override
     public Optional<TableSchema> table(TableId id) throws SQLException {
         List<ColumnSchema> columns = new ArrayList<>();
         try (PreparedStatement ps = connection.prepareStatement("""
@@ -123,6 +124,7 @@ public final class PostgresCatalog {
     }
 
     /** Every ordinary or partitioned table outside the system schemas, for "did you mean" suggestions. */
+    @Override
     public List<TableId> tables() throws SQLException {
         List<TableId> tables = new ArrayList<>();
         try (PreparedStatement ps = connection.prepareStatement("""

@@ -42,8 +42,13 @@ public final class StartupChecks {
         List<ConfigProblem> problems = new ArrayList<>();
         Map<TableId, TableSchema> schemas = new LinkedHashMap<>();
         try (Connection monolith = connect(config.monolith())) {
-            checkCapturePrerequisites(monolith, config.monolith(), "monolith", problems);
-            PostgresCatalog catalog = new PostgresCatalog(monolith);
+            boolean mariadb = config.monolith().type() == dev.strangler.core.config.DatabaseType.MARIADB;
+            if (mariadb) {
+                checkBinlog(monolith, problems);
+            } else {
+                checkCapturePrerequisites(monolith, config.monolith(), "monolith", problems);
+            }
+            SourceCatalog catalog = mariadb ? new MariaDbCatalog(monolith) : new PostgresCatalog(monolith);
             List<String> known = catalog.tables().stream().map(TableId::toString).toList();
             for (ServiceSettings service : config.serviceList()) {
                 for (TableRoute route : service.tables()) {
@@ -77,6 +82,26 @@ public final class StartupChecks {
         return new Result(problems, schemas);
     }
 
+    /** A MariaDB monolith is captured from its binary log: on, row-based, with full row images. */
+    private static void checkBinlog(Connection c, List<ConfigProblem> problems) throws SQLException {
+        try (Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT @@log_bin, @@binlog_format, @@binlog_row_image")) {
+            rs.next();
+            if (!"1".equals(rs.getString(1)) && !"ON".equalsIgnoreCase(rs.getString(1))) {
+                problems.add(new ConfigProblem("monolith", "the binary log is off; capture reads it. Fix: start MariaDB with "
+                        + "log_bin=mysql-bin, binlog_format=ROW, binlog_row_image=FULL and a server_id"));
+            }
+            if (!"ROW".equalsIgnoreCase(rs.getString(2))) {
+                problems.add(new ConfigProblem("monolith", "binlog_format is " + rs.getString(2) + ", capture needs ROW. Fix: "
+                        + "SET GLOBAL binlog_format = 'ROW' (and in the server's configuration)"));
+            }
+            if (!"FULL".equalsIgnoreCase(rs.getString(3))) {
+                problems.add(new ConfigProblem("monolith", "binlog_row_image is " + rs.getString(3) + ", capture needs FULL. Fix: "
+                        + "SET GLOBAL binlog_row_image = 'FULL' (and in the server's configuration)"));
+            }
+        }
+    }
+
     private static void checkCapturePrerequisites(Connection c, DatabaseSettings database, String path, List<ConfigProblem> problems)
             throws SQLException {
         String what = path.equals("monolith") ? "capture" : "two-way sync captures this service database and";
@@ -98,7 +123,7 @@ public final class StartupChecks {
         }
     }
 
-    private static Optional<TableSchema> checkRoute(PostgresCatalog catalog, List<String> known, TableRoute route,
+    private static Optional<TableSchema> checkRoute(SourceCatalog catalog, List<String> known, TableRoute route,
                                                     List<ConfigProblem> problems) throws SQLException {
         Optional<TableSchema> found = catalog.table(route.from());
         if (found.isEmpty()) {
@@ -115,7 +140,7 @@ public final class StartupChecks {
                             + Spelling.didYouMean(column, columns)));
                 }
             }
-            if (table.primaryKey().isEmpty() && !replicaIdentityFull(catalog, route.from())) {
+            if (table.primaryKey().isEmpty() && catalog instanceof PostgresCatalog pg && !replicaIdentityFull(pg, route.from())) {
                 problems.add(new ConfigProblem(route.path() + ".key", "table " + route.from() + " has no primary key, so updates and "
                         + "deletes carry the old key values only with REPLICA IDENTITY FULL. Fix: ALTER TABLE " + route.from()
                         + " REPLICA IDENTITY FULL;"));

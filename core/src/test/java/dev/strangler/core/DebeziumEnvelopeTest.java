@@ -73,6 +73,14 @@ class DebeziumEnvelopeTest {
     }
 
     @Test
+    void mariaDbChangesOrderByGtidThenByTheirPlaceInTheTransaction() {
+        assertThat(DebeziumEnvelope.gtidVersion("0-1-5", 1)).isGreaterThan(DebeziumEnvelope.gtidVersion("0-1-4", 70_000));
+        assertThat(DebeziumEnvelope.gtidVersion("0-1-5", 3)).isGreaterThan(DebeziumEnvelope.gtidVersion("0-1-5", 2));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> DebeziumEnvelope.gtidVersion("0-1-5", 2_000_000))
+                .hasMessageContaining("1,048,575 changes per transaction");
+    }
+
+    @Test
     void binlogPositionsOrderAcrossFiles() {
         assertThat(DebeziumEnvelope.binlogVersion("mysql-bin.000002", 4, 0)).isGreaterThan(DebeziumEnvelope.binlogVersion("mysql-bin.000001", 999_999, 7));
         assertThat(DebeziumEnvelope.binlogVersion("mysql-bin.000001", 500, 1)).as("rows of one multi-row event")

@@ -117,6 +117,13 @@ public final class ConfigLoader {
         root.finish();
         checkCrossReferences(root, services);
         checkMaskKey(root, services, sync);
+        if (monolith.type() == DatabaseType.MARIADB) {
+            if (capture.snapshot() == CaptureSettings.SnapshotMode.INCREMENTAL) {
+                root.problem("capture.snapshot", "incremental is not supported with a mariadb monolith yet; use initial or never");
+            }
+            services.values().forEach(s -> s.tables().stream().filter(TableRoute::twoWay).forEach(r ->
+                    root.problem(r.path() + ".direction", "two-way sync needs a PostgreSQL monolith (a mariadb monolith is one-way for now)")));
+        }
         return new StranglerConfig(kafka, monolith, capture, services, sync, writer, http, validator, router);
     }
 

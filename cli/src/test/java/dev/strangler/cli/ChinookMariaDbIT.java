@@ -1,0 +1,172 @@
+package dev.strangler.cli;
+
+import dev.strangler.sandbox.EmbeddedMariaDb;
+import dev.strangler.sandbox.SqlScript;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Chinook on a MariaDB monolith (the dataset's own MySQL script) moved to a PostgreSQL service whose schema is
+ * the dataset's PostgreSQL one (snake_case names): every table, renamed column by column, copied and then kept
+ * equal row for row under a mixed workload of inserts, updates and deletes in MariaDB.
+ */
+class ChinookMariaDbIT extends SandboxTestBase {
+
+    private static EmbeddedMariaDb mariadb;
+
+    @BeforeAll
+    static void startMariaDb() {
+        mariadb = EmbeddedMariaDb.start();
+    }
+
+    @AfterAll
+    static void stopMariaDb() {
+        if (mariadb != null) {
+            mariadb.close();
+        }
+    }
+
+    /** MariaDB table → PostgreSQL table. */
+    private static final Map<String, String> TABLES = new LinkedHashMap<>();
+
+    static {
+        for (String t : List.of("Artist", "Album", "Employee", "Customer", "Genre", "MediaType", "Track", "Invoice", "InvoiceLine",
+                "Playlist", "PlaylistTrack")) {
+            TABLES.put(t, snake(t));
+        }
+    }
+
+    private static String snake(String camel) {
+        return camel.replaceAll("([a-z])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    @Test
+    void everyTableOfChinookMovesFromMariaDbToPostgreSqlAndStaysEqual() throws Exception {
+        Path chinook = PagilaForeignKeysIT.dataset("chinook");
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            String mysqlScript = Files.readString(chinook.resolve("Chinook_MySql.sql"), StandardCharsets.UTF_8);
+            try (Connection c = java.sql.DriverManager.getConnection(mariadb.jdbcUrl("mysql") + "?allowMultiQueries=true",
+                    EmbeddedMariaDb.USER, EmbeddedMariaDb.PASSWORD); Statement s = c.createStatement()) {
+                s.execute(mysqlScript);
+            }
+            String pgScript = Files.readString(chinook.resolve("Chinook_PostgreSql.sql"), StandardCharsets.UTF_8);
+            String body = pgScript.substring(pgScript.indexOf("\\c chinook;") + "\\c chinook;".length());
+            Path ddl = h.workDir.resolve("chinook-ddl.sql");
+            Files.writeString(ddl, body.substring(0, body.indexOf("INSERT INTO")));
+            try (Connection service = postgres.connect(h.serviceDb)) {
+                SqlScript.run(service, ddl);
+            }
+
+            Map<String, List<String[]>> columns = new LinkedHashMap<>();
+            StringBuilder tables = new StringBuilder();
+            try (Connection c = mariadb.connect("Chinook")) {
+                for (String table : TABLES.keySet()) {
+                    List<String[]> cols = new ArrayList<>();
+                    try (PreparedStatement ps = c.prepareStatement("SELECT column_name, data_type FROM information_schema.columns "
+                            + "WHERE table_schema = 'Chinook' AND table_name = ? ORDER BY ordinal_position")) {
+                        ps.setString(1, table);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            while (rs.next()) {
+                                cols.add(new String[] {rs.getString(1), rs.getString(2)});
+                            }
+                        }
+                    }
+                    columns.put(table, cols);
+                    tables.append("- from: Chinook.").append(table).append("\n  to: public.").append(TABLES.get(table)).append("\n  columns: {");
+                    tables.append(String.join(", ", cols.stream().map(col -> col[0] + ": " + snake(col[0])).toList())).append("}\n");
+                }
+            }
+            String yaml = h.config(tables.toString())
+                    .replace("  url: " + postgres.jdbcUrl(h.monolithDb) + "\n  user: postgres\n  password: postgres",
+                            "  type: mariadb\n  url: " + mariadb.jdbcUrl("Chinook") + "\n  user: " + EmbeddedMariaDb.USER
+                                    + "\n  password: " + EmbeddedMariaDb.PASSWORD);
+            assertThat(yaml).contains("type: mariadb");
+            h.startStranglerWith(yaml);
+            awaitEqual(h, columns, Duration.ofSeconds(120));
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM track")).isEqualTo(3503);
+
+            Random random = new Random(11);
+            try (Connection m = mariadb.connect("Chinook")) {
+                m.setAutoCommit(false);
+                int line = 10_000;
+                for (int invoice = 1000; invoice < 1030; invoice++) {
+                    execute(m, "INSERT INTO Invoice (InvoiceId, CustomerId, InvoiceDate, BillingCity, Total) VALUES (?, ?, '2026-11-22 10:00:00', 'Oslo', 0)",
+                            invoice, 1 + random.nextInt(59));
+                    for (int l = 0; l < 1 + random.nextInt(3); l++) {
+                        execute(m, "INSERT INTO InvoiceLine VALUES (?, ?, ?, 0.99, 1)", ++line, invoice, 1 + random.nextInt(3503));
+                    }
+                    execute(m, "UPDATE Invoice SET Total = (SELECT sum(UnitPrice * Quantity) FROM InvoiceLine WHERE InvoiceId = ?) WHERE InvoiceId = ?",
+                            invoice, invoice);
+                    m.commit();
+                    execute(m, "UPDATE Track SET UnitPrice = UnitPrice + 0.01, Name = concat(Name, ' ∞') WHERE TrackId = ?", 1 + random.nextInt(3503));
+                    execute(m, "DELETE FROM PlaylistTrack WHERE PlaylistId = 1 ORDER BY TrackId LIMIT 1");
+                    execute(m, "UPDATE Employee SET Title = ? WHERE EmployeeId = ?", "Title " + invoice, 1 + random.nextInt(8));
+                    m.commit();
+                }
+            }
+            awaitEqual(h, columns, Duration.ofSeconds(90));
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM invoice WHERE billing_city = 'Oslo' AND invoice_id >= 1000")).isEqualTo(30);
+            assertThat(h.metrics.find("strangler.dead.letters").counters()).allSatisfy(c -> assertThat(c.count()).isZero());
+        }
+    }
+
+    /** Every row of every table, as text in column order, equal in both databases. */
+    private static void awaitEqual(StranglerHarness h, Map<String, List<String[]>> columns, Duration timeout) {
+        for (Map.Entry<String, List<String[]>> table : columns.entrySet()) {
+            List<String[]> cols = table.getValue();
+            String mariadbQuery = "SELECT " + String.join(", ", cols.stream().map(c -> c[1].equals("datetime")
+                    ? "DATE_FORMAT(`" + c[0] + "`, '%Y-%m-%d %H:%i:%s')" : "CAST(`" + c[0] + "` AS CHAR)").toList())
+                    + " FROM `" + table.getKey() + "` ORDER BY " + String.join(", ", cols.stream().map(c -> "`" + c[0] + "`").toList());
+            String postgresQuery = "SELECT " + String.join(", ", cols.stream().map(c -> c[1].equals("datetime")
+                    ? "to_char(" + snake(c[0]) + ", 'YYYY-MM-DD HH24:MI:SS')" : snake(c[0]) + "::text").toList())
+                    // t.: a bare name would order by the output column (the value as text)
+                    + " FROM " + TABLES.get(table.getKey()) + " t ORDER BY " + String.join(", ", cols.stream().map(c -> "t." + snake(c[0])).toList());
+            Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(500)).ignoreExceptions().untilAsserted(() ->
+                    assertThat(h.rows(h.serviceDb, postgresQuery)).as(table.getKey()).containsExactlyElementsOf(mariadbRows(mariadbQuery)));
+        }
+    }
+
+    private static List<List<String>> mariadbRows(String query) throws SQLException {
+        try (Connection c = mariadb.connect("Chinook"); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
+            ResultSetMetaData meta = rs.getMetaData();
+            List<List<String>> out = new ArrayList<>();
+            while (rs.next()) {
+                List<String> row = new ArrayList<>();
+                for (int i = 1; i <= meta.getColumnCount(); i++) {
+                    row.add(rs.getString(i));
+                }
+                out.add(row);
+            }
+            return out;
+        }
+    }
+
+    private static void execute(Connection c, String sql, Object... params) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < params.length; i++) {
+                ps.setObject(i + 1, params[i]);
+            }
+            ps.executeUpdate();
+        }
+    }
+}
