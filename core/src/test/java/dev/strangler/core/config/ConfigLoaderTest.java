@@ -82,7 +82,7 @@ class ConfigLoaderTest {
                 .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).extracting(ConfigProblem::toString)
                         .anySatisfy(p -> assertThat(p).startsWith("kafka.bootstrap: 'localhost' is not host:port"))
                         .anySatisfy(p -> assertThat(p).startsWith("kafka.partitons: unknown key; did you mean partitions?"))
-                        .anySatisfy(p -> assertThat(p).startsWith("monolith.type: must be one of postgres, not 'oracle'"))
+                        .anySatisfy(p -> assertThat(p).startsWith("monolith.type: must be one of postgres, mariadb, mysql, not 'oracle'"))
                         .anySatisfy(p -> assertThat(p).startsWith("monolith.user: is required"))
                         .anySatisfy(p -> assertThat(p).startsWith("services.orders.password: environment variable NOT_SET is not set"))
                         .anySatisfy(p -> assertThat(p).startsWith("services.orders.tables[0].columns.c: renames to 'b'"))
@@ -189,5 +189,27 @@ class ConfigLoaderTest {
         assertThat(inverse.targetColumn("note")).contains("order_note");
         assertThat(inverse.targetColumn("internal_flag")).contains("internal_flag");
         assertThat(inverse.targetColumn(TableRoute.VERSION_COLUMN)).isEmpty();
+    }
+
+    @Test
+    void aMariaDbMonolithIsAcceptedAndWhatIsNotBuiltWithItIsRefusedSayingSo() {
+        StranglerConfig ok = new ConfigLoader(k -> null, Path.of("/tmp")).parse("""
+                monolith: {type: mariadb, url: "jdbc:mariadb://h:3306/shop", user: u}
+                services:
+                  orders: {url: "jdbc:postgresql://h/orders", user: u, tables: [shop.orders]}
+                """, "test");
+        assertThat(ok.monolith().type()).isEqualTo(DatabaseType.MARIADB);
+        assertThatThrownBy(() -> new ConfigLoader(k -> null, Path.of("/tmp")).parse("""
+                monolith: {type: mariadb, url: "jdbc:postgresql://h/shop", user: u}
+                capture: {snapshot: incremental}
+                services:
+                  orders: {type: mariadb, url: "jdbc:mariadb://h/orders", user: u, tables: [{from: shop.orders, direction: two-way}]}
+                  audit: {type: mysql, url: "jdbc:mysql://h/audit", user: u, tables: [shop.orders]}
+                """, "test")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("monolith.url: a mariadb url starts with jdbc:mariadb://")
+                .hasMessageContaining("services.orders.type: a mariadb service database is not supported yet")
+                .hasMessageContaining("services.audit.type: mysql is not supported yet")
+                .hasMessageContaining("capture.snapshot: incremental is not supported with a mariadb monolith")
+                .hasMessageContaining("two-way sync needs a PostgreSQL monolith");
     }
 }
