@@ -84,6 +84,14 @@ final class DoctorCommand implements Callable<Integer> {
 
     private static void monolith(StranglerConfig config, List<Check> checks) {
         DatabaseSettings db = config.monolith();
+        if (db.type() == dev.strangler.core.config.DatabaseType.MARIADB) {
+            try (Connection c = StartupChecks.connect(db)) {
+                checks.add(new Check(Verdict.PASS, "monolith " + db.url() + " answers (MariaDB " + one(c, "SELECT version()") + ")", ""));
+            } catch (SQLException e) {
+                // StartupChecks reports the connection failure with its fix
+            }
+            return;
+        }
         try (Connection c = StartupChecks.connect(db)) {
             checks.add(new Check(Verdict.PASS, "monolith " + db.url() + " answers (" + one(c, "SELECT split_part(version(), ' on ', 1)") + ")", ""));
             String slot = config.capture().slotName();

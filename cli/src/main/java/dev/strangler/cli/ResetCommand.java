@@ -78,7 +78,9 @@ final class ResetCommand implements Callable<Integer> {
         Map<String, Object> kafkaClient = null;
         boolean whole = service == null;
         if (whole) {
-            plan.add("monolith: drop replication slot " + loaded.capture().slotName() + " and publication " + loaded.capture().publicationName()
+            plan.add(loaded.monolith().type() == dev.strangler.core.config.DatabaseType.MARIADB
+                    ? "monolith (MariaDB): nothing to drop there; its binlog position and schema history go with the prefix's topics"
+                    : "monolith: drop replication slot " + loaded.capture().slotName() + " and publication " + loaded.capture().publicationName()
                     + " (if they exist), and the slot's initial-copy signal in public.strangler_signal (so that a fresh start copies again)");
             kafkaClient = kafkaClient(loaded);
             if (kafkaClient != null) {
@@ -161,7 +163,8 @@ final class ResetCommand implements Callable<Integer> {
                 failures.add("monolith: " + Strings.firstLine(e.getMessage()));
             }
         }
-        if (whole) {
+        boolean mariadb = loaded.monolith().type() == dev.strangler.core.config.DatabaseType.MARIADB;
+        if (whole && !mariadb) {
             try (Connection c = dev.strangler.connectors.StartupChecks.connect(loaded.monolith())) {
                 dropSlotAndPublication(c, loaded.capture().slotName(), loaded.capture().publicationName(), failures);
                 try (PreparedStatement ps = c.prepareStatement("DELETE FROM public.strangler_signal WHERE id = ?")) {

@@ -40,6 +40,11 @@ final class SnapshotCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         StranglerConfig loaded = ConfigLoader.fromEnvironment().load(config);
+        if (loaded.monolith().type() != dev.strangler.core.config.DatabaseType.POSTGRES) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "strangler snapshot needs a PostgreSQL monolith (it signals Debezium "
+                    + "through public.strangler_signal); with a MariaDB monolith it is not built yet (docs/configuration.md, "
+                    + "A MariaDB monolith)");
+        }
         List<TableId> ids = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         for (String table : tables) {
