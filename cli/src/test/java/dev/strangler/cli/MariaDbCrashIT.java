@@ -1,0 +1,149 @@
+package dev.strangler.cli;
+
+import dev.strangler.sandbox.EmbeddedMariaDb;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+import java.io.File;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A MariaDB monolith under a steady workload of multi-statement transactions, Strangler killed (kill -9) twice
+ * and restarted: the PostgreSQL service ends equal row for row, no row version applied twice (a trigger logs
+ * every write), and a bad binary-log setting is refused at start with the fix.
+ */
+class MariaDbCrashIT extends SandboxTestBase {
+
+    @Test
+    void killedTwiceUnderLoadItLosesNothingAndAppliesNothingTwice() throws Exception {
+        try (EmbeddedMariaDb mariadb = EmbeddedMariaDb.start(); StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            mariadb.createDatabase("bank");
+            mariadb.execute("bank", "CREATE TABLE accounts (id BIGINT PRIMARY KEY, balance DECIMAL(12,2) NOT NULL, rev INT NOT NULL, note VARCHAR(100))");
+            StringBuilder rows = new StringBuilder("INSERT INTO accounts VALUES ");
+            for (int i = 1; i <= 1000; i++) {
+                rows.append(i == 1 ? "" : ",").append("(").append(i).append(", ").append(i).append(".00, 0, 'initial')");
+            }
+            mariadb.execute("bank", rows.toString());
+            h.givenService("CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric(12,2) NOT NULL, rev int NOT NULL, note text, strangler_version bigint)",
+                    "CREATE TABLE apply_log (id bigint, rev int, op text)",
+                    """
+                    CREATE FUNCTION log_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                      IF TG_OP = 'DELETE' THEN INSERT INTO apply_log VALUES (OLD.id, OLD.rev, TG_OP);
+                      ELSE INSERT INTO apply_log VALUES (NEW.id, NEW.rev, TG_OP); END IF;
+                      RETURN NULL;
+                    END $$""",
+                    "CREATE TRIGGER log_apply AFTER INSERT OR UPDATE OR DELETE ON accounts FOR EACH ROW EXECUTE FUNCTION log_apply()");
+            String yaml = h.config("- {from: bank.accounts, to: public.accounts}")
+                    .replace("  url: " + postgres.jdbcUrl(h.monolithDb) + "\n  user: postgres\n  password: postgres",
+                            "  type: mariadb\n  url: " + mariadb.jdbcUrl("bank") + "\n  user: " + EmbeddedMariaDb.USER
+                                    + "\n  password: " + EmbeddedMariaDb.PASSWORD);
+            Path config = h.writeConfigText(yaml);
+
+            // a bad binlog setting is refused, saying how to fix it
+            mariadb.execute("bank", "SET GLOBAL binlog_format = 'STATEMENT'");
+            CliResult refused = runCli("doctor", "-c", config.toString());
+            assertThat(refused.exitCode()).isEqualTo(Main.EXIT_FAILED);
+            assertThat(refused.stdout()).contains("binlog_format is STATEMENT, capture needs ROW", "SET GLOBAL binlog_format = 'ROW'");
+            mariadb.execute("bank", "SET GLOBAL binlog_format = 'ROW'");
+
+            Path logs = java.nio.file.Files.createDirectories(Path.of("target", "it-logs", "mariadb-kills-" + System.nanoTime()).toAbsolutePath());
+            Process strangler = start(config, logs.resolve("run-1.log"));
+            String query = "SELECT id, balance::text, rev, note FROM accounts ORDER BY id";
+            awaitEqual(h, mariadb, Duration.ofSeconds(90));
+
+            AtomicBoolean running = new AtomicBoolean(true);
+            AtomicLong transactions = new AtomicLong();
+            Thread workload = new Thread(() -> workload(mariadb, running, transactions, new Random(5)), "mariadb-workload");
+            workload.start();
+            Random random = new Random(9);
+            for (int kill = 1; kill <= 2; kill++) {
+                long before = transactions.get();
+                Awaitility.await().pollDelay(Duration.ofMillis(1500 + random.nextInt(2500))).atMost(Duration.ofSeconds(30))
+                        .until(() -> transactions.get() > before);
+                strangler.destroyForcibly().waitFor();
+                strangler = start(config, logs.resolve("run-" + (kill + 1) + ".log"));
+            }
+            long stopAt = transactions.get() + 200;
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> transactions.get() > stopAt);
+            running.set(false);
+            workload.join();
+
+            awaitEqual(h, mariadb, Duration.ofSeconds(120));
+            assertThat(h.serviceRows("SELECT id, rev, op, count(*) FROM apply_log WHERE op <> 'DELETE' AND rev > 0 GROUP BY id, rev, op "
+                    + "HAVING count(*) > 1 ORDER BY id LIMIT 10")).as("row versions applied more than once (id, rev, op, times)").isEmpty();
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM apply_log WHERE rev > 0")).isGreaterThan(100);
+            strangler.destroy();
+            assertThat(strangler.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    private static void awaitEqual(StranglerHarness h, EmbeddedMariaDb mariadb, Duration timeout) {
+        Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(500)).ignoreExceptions().untilAsserted(() -> {
+            List<List<String>> source = new ArrayList<>();
+            try (Connection c = mariadb.connect("bank"); Statement s = c.createStatement();
+                 var rs = s.executeQuery("SELECT id, CAST(balance AS CHAR), rev, note FROM accounts ORDER BY id")) {
+                while (rs.next()) {
+                    source.add(java.util.Arrays.asList(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)));
+                }
+            }
+            assertThat(h.serviceRows("SELECT id, balance::text, rev, note FROM accounts ORDER BY id")).containsExactlyElementsOf(source);
+        });
+    }
+
+    /** Transactions of 1-4 statements: updates (each raising the row's rev), inserts and deletes. */
+    private static void workload(EmbeddedMariaDb mariadb, AtomicBoolean running, AtomicLong transactions, Random random) {
+        long nextId = 100_000;
+        try (Connection c = mariadb.connect("bank")) {
+            c.setAutoCommit(false);
+            while (running.get()) {
+                for (int i = 0, n = 1 + random.nextInt(4); i < n; i++) {
+                    int dice = random.nextInt(10);
+                    if (dice < 6) {
+                        try (PreparedStatement ps = c.prepareStatement("UPDATE accounts SET rev = rev + 1, balance = ?, note = ? WHERE id = ?")) {
+                            ps.setBigDecimal(1, java.math.BigDecimal.valueOf(random.nextInt(1_000_000), 2));
+                            ps.setString(2, "update " + transactions.get());
+                            ps.setLong(3, 1 + random.nextInt(1000));
+                            ps.executeUpdate();
+                        }
+                    } else if (dice < 8) {
+                        try (PreparedStatement ps = c.prepareStatement("INSERT INTO accounts VALUES (?, 0, 0, 'new')")) {
+                            ps.setLong(1, nextId++);
+                            ps.executeUpdate();
+                        }
+                    } else {
+                        try (PreparedStatement ps = c.prepareStatement("DELETE FROM accounts WHERE id > ? ORDER BY id LIMIT 1")) {
+                            ps.setLong(1, random.nextInt(1000));
+                            ps.executeUpdate();
+                        }
+                    }
+                }
+                c.commit();
+                transactions.incrementAndGet();
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("workload failed", e);
+        }
+    }
+
+    private static Process start(Path config, Path log) throws Exception {
+        Path cli = Path.of("").toAbsolutePath();
+        String classpath = cli.resolve("target/strangler-cli-0.1.0-SNAPSHOT.jar") + File.pathSeparator + cli.resolve("target/lib") + File.separator + "*";
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return new ProcessBuilder(java, "-Xmx1g", "-cp", classpath, Main.class.getName(), "run", "--config", config.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+}
