@@ -88,7 +88,7 @@ class ChinookIT extends SandboxTestBase {
         }
     }
 
-    private static void execute(Connection c, String sql, Object... params) throws SQLException {
+    static void execute(Connection c, String sql, Object... params) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             for (int i = 0; i < params.length; i++) {
                 ps.setObject(i + 1, params[i]);

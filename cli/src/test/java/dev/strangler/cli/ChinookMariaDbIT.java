@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -110,17 +109,17 @@ class ChinookMariaDbIT extends SandboxTestBase {
                 m.setAutoCommit(false);
                 int line = 10_000;
                 for (int invoice = 1000; invoice < 1030; invoice++) {
-                    execute(m, "INSERT INTO Invoice (InvoiceId, CustomerId, InvoiceDate, BillingCity, Total) VALUES (?, ?, '2026-11-22 10:00:00', 'Oslo', 0)",
+                    ChinookIT.execute(m, "INSERT INTO Invoice (InvoiceId, CustomerId, InvoiceDate, BillingCity, Total) VALUES (?, ?, '2026-11-22 10:00:00', 'Oslo', 0)",
                             invoice, 1 + random.nextInt(59));
                     for (int l = 0; l < 1 + random.nextInt(3); l++) {
-                        execute(m, "INSERT INTO InvoiceLine VALUES (?, ?, ?, 0.99, 1)", ++line, invoice, 1 + random.nextInt(3503));
+                        ChinookIT.execute(m, "INSERT INTO InvoiceLine VALUES (?, ?, ?, 0.99, 1)", ++line, invoice, 1 + random.nextInt(3503));
                     }
-                    execute(m, "UPDATE Invoice SET Total = (SELECT sum(UnitPrice * Quantity) FROM InvoiceLine WHERE InvoiceId = ?) WHERE InvoiceId = ?",
+                    ChinookIT.execute(m, "UPDATE Invoice SET Total = (SELECT sum(UnitPrice * Quantity) FROM InvoiceLine WHERE InvoiceId = ?) WHERE InvoiceId = ?",
                             invoice, invoice);
                     m.commit();
-                    execute(m, "UPDATE Track SET UnitPrice = UnitPrice + 0.01, Name = concat(Name, ' ∞') WHERE TrackId = ?", 1 + random.nextInt(3503));
-                    execute(m, "DELETE FROM PlaylistTrack WHERE PlaylistId = 1 ORDER BY TrackId LIMIT 1");
-                    execute(m, "UPDATE Employee SET Title = ? WHERE EmployeeId = ?", "Title " + invoice, 1 + random.nextInt(8));
+                    ChinookIT.execute(m, "UPDATE Track SET UnitPrice = UnitPrice + 0.01, Name = concat(Name, ' ∞') WHERE TrackId = ?", 1 + random.nextInt(3503));
+                    ChinookIT.execute(m, "DELETE FROM PlaylistTrack WHERE PlaylistId = 1 ORDER BY TrackId LIMIT 1");
+                    ChinookIT.execute(m, "UPDATE Employee SET Title = ? WHERE EmployeeId = ?", "Title " + invoice, 1 + random.nextInt(8));
                     m.commit();
                 }
             }
@@ -147,26 +146,8 @@ class ChinookMariaDbIT extends SandboxTestBase {
     }
 
     private static List<List<String>> mariadbRows(String query) throws SQLException {
-        try (Connection c = mariadb.connect("Chinook"); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
-            ResultSetMetaData meta = rs.getMetaData();
-            List<List<String>> out = new ArrayList<>();
-            while (rs.next()) {
-                List<String> row = new ArrayList<>();
-                for (int i = 1; i <= meta.getColumnCount(); i++) {
-                    row.add(rs.getString(i));
-                }
-                out.add(row);
-            }
-            return out;
-        }
-    }
-
-    private static void execute(Connection c, String sql, Object... params) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            for (int i = 0; i < params.length; i++) {
-                ps.setObject(i + 1, params[i]);
-            }
-            ps.executeUpdate();
+        try (Connection c = mariadb.connect("Chinook")) {
+            return StranglerHarness.rows(c, query);
         }
     }
 }

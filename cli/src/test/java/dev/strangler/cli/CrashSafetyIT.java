@@ -34,16 +34,7 @@ class CrashSafetyIT extends SandboxTestBase {
         try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
             h.givenMonolith("CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric(12,2) NOT NULL, rev int NOT NULL, note text)",
                     "INSERT INTO accounts SELECT g, g / 100.0, 0, 'initial ' || g FROM generate_series(1, 2000) g");
-            h.givenService("CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric(12,2) NOT NULL, rev int NOT NULL, note text, strangler_version bigint)",
-                    "CREATE TABLE apply_log (id bigint, rev int, op text)",
-                    """
-                    CREATE FUNCTION log_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN
-                      IF TG_OP = 'DELETE' THEN INSERT INTO apply_log VALUES (OLD.id, OLD.rev, TG_OP);
-                      ELSE INSERT INTO apply_log VALUES (NEW.id, NEW.rev, TG_OP); END IF;
-                      RETURN NULL;
-                    END $$""",
-                    "CREATE TRIGGER log_apply AFTER INSERT OR UPDATE OR DELETE ON accounts FOR EACH ROW EXECUTE FUNCTION log_apply()");
+            h.givenServiceWithApplyLog("accounts", "CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric(12,2) NOT NULL, rev int NOT NULL, note text, strangler_version bigint)");
             Path config = h.writeConfig("- from: public.accounts");
             String query = "SELECT id, balance::text, rev, note FROM accounts ORDER BY id";
 
@@ -253,16 +244,7 @@ class CrashSafetyIT extends SandboxTestBase {
         try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
             h.givenMonolith("CREATE TABLE big (id bigint PRIMARY KEY, rev int NOT NULL, note text)",
                     "INSERT INTO big SELECT g, 0, 'row ' || g FROM generate_series(1, 120000) g", "ANALYZE big");
-            h.givenService("CREATE TABLE big (id bigint PRIMARY KEY, rev int NOT NULL, note text, strangler_version bigint)",
-                    "CREATE TABLE apply_log (id bigint, rev int, op text)",
-                    """
-                    CREATE FUNCTION log_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN
-                      IF TG_OP = 'DELETE' THEN INSERT INTO apply_log VALUES (OLD.id, OLD.rev, TG_OP);
-                      ELSE INSERT INTO apply_log VALUES (NEW.id, NEW.rev, TG_OP); END IF;
-                      RETURN NULL;
-                    END $$""",
-                    "CREATE TRIGGER log_apply AFTER INSERT OR UPDATE OR DELETE ON big FOR EACH ROW EXECUTE FUNCTION log_apply()");
+            h.givenServiceWithApplyLog("big", "CREATE TABLE big (id bigint PRIMARY KEY, rev int NOT NULL, note text, strangler_version bigint)");
             Path logs = itLogs("incremental-copy-" + System.nanoTime());
             Path config = h.writeConfigText(h.config("- from: public.big").replace("capture:\n", "capture:\n  snapshot: incremental\n"));
             Process strangler = startProcess(config, logs.resolve("run-1.log"));
@@ -390,7 +372,7 @@ class CrashSafetyIT extends SandboxTestBase {
         return java.nio.file.Files.createDirectories(Path.of("target", "it-logs", name).toAbsolutePath());
     }
 
-    private static Process startProcess(Path config, Path log) throws Exception {
+    static Process startProcess(Path config, Path log) throws Exception {
         Path cli = Path.of("").toAbsolutePath();
         String classpath = cli.resolve("target/strangler-cli-0.1.0-SNAPSHOT.jar") + File.pathSeparator + cli.resolve("target/lib") + File.separator + "*";
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();

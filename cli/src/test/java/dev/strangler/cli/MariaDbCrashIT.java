@@ -4,7 +4,6 @@ import dev.strangler.sandbox.EmbeddedMariaDb;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
-import java.io.File;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -36,16 +35,7 @@ class MariaDbCrashIT extends SandboxTestBase {
                 rows.append(i == 1 ? "" : ",").append("(").append(i).append(", ").append(i).append(".00, 0, 'initial')");
             }
             mariadb.execute("bank", rows.toString());
-            h.givenService("CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric(12,2) NOT NULL, rev int NOT NULL, note text, strangler_version bigint)",
-                    "CREATE TABLE apply_log (id bigint, rev int, op text)",
-                    """
-                    CREATE FUNCTION log_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN
-                      IF TG_OP = 'DELETE' THEN INSERT INTO apply_log VALUES (OLD.id, OLD.rev, TG_OP);
-                      ELSE INSERT INTO apply_log VALUES (NEW.id, NEW.rev, TG_OP); END IF;
-                      RETURN NULL;
-                    END $$""",
-                    "CREATE TRIGGER log_apply AFTER INSERT OR UPDATE OR DELETE ON accounts FOR EACH ROW EXECUTE FUNCTION log_apply()");
+            h.givenServiceWithApplyLog("accounts", "CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric(12,2) NOT NULL, rev int NOT NULL, note text, strangler_version bigint)");
             String yaml = h.config("- {from: bank.accounts, to: public.accounts}")
                     .replace("  url: " + postgres.jdbcUrl(h.monolithDb) + "\n  user: postgres\n  password: postgres",
                             "  type: mariadb\n  url: " + mariadb.jdbcUrl("bank") + "\n  user: " + EmbeddedMariaDb.USER
@@ -60,7 +50,7 @@ class MariaDbCrashIT extends SandboxTestBase {
             mariadb.execute("bank", "SET GLOBAL binlog_format = 'ROW'");
 
             Path logs = java.nio.file.Files.createDirectories(Path.of("target", "it-logs", "mariadb-kills-" + System.nanoTime()).toAbsolutePath());
-            Process strangler = start(config, logs.resolve("run-1.log"));
+            Process strangler = CrashSafetyIT.startProcess(config, logs.resolve("run-1.log"));
             String query = "SELECT id, balance::text, rev, note FROM accounts ORDER BY id";
             awaitEqual(h, mariadb, Duration.ofSeconds(90));
 
@@ -74,7 +64,7 @@ class MariaDbCrashIT extends SandboxTestBase {
                 Awaitility.await().pollDelay(Duration.ofMillis(1500 + random.nextInt(2500))).atMost(Duration.ofSeconds(30))
                         .until(() -> transactions.get() > before);
                 strangler.destroyForcibly().waitFor();
-                strangler = start(config, logs.resolve("run-" + (kill + 1) + ".log"));
+                strangler = CrashSafetyIT.startProcess(config, logs.resolve("run-" + (kill + 1) + ".log"));
             }
             long stopAt = transactions.get() + 200;
             Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> transactions.get() > stopAt);
@@ -137,13 +127,5 @@ class MariaDbCrashIT extends SandboxTestBase {
         } catch (SQLException e) {
             throw new IllegalStateException("workload failed", e);
         }
-    }
-
-    private static Process start(Path config, Path log) throws Exception {
-        Path cli = Path.of("").toAbsolutePath();
-        String classpath = cli.resolve("target/strangler-cli-0.1.0-SNAPSHOT.jar") + File.pathSeparator + cli.resolve("target/lib") + File.separator + "*";
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "-Xmx1g", "-cp", classpath, Main.class.getName(), "run", "--config", config.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 }

@@ -178,7 +178,16 @@ final class StranglerHarness implements AutoCloseable {
     }
 
     List<List<String>> rows(String database, String query) {
-        try (Connection c = postgres.connect(database); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
+        try (Connection c = postgres.connect(database)) {
+            return rows(c, query);
+        } catch (SQLException e) {
+            throw new IllegalStateException("query failed in " + database + ": " + query + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Every row of a query as text, in order, from any database. */
+    static List<List<String>> rows(Connection c, String query) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
             ResultSetMetaData meta = rs.getMetaData();
             List<List<String>> out = new ArrayList<>();
             while (rs.next()) {
@@ -189,9 +198,24 @@ final class StranglerHarness implements AutoCloseable {
                 out.add(row);
             }
             return out;
-        } catch (SQLException e) {
-            throw new IllegalStateException("query failed in " + database + ": " + query + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A service table of (id, ..., rev, ...) rows whose every write is logged in {@code apply_log (id, rev, op)} by
+     * a trigger, to find a row version applied twice.
+     */
+    StranglerHarness givenServiceWithApplyLog(String table, String createTable) {
+        return givenService(createTable,
+                "CREATE TABLE apply_log (id bigint, rev int, op text)",
+                """
+                CREATE FUNCTION log_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF TG_OP = 'DELETE' THEN INSERT INTO apply_log VALUES (OLD.id, OLD.rev, TG_OP);
+                  ELSE INSERT INTO apply_log VALUES (NEW.id, NEW.rev, TG_OP); END IF;
+                  RETURN NULL;
+                END $$""",
+                "CREATE TRIGGER log_apply AFTER INSERT OR UPDATE OR DELETE ON " + table + " FOR EACH ROW EXECUTE FUNCTION log_apply()");
     }
 
     long count(String database, String query) {

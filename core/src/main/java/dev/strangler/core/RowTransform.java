@@ -217,7 +217,7 @@ public final class RowTransform {
         casts.forEach((column, cast) -> {
             if (out.has(column)) {
                 try {
-                    out.set(column, SqlExpression.toJson(cast.apply(value(out.get(column)))));
+                    out.set(column, SqlExpression.toJson(cast.apply(SqlExpression.fromJson(out.get(column)))));
                 } catch (SqlExpression.EvaluationException e) {
                     throw new ColumnExpression.EvaluationException("cast of " + column + " to " + cast.type() + ": " + e.getMessage());
                 }
@@ -234,21 +234,5 @@ public final class RowTransform {
     /** Adds the derived columns, computed from the monolith row, to the service row. */
     public void addDerived(ObjectNode monolithRow, ObjectNode serviceRow) {
         derived.forEach((column, expression) -> serviceRow.set(column, expression.evaluate(monolithRow)));
-    }
-
-    private static Object value(JsonNode v) {
-        if (v == null || v.isNull()) {
-            return null;
-        }
-        if (v.isBoolean()) {
-            return v.booleanValue();
-        }
-        if (v.isIntegralNumber() && v.canConvertToLong()) {
-            return v.longValue();
-        }
-        if (v.isNumber()) {
-            return v.decimalValue();
-        }
-        return v.isTextual() ? v.textValue() : v.toString();
     }
 }

@@ -354,7 +354,7 @@ public final class SqlExpression {
                 }
                 String column = name.startsWith("\"") && name.endsWith("\"") ? name.substring(1, name.length() - 1) : lower;
                 columns.add(column);
-                return row -> value(row.get(column));
+                return row -> fromJson(row.get(column));
             }
             throw unsupported(e.getClass().getSimpleName().replace("Expression", "") + " (" + e + ")");
         }
@@ -591,7 +591,8 @@ public final class SqlExpression {
 
     // ----- values -----
 
-    private static Object value(JsonNode v) {
+    /** A row image's value as an expression value: null, Boolean, Long, BigDecimal or String. */
+    public static Object fromJson(JsonNode v) {
         if (v == null || v.isNull()) {
             return null;
         }
