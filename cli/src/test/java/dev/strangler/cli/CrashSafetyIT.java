@@ -314,40 +314,51 @@ class CrashSafetyIT extends SandboxTestBase {
     /** Updates keys [from, to], inserts from {@code nextId}, deletes in [from, to], in small transactions. */
     private static void runWorkload(StranglerHarness h, String database, int from, int to, long firstNewId, AtomicBoolean running,
                                     AtomicLong transactions, Random random) {
-        long nextId = firstNewId;
         try (Connection c = h.postgres.connect(database)) {
-            c.setAutoCommit(false);
-            while (running.get()) {
-                int ops = 1 + random.nextInt(5);
-                for (int i = 0; i < ops; i++) {
-                    int dice = random.nextInt(10);
-                    if (dice < 6) {
-                        try (PreparedStatement ps = c.prepareStatement("UPDATE accounts SET rev = rev + 1, balance = ?, note = ? WHERE id = ?")) {
-                            ps.setBigDecimal(1, java.math.BigDecimal.valueOf(random.nextInt(1_000_000), 2));
-                            ps.setString(2, "update " + transactions.get());
-                            ps.setLong(3, from + random.nextInt(to - from + 1));
-                            ps.executeUpdate();
-                        }
-                    } else if (dice < 8) {
-                        try (PreparedStatement ps = c.prepareStatement("INSERT INTO accounts VALUES (?, 0, 0, 'new')")) {
-                            ps.setLong(1, nextId++);
-                            ps.executeUpdate();
-                        }
-                    } else {
-                        try (PreparedStatement ps = c.prepareStatement("DELETE FROM accounts WHERE id = (SELECT id FROM accounts WHERE id > ? AND id <= ? ORDER BY id LIMIT 1)")) {
-                            ps.setLong(1, from - 1 + random.nextInt(to - from + 1));
-                            ps.setLong(2, to);
-                            ps.executeUpdate();
-                        }
-                    }
-                }
-                c.commit();
-                transactions.incrementAndGet();
-                // a steady load (about 3,000 transactions/s), not a flood: the test is about crashes
-                java.util.concurrent.locks.LockSupport.parkNanos(300_000);
-            }
+            runWorkload(c, "DELETE FROM accounts WHERE id = (SELECT id FROM accounts WHERE id > ? AND id <= ? ORDER BY id LIMIT 1)",
+                    from, to, firstNewId, running, transactions, random);
         } catch (SQLException e) {
             throw new IllegalStateException("workload failed", e);
+        }
+    }
+
+    /**
+     * The workload on {@code accounts (id, balance, rev, note)} of any database: transactions of 1-5 statements,
+     * updates raising a row's rev, inserts from {@code firstNewId}, deletes of one row in a range
+     * ({@code deleteOne} has the range's two bounds as parameters).
+     */
+    static void runWorkload(Connection c, String deleteOne, int from, int to, long firstNewId, AtomicBoolean running,
+                            AtomicLong transactions, Random random) throws SQLException {
+        long nextId = firstNewId;
+        c.setAutoCommit(false);
+        while (running.get()) {
+            int ops = 1 + random.nextInt(5);
+            for (int i = 0; i < ops; i++) {
+                int dice = random.nextInt(10);
+                if (dice < 6) {
+                    try (PreparedStatement ps = c.prepareStatement("UPDATE accounts SET rev = rev + 1, balance = ?, note = ? WHERE id = ?")) {
+                        ps.setBigDecimal(1, java.math.BigDecimal.valueOf(random.nextInt(1_000_000), 2));
+                        ps.setString(2, "update " + transactions.get());
+                        ps.setLong(3, from + random.nextInt(to - from + 1));
+                        ps.executeUpdate();
+                    }
+                } else if (dice < 8) {
+                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO accounts VALUES (?, 0, 0, 'new')")) {
+                        ps.setLong(1, nextId++);
+                        ps.executeUpdate();
+                    }
+                } else {
+                    try (PreparedStatement ps = c.prepareStatement(deleteOne)) {
+                        ps.setLong(1, from - 1 + random.nextInt(to - from + 1));
+                        ps.setLong(2, to);
+                        ps.executeUpdate();
+                    }
+                }
+            }
+            c.commit();
+            transactions.incrementAndGet();
+            // a steady load (about 3,000 transactions/s), not a flood: the test is about crashes
+            java.util.concurrent.locks.LockSupport.parkNanos(300_000);
         }
     }
 

@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -56,7 +55,14 @@ class MariaDbCrashIT extends SandboxTestBase {
 
             AtomicBoolean running = new AtomicBoolean(true);
             AtomicLong transactions = new AtomicLong();
-            Thread workload = new Thread(() -> workload(mariadb, running, transactions, new Random(5)), "mariadb-workload");
+            Thread workload = new Thread(() -> {
+                try (Connection c = mariadb.connect("bank")) {
+                    CrashSafetyIT.runWorkload(c, "DELETE FROM accounts WHERE id > ? AND id <= ? ORDER BY id LIMIT 1", 1, 1000, 100_000,
+                            running, transactions, new Random(5));
+                } catch (SQLException e) {
+                    throw new IllegalStateException("workload failed", e);
+                }
+            }, "mariadb-workload");
             workload.start();
             Random random = new Random(9);
             for (int kill = 1; kill <= 2; kill++) {
@@ -91,41 +97,5 @@ class MariaDbCrashIT extends SandboxTestBase {
             }
             assertThat(h.serviceRows("SELECT id, balance::text, rev, note FROM accounts ORDER BY id")).containsExactlyElementsOf(source);
         });
-    }
-
-    /** Transactions of 1-4 statements: updates (each raising the row's rev), inserts and deletes. */
-    private static void workload(EmbeddedMariaDb mariadb, AtomicBoolean running, AtomicLong transactions, Random random) {
-        long nextId = 100_000;
-        try (Connection c = mariadb.connect("bank")) {
-            c.setAutoCommit(false);
-            while (running.get()) {
-                for (int i = 0, n = 1 + random.nextInt(4); i < n; i++) {
-                    int dice = random.nextInt(10);
-                    if (dice < 6) {
-                        try (PreparedStatement ps = c.prepareStatement("UPDATE accounts SET rev = rev + 1, balance = ?, note = ? WHERE id = ?")) {
-                            ps.setBigDecimal(1, java.math.BigDecimal.valueOf(random.nextInt(1_000_000), 2));
-                            ps.setString(2, "update " + transactions.get());
-                            ps.setLong(3, 1 + random.nextInt(1000));
-                            ps.executeUpdate();
-                        }
-                    } else if (dice < 8) {
-                        try (PreparedStatement ps = c.prepareStatement("INSERT INTO accounts VALUES (?, 0, 0, 'new')")) {
-                            ps.setLong(1, nextId++);
-                            ps.executeUpdate();
-                        }
-                    } else {
-                        try (PreparedStatement ps = c.prepareStatement("DELETE FROM accounts WHERE id > ? ORDER BY id LIMIT 1")) {
-                            ps.setLong(1, random.nextInt(1000));
-                            ps.executeUpdate();
-                        }
-                    }
-                }
-                c.commit();
-                transactions.incrementAndGet();
-                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException("workload failed", e);
-        }
     }
 }
