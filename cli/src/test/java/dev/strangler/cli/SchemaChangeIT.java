@@ -43,19 +43,31 @@ class SchemaChangeIT extends SandboxTestBase {
                     .containsExactly(List.of("0"));
             assertThat(TwoWaySyncIT.counter(h.metrics, MetricNames.WRITER_SCHEMA_CHANGES)).isEqualTo(3);
 
-            // renamed: not guessed; the table's rows are dead-lettered saying so, other tables flow
+            // renamed: not guessed; the table pauses (its rows wait in the park, a metric says so), other tables flow
             h.inMonolith("ALTER TABLE items RENAME COLUMN qty TO quantity", "ALTER TABLE items ALTER COLUMN quantity SET NOT NULL");
             h.givenService("ALTER TABLE items ALTER COLUMN qty SET NOT NULL");
-            h.inMonolith("INSERT INTO items VALUES (6, 'f', 6, 'pink')", "INSERT INTO other VALUES (1, 'flows')");
+            h.inMonolith("INSERT INTO items VALUES (6, 'f', 6, 'pink')", "INSERT INTO other VALUES (1, 'flows')",
+                    "INSERT INTO items VALUES (7, 'g', 7, 'grey')");
             Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
                     assertThat(h.serviceRows("SELECT note FROM other")).containsExactly(List.of("flows")));
-            assertThat(h.serviceRows("SELECT count(*) FROM items WHERE id = 6")).containsExactly(List.of("0"));
+            Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(h.metrics.get(MetricNames.WRITER_TABLE_PAUSED)
+                    .tag(MetricNames.TAG_TARGET_TABLE, "public.items").gauge().value()).isEqualTo(1.0));
+            assertThat(h.serviceRows("SELECT count(*) FROM items WHERE id >= 6")).containsExactly(List.of("0"));
+            assertThat(h.serviceRows("SELECT count(*) FROM strangler_parked WHERE reason LIKE 'paused: %' AND reason LIKE '%a rename?%'"))
+                    .containsExactly(List.of("2"));
+            h.inMonolith("INSERT INTO other VALUES (2, 'still flows')");
             Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
-                    assertThat(runCli("dlq", "list", "-c", config.toString()).stdout()).contains("public.items", "a rename?"));
-            // the operator renames the service column too, and replays
+                    assertThat(h.serviceRows("SELECT count(*) FROM other")).containsExactly(List.of("2")));
+            // the operator renames the service column too: the waiting rows are applied, in order, without a replay or restart
             h.givenService("ALTER TABLE items RENAME COLUMN qty TO quantity");
-            assertThat(runCli("dlq", "replay", "-c", config.toString()).exitCode()).isZero();
             String renamed = "SELECT id, code, quantity, color FROM items ORDER BY id";
+            h.awaitServiceMatchesMonolith(renamed, renamed, Duration.ofSeconds(30));
+            Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(h.metrics.get(MetricNames.WRITER_TABLE_PAUSED)
+                    .tag(MetricNames.TAG_TARGET_TABLE, "public.items").gauge().value()).isZero());
+            assertThat(h.serviceRows("SELECT count(*) FROM strangler_parked")).containsExactly(List.of("0"));
+            assertThat(runCli("dlq", "list", "-c", config.toString()).stdout()).doesNotContain("public.items");
+            // later changes of the table flow as before
+            h.inMonolith("UPDATE items SET quantity = 70 WHERE id = 7");
             h.awaitServiceMatchesMonolith(renamed, renamed, Duration.ofSeconds(30));
         }
     }

@@ -384,6 +384,10 @@ public final class JdbcApplyWriter implements Component {
                     } else if (!parked.isEmpty() && (lastRetryFreedRows > 0 || clock.millis() - lastParkedRetryMs > PARKED_RETRY_IDLE_MS)) {
                         retryParkedAlone(connection);
                     }
+                    if (!records.isEmpty() && !pausedTables.isEmpty() && clock.millis() - lastParkedRetryMs > PARKED_RETRY_IDLE_MS) {
+                        // a paused table's rows are retried under traffic too, so it resumes soon after its fix
+                        retryParkedAlone(connection);
+                    }
                 }
             } catch (WakeupException e) {
                 break;
@@ -602,6 +606,11 @@ public final class JdbcApplyWriter implements Component {
                             + (schemaNotes.containsKey(group.table()) ? "; " + schemaNotes.get(group.table()) : "");
                     if (PostgresDialect.FOREIGN_KEY_VIOLATION.equals(rowError.getSQLState())) {
                         park(c, row, reason, parking);
+                    } else if (schemaNotes.containsKey(group.table()) && !stopsOnError(group.table())) {
+                        // a schema change of the source that cannot be followed (a rename, a narrowing): the table pauses,
+                        // its rows wait in the park, the other tables go on; it resumes once the service table takes them
+                        pause(group.table(), schemaNotes.get(group.table()));
+                        park(c, row, PAUSED_PREFIX + reason, parking);
                     } else {
                         stopIfAsked(group.table(), reason, row.source());
                         LOG.warn("{}; sent to {}", reason, topics.deadLetters());
@@ -610,6 +619,46 @@ public final class JdbcApplyWriter implements Component {
                 }
             }
         }
+    }
+
+    /** The reason of a parked row that waits for its paused table: such rows never expire into dead letters. */
+    static final String PAUSED_PREFIX = "paused: ";
+    /** Tables paused by a schema change of the source that cannot be followed, with the reason. */
+    private final Map<TableId, String> pausedTables = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<TableId, java.util.concurrent.atomic.AtomicInteger> pausedGauges = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private boolean stopsOnError(TableId table) {
+        TableRoute route = routesByTarget.get(table);
+        return route != null && route.onError() == TableRoute.OnError.STOP;
+    }
+
+    private void pause(TableId table, String reason) {
+        if (pausedTables.put(table, reason) == null) {
+            pausedGauge(table).set(1);
+            LOG.error("writer {}: table {} is PAUSED: {}. Its rows wait in strangler_parked in service {} (other tables go on) and are "
+                    + "applied, in order, as soon as the service table takes them: change it to match, no restart needed", service.name(),
+                    table, reason, service.name());
+        }
+    }
+
+    private void resumeIfPaused(TableId table) {
+        if (pausedTables.remove(table) != null) {
+            pausedGauge(table).set(0);
+            schemaNotes.remove(table);
+            LOG.info("writer {}: table {} resumed: the service table takes its rows again", service.name(), table);
+        }
+    }
+
+    private java.util.concurrent.atomic.AtomicInteger pausedGauge(TableId table) {
+        return pausedGauges.computeIfAbsent(table, t -> metrics.gauge(MetricNames.WRITER_TABLE_PAUSED,
+                List.of(io.micrometer.core.instrument.Tag.of(MetricNames.TAG_SERVICE, service.name()),
+                        io.micrometer.core.instrument.Tag.of(MetricNames.TAG_TARGET_TABLE, t.toString())),
+                new java.util.concurrent.atomic.AtomicInteger()));
+    }
+
+    /** Tables paused now, with the reason. */
+    public Map<TableId, String> pausedTables() {
+        return Map.copyOf(pausedTables);
     }
 
     /** Per target table, the source columns (and types) the writer has last followed, to follow each change once. */
@@ -677,8 +726,8 @@ public final class JdbcApplyWriter implements Component {
         }
         if (!added.isEmpty() && !gone.isEmpty()) {
             String note = "in the source, " + route.from() + " lost columns " + gone + " and got " + added + ": a rename? Not followed: "
-                    + "rename the columns of " + targetTable + " in service " + service.name() + " (ALTER TABLE ... RENAME COLUMN), then "
-                    + "strangler dlq replay --table " + targetTable;
+                    + "rename the columns of " + targetTable + " in service " + service.name() + " (ALTER TABLE ... RENAME COLUMN); "
+                    + "its rows then flow again (with onError: stop, restart the writer after the fix)";
             LOG.warn("writer {}: {}", service.name(), note);
             schemaNotes.put(targetTable, note);
             return false;
@@ -972,6 +1021,7 @@ public final class JdbcApplyWriter implements Component {
             if (parking.parkedNow.remove(candidate.getKey()) == null) {
                 unpark(c, candidate.getKey(), candidate.getValue(), parking);
                 written++;
+                resumeIfPaused(candidate.getValue().table());
             }
         }
         lastRetryFreedRows = written;

@@ -21,6 +21,8 @@ public final class MetricNames {
     public static final String SYNC_ROUTED = "strangler.sync.routed";
     /** Rows that broke a table's rule; tags table, rule, action (dead-letter, drop, stop). */
     public static final String SYNC_RULE_VIOLATIONS = "strangler.sync.rule.violations";
+    /** 1 while a service table is paused by a source schema change the writer cannot follow; tags service, target_table. */
+    public static final String WRITER_TABLE_PAUSED = "strangler.writer.table.paused";
     public static final String TAG_RULE = "rule";
     public static final String TAG_ACTION = "action";
     /** Counter: events the sync engine dropped as already seen (duplicates from a capture restart). */

@@ -89,7 +89,9 @@ public final class PostgresDialect {
      * position of their table in the array parameter (the foreign-key order), then by when they were first parked.
      */
     public static String nextParked() {
-        return "SELECT row_key, record, topic, kafka_partition, kafka_offset, reason, parked_at < now() - make_interval(secs => ?), pos, seq "
+        // rows of a paused table (reason "paused: ...") wait for its fix, however long: they do not expire
+        return "SELECT row_key, record, topic, kafka_partition, kafka_offset, reason, "
+                + "parked_at < now() - make_interval(secs => ?) AND reason NOT LIKE 'paused: %', pos, seq "
                 + "FROM (SELECT *, coalesce(array_position(?::text[], target_table), 0) AS pos FROM " + PARKED_TABLE + " WHERE writer = ?) p "
                 + "WHERE (pos, seq) > (?, ?) AND target_table = ANY (?::text[]) ORDER BY pos, seq LIMIT ?";
     }
