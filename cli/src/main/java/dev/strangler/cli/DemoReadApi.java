@@ -31,17 +31,25 @@ final class DemoReadApi implements AutoCloseable {
      *                       false: the service's (note; drafts never reach it)
      */
     DemoReadApi(Connection connection, boolean monolithSchema) throws IOException {
+        this(connection, monolithSchema, false);
+    }
+
+    /** @param mariadb the database is MariaDB (the demo's MariaDB monolith): its SQL for a number as text */
+    DemoReadApi(Connection connection, boolean monolithSchema, boolean mariadb) throws IOException {
         this.connection = connection;
+        String total = mariadb ? "CAST(total AS CHAR) AS total" : "total::text AS total";
+        String price = mariadb ? "CAST(price AS CHAR) AS price" : "price::text AS price";
         this.orderQuery = monolithSchema
-                ? "SELECT id, customer_id, status, total::text AS total, order_note AS note FROM orders WHERE id = ? AND status <> 'draft'"
-                : "SELECT id, customer_id, status, total::text AS total, note FROM orders WHERE id = ?";
+                ? "SELECT id, customer_id, status, " + total + ", order_note AS note FROM orders WHERE id = ? AND status <> 'draft'"
+                : "SELECT id, customer_id, status, " + total + ", note FROM orders WHERE id = ?";
+        String productQuery = "SELECT id, sku, name, " + price + ", stock FROM products WHERE id = ?";
         this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.setExecutor(Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "demo-api");
             t.setDaemon(true);
             return t;
         }));
-        server.createContext("/api/products/", e -> answer(e, "SELECT id, sku, name, price::text AS price, stock FROM products WHERE id = ?"));
+        server.createContext("/api/products/", e -> answer(e, productQuery));
         server.createContext("/api/orders/", e -> answer(e, orderQuery));
         server.start();
     }

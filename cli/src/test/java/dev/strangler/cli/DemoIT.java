@@ -45,6 +45,33 @@ class DemoIT {
     }
 
     @Test
+    void demoWithAMariaDbMonolithCopiesTheShopAndAnswersTheSameThroughTheRouter() {
+        StringWriter out = new StringWriter();
+        CommandLine cli = new CommandLine(new Main());
+        cli.setOut(new PrintWriter(out, true));
+        int code = cli.execute("demo", "--monolith", "mariadb", "--duration", "22", "--http-port", "0", "--router-port", "0", "--rate", "30");
+        String text = out.toString();
+        assertThat(code).as(text).isZero();
+        assertThat(text).contains("Monolith:  jdbc:mariadb://", "demo.cdc.monolith.shop.*", "Stopped.");
+        Matcher applied = Pattern.compile("applied (\\d+)").matcher(text);
+        long last = 0;
+        while (applied.find()) {
+            last = Long.parseLong(applied.group(1));
+        }
+        assertThat(last).as(text).isGreaterThan(6_000);
+        Matcher matches = Pattern.compile("orders-read 0% shadow match=(\\d+) mismatch=(\\d+)").matcher(text);
+        long lastMatches = 0;
+        long lastMismatches = 0;
+        while (matches.find()) {
+            lastMatches = Long.parseLong(matches.group(1));
+            lastMismatches = Long.parseLong(matches.group(2));
+        }
+        // the service's answers, read from PostgreSQL, agree with the MariaDB monolith's
+        assertThat(lastMatches).as(text).isGreaterThan(20);
+        assertThat(lastMismatches).as(text).isLessThan(Math.max(2, lastMatches / 10));
+    }
+
+    @Test
     void demoExplainsItselfAndRefusesNonsense() {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
@@ -54,6 +81,7 @@ class DemoIT {
         assertThat(cli.execute("demo", "--help")).isZero();
         assertThat(out.toString()).contains("Runs Strangler end to end on this machine", "--rate", "--duration");
         assertThat(cli.execute("demo", "--rate", "0")).isEqualTo(2);
-        assertThat(err.toString()).contains("--rate must be between 1 and 10000, not 0");
+        assertThat(cli.execute("demo", "--monolith", "oracle")).isEqualTo(2);
+        assertThat(err.toString()).contains("--rate must be between 1 and 10000, not 0", "--monolith is postgres or mariadb, not oracle");
     }
 }

@@ -23,6 +23,11 @@ import java.util.stream.Collectors;
  */
 public final class MariaDbCapture extends DebeziumCapture {
 
+    static {
+        // the binlog client logs each connection through java.util.logging, at INFO, to standard error
+        java.util.logging.Logger.getLogger("com.github.shyiko.mysql.binlog").setLevel(java.util.logging.Level.WARNING);
+    }
+
     public MariaDbCapture(String origin, DatabaseSettings database, CaptureSettings settings, Set<TableId> tables,
                           Map<TableId, List<String>> keyColumns, boolean transactionMetadata, KafkaEndpoint kafka, TopicNames topics,
                           MeterRegistry metrics, Clock clock) {

@@ -16,6 +16,44 @@ import java.util.Random;
  */
 public final class SampleShop {
 
+    /** The database the sample shop is made in. */
+    public enum Dialect {
+        POSTGRES, MARIADB
+    }
+
+    /** The shop's tables in MariaDB: the same shop (cascades left out: MariaDB does not write cascaded deletes to its binlog). */
+    public static final String MARIADB_SCHEMA = """
+            CREATE TABLE customers (
+              id BIGINT AUTO_INCREMENT PRIMARY KEY,
+              email VARCHAR(200) NOT NULL UNIQUE,
+              full_name VARCHAR(200) NOT NULL,
+              country CHAR(2),
+              internal_notes TEXT,
+              created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6));
+            CREATE TABLE products (
+              id BIGINT AUTO_INCREMENT PRIMARY KEY,
+              sku VARCHAR(40) NOT NULL UNIQUE,
+              name VARCHAR(200) NOT NULL,
+              price DECIMAL(12,2) NOT NULL,
+              stock INT NOT NULL,
+              attributes JSON);
+            CREATE TABLE orders (
+              id BIGINT AUTO_INCREMENT PRIMARY KEY,
+              customer_id BIGINT NOT NULL REFERENCES customers(id),
+              status VARCHAR(20) NOT NULL,
+              total DECIMAL(14,2) NOT NULL DEFAULT 0,
+              order_note TEXT,
+              internal_flag BOOLEAN NOT NULL DEFAULT false,
+              created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6));
+            CREATE TABLE order_items (
+              order_id BIGINT NOT NULL REFERENCES orders(id),
+              line_no INT NOT NULL,
+              product_id BIGINT NOT NULL REFERENCES products(id),
+              quantity INT NOT NULL CHECK (quantity > 0),
+              unit_price DECIMAL(12,2) NOT NULL,
+              PRIMARY KEY (order_id, line_no))
+            """;
+
     public static final String SCHEMA = """
             CREATE TABLE customers (
               id bigserial PRIMARY KEY,
@@ -57,9 +95,15 @@ public final class SampleShop {
     private static final String[] STATUSES = {"draft", "placed", "paid", "shipped", "delivered", "cancelled"};
 
     private final Random random;
+    private final Dialect dialect;
 
     public SampleShop(long seed) {
+        this(seed, Dialect.POSTGRES);
+    }
+
+    public SampleShop(long seed, Dialect dialect) {
         this.random = new Random(seed);
+        this.dialect = dialect;
     }
 
     /** Creates the tables and loads customers, products, orders and their items. */
@@ -67,7 +111,13 @@ public final class SampleShop {
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
         try (Statement s = c.createStatement()) {
-            s.execute(SCHEMA);
+            if (dialect == Dialect.POSTGRES) {
+                s.execute(SCHEMA);
+            } else {
+                for (String table : MARIADB_SCHEMA.split(";")) {
+                    s.execute(table);
+                }
+            }
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO customers (email, full_name, country, internal_notes) VALUES (?, ?, ?, ?)")) {
             for (int i = 1; i <= customers; i++) {
@@ -81,7 +131,8 @@ public final class SampleShop {
             }
             ps.executeBatch();
         }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO products (sku, name, price, stock, attributes) VALUES (?, ?, ?, ?, ?::jsonb)")) {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO products (sku, name, price, stock, attributes) VALUES (?, ?, ?, ?, "
+                + (dialect == Dialect.POSTGRES ? "?::jsonb)" : "?)"))) {
             for (int i = 1; i <= products; i++) {
                 ps.setString(1, String.format("SKU-%05d", i));
                 ps.setString(2, "Product " + i);
@@ -125,9 +176,21 @@ public final class SampleShop {
                 changed = ps.executeUpdate();
             }
         } else {
-            try (PreparedStatement ps = c.prepareStatement(
-                    "DELETE FROM orders WHERE id = (SELECT id FROM orders WHERE status = 'cancelled' ORDER BY id LIMIT 1)")) {
-                changed = ps.executeUpdate();
+            if (dialect == Dialect.POSTGRES) {
+                try (PreparedStatement ps = c.prepareStatement(
+                        "DELETE FROM orders WHERE id = (SELECT id FROM orders WHERE status = 'cancelled' ORDER BY id LIMIT 1)")) {
+                    changed = ps.executeUpdate();
+                }
+            } else {
+                // no cascade in MariaDB's binlog: the items go first, by statement
+                changed = 0;
+                try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT min(id) FROM orders WHERE status = 'cancelled'")) {
+                    if (rs.next() && rs.getObject(1) != null) {
+                        long id = rs.getLong(1);
+                        changed += s.executeUpdate("DELETE FROM order_items WHERE order_id = " + id);
+                        changed += s.executeUpdate("DELETE FROM orders WHERE id = " + id);
+                    }
+                }
             }
         }
         c.commit();
