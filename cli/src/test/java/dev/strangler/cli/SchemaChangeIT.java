@@ -69,6 +69,13 @@ class SchemaChangeIT extends SandboxTestBase {
             // later changes of the table flow as before
             h.inMonolith("UPDATE items SET quantity = 70 WHERE id = 7");
             h.awaitServiceMatchesMonolith(renamed, renamed, Duration.ofSeconds(30));
+
+            // dropped, nullable: the service never rejects a row for it; the first row without it makes the service drop it too
+            h.inMonolith("ALTER TABLE items DROP COLUMN color", "INSERT INTO items VALUES (8, 'h', 8)");
+            String withoutColor = "SELECT id, code, quantity FROM items ORDER BY id";
+            h.awaitServiceMatchesMonolith(withoutColor, withoutColor, Duration.ofSeconds(30));
+            Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(h.serviceRows(
+                    "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'color'")).containsExactly(List.of("0")));
         }
     }
 }

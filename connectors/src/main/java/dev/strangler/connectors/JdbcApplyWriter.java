@@ -575,6 +575,9 @@ public final class JdbcApplyWriter implements Component {
             truncate(c, group, rejected, parking);
             return;
         }
+        if (group.kind() == ApplyBatch.Kind.UPSERT) {
+            followDroppedColumns(c, group);
+        }
         TableSchema target = targetSchemas.get(group.table());
         Savepoint savepoint = c.setSavepoint();
         try {
@@ -749,6 +752,83 @@ public final class JdbcApplyWriter implements Component {
         schemaChanges.increment(ddl.size());
         LOG.info("writer {}: {} follows the source's schema change of {}: {}", service.name(), targetTable, route.from(), ddl);
         return true;
+    }
+
+    /** Shapes (table and carried columns) of upserts already checked for a column the source dropped. */
+    private final Set<String> checkedShapes = new HashSet<>();
+    /** Per target table, every column its rows have carried since the writer started. */
+    private final Map<TableId, Set<String>> carriedColumns = new HashMap<>();
+
+    /**
+     * Rows that no longer carry a column the source had at start and the service table still has: if the
+     * monolith dropped it (a nullable column, which the service never rejects rows for), the service table
+     * drops it too, in this transaction. Checked once per shape of rows; only for routes followed from the
+     * monolith's catalog (not transformed by a custom transform).
+     */
+    private void followDroppedColumns(Connection c, ApplyBatch.Group group) throws SQLException {
+        TableRoute route = routesByTarget.get(group.table());
+        if (options.source().isEmpty() || route == null || route.transform().custom().isPresent()) {
+            return;
+        }
+        // the columns rows of this table have carried: only those can be "dropped in the source" (a column only the
+        // service has never appears in a row, and is never touched)
+        Set<String> carried = carriedColumns.computeIfAbsent(group.table(), t -> new HashSet<>());
+        carried.addAll(group.columns());
+        if (!checkedShapes.add(group.table() + "|" + group.columns())) {
+            return;
+        }
+        TableSchema atStart = sourceSchemas.get(route.from());
+        // the service table as it is now: an operator may have changed it (a paused table's fix)
+        TableSchema target = new PostgresCatalog(c).table(group.table()).orElse(null);
+        if (atStart == null || target == null) {
+            return;
+        }
+        targetSchemas.put(group.table(), target);
+        Set<String> candidates = new java.util.TreeSet<>(carried);
+        atStart.columns().forEach(column -> route.targetColumn(column.name()).ifPresent(candidates::add));
+        List<String> missing = new ArrayList<>();
+        for (String name : candidates) {
+            if (!group.columns().contains(name) && target.column(name).isPresent() && !target.primaryKey().contains(name)
+                    && !name.equals(PostgresDialect.VERSION_COLUMN) && !route.transform().derived().containsKey(name)) {
+                missing.add(route.sourceColumn(name));
+            }
+        }
+        if (missing.isEmpty()) {
+            return;
+        }
+        Optional<TableSchema> live;
+        try (Connection source = StartupChecks.connect(options.source().get())) {
+            live = new PostgresCatalog(source).table(route.from());
+        }
+        if (live.isEmpty()) {
+            return;
+        }
+        for (ColumnSchema column : live.get().columns()) {
+            Optional<String> name = route.targetColumn(column.name());
+            if (name.isPresent() && target.column(name.get()).isEmpty()) {
+                // a column gone and another new at once may be a rename: not guessed here (followSourceSchema says so
+                // when the service rejects the new column, and the table pauses)
+                return;
+            }
+        }
+        List<String> ddl = new ArrayList<>();
+        for (String column : missing) {
+            if (live.get().column(column).isEmpty()) {
+                ddl.add("ALTER TABLE " + PostgresDialect.qualified(group.table()) + " DROP COLUMN IF EXISTS "
+                        + PostgresDialect.quote(route.targetColumn(column).orElseThrow()));
+            }
+        }
+        if (ddl.isEmpty()) {
+            return;
+        }
+        try (Statement s = c.createStatement()) {
+            for (String statement : ddl) {
+                s.execute(statement);
+            }
+        }
+        targetSchemas.put(group.table(), new PostgresCatalog(c).table(group.table()).orElseThrow());
+        schemaChanges.increment(ddl.size());
+        LOG.info("writer {}: {} follows the source's schema change of {}: {}", service.name(), group.table(), route.from(), ddl);
     }
 
     /**
