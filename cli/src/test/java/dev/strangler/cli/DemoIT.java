@@ -49,7 +49,7 @@ class DemoIT {
         StringWriter out = new StringWriter();
         CommandLine cli = new CommandLine(new Main());
         cli.setOut(new PrintWriter(out, true));
-        int code = cli.execute("demo", "--monolith", "mariadb", "--duration", "22", "--http-port", "0", "--router-port", "0", "--rate", "30");
+        int code = cli.execute("demo", "--monolith", "mariadb", "--duration", "16", "--http-port", "0", "--router-port", "0", "--rate", "30");
         String text = out.toString();
         assertThat(code).as(text).isZero();
         assertThat(text).contains("Monolith:  jdbc:mariadb://", "demo.cdc.monolith.shop.*", "Stopped.");

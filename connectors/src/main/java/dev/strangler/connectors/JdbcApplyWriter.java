@@ -316,6 +316,8 @@ public final class JdbcApplyWriter implements Component {
                 }
             }
         }
+        // every table's paused gauge exists from the start (0), so an alert on it has a series to watch
+        tables.forEach(this::pausedGauge);
         List<PostgresCatalog.ForeignKey> keys = catalog.foreignKeysAmong(tables);
         try {
             order = ForeignKeyOrder.of(tables, keys);
@@ -610,7 +612,7 @@ public final class JdbcApplyWriter implements Component {
                     if (PostgresDialect.FOREIGN_KEY_VIOLATION.equals(rowError.getSQLState())) {
                         park(c, row, reason, parking);
                     } else if (schemaNotes.containsKey(group.table()) && !stopsOnError(group.table())) {
-                        // a schema change of the source that cannot be followed (a rename, a narrowing): the table pauses,
+                        // a schema change of the source that cannot be followed (a rename): the table pauses,
                         // its rows wait in the park, the other tables go on; it resumes once the service table takes them
                         pause(group.table(), schemaNotes.get(group.table()));
                         park(c, row, PAUSED_PREFIX + reason, parking);
