@@ -99,21 +99,13 @@ final class E2eBenchmark implements Callable<Integer> {
             result.put("postgresInsertCeilingPerSecond", insertCeiling(postgres));
 
             StranglerConfig config = new ConfigLoader(k -> null, work).parse(config(kafka, postgres, work, consistency), "bench config");
-            LatencyRecorder recorder = new LatencyRecorder();
-            SimpleMeterRegistry registry = new SimpleMeterRegistry();
-            this.metrics = registry;
-            try (Pipeline pipeline = new Pipeline(config, registry, Clock.systemUTC(), recorder);
-                 Connection monolith = postgres.connect("monolith")) {
-                pipeline.start(Pipeline.Part.DATA_PATH);
-                monolith.setAutoCommit(false);
-                awaitStreaming(monolith, recorder);
+            streaming(config, postgres, (monolith, recorder) -> {
                 Measure.sustained(result, progress, warmup, rounds, roundChanges, changes -> burst(monolith, recorder, changes));
-
                 ObjectNode latency = result.putObject("latencyMs");
                 for (int rate : rates) {
                     latency.set(String.valueOf(rate), fixedRate(monolith, recorder, rate));
                 }
-            }
+            });
         } finally {
             Directories.deleteRecursively(work);
         }
@@ -285,14 +277,7 @@ final class E2eBenchmark implements Callable<Integer> {
                     """.formatted(kafka.bootstrapServers(), postgres.jdbcUrl("monolith"), work.resolve("streams"), postgres.jdbcUrl("service"));
             result.set("transformedRoute", Json.mapper().readTree("{\"derive\": 2, \"cast\": 1, \"mask\": [\"hash\", \"partial(keep-last=4)\"], \"rules\": 2}"));
             StranglerConfig config = new ConfigLoader(k -> null, work).parse(yaml, "bench config");
-            LatencyRecorder recorder = new LatencyRecorder();
-            SimpleMeterRegistry registry = new SimpleMeterRegistry();
-            this.metrics = registry;
-            try (Pipeline pipeline = new Pipeline(config, registry, Clock.systemUTC(), recorder);
-                 Connection monolith = postgres.connect("monolith")) {
-                pipeline.start(Pipeline.Part.DATA_PATH);
-                monolith.setAutoCommit(false);
-                awaitStreaming(monolith, recorder);
+            streaming(config, postgres, (monolith, recorder) -> {
                 long ids = nextId;
                 java.util.Map<String, Long> next = new java.util.HashMap<>(java.util.Map.of("events", ids, "events_t", ids));
                 java.util.Map<String, List<Double>> byTable = new java.util.LinkedHashMap<>();
@@ -326,11 +311,30 @@ final class E2eBenchmark implements Callable<Integer> {
                 if (h(postgres, "SELECT count(*) FROM events_t WHERE length(email) <> 64 OR amount_cents IS NULL OR label IS NULL") != 0) {
                     throw new IllegalStateException("the transformed table was not transformed");
                 }
-            }
+            });
         } finally {
             Directories.deleteRecursively(work);
         }
         return result;
+    }
+
+    /** What runs once the pipeline streams. */
+    private interface StreamingWork {
+        void run(Connection monolith, LatencyRecorder recorder) throws Exception;
+    }
+
+    /** Starts the data path of {@code config}, waits until it streams, runs {@code work}, stops it. */
+    private void streaming(StranglerConfig config, EmbeddedPostgres postgres, StreamingWork work) throws Exception {
+        LatencyRecorder recorder = new LatencyRecorder();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        this.metrics = registry;
+        try (Pipeline pipeline = new Pipeline(config, registry, Clock.systemUTC(), recorder);
+             Connection monolith = postgres.connect("monolith")) {
+            pipeline.start(Pipeline.Part.DATA_PATH);
+            monolith.setAutoCommit(false);
+            awaitStreaming(monolith, recorder);
+            work.run(monolith, recorder);
+        }
     }
 
     private static long h(EmbeddedPostgres postgres, String sql) throws SQLException {

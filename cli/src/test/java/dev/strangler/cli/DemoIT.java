@@ -22,23 +22,15 @@ class DemoIT {
         String text = out.toString();
         assertThat(code).as(text).isZero();
         assertThat(text).contains("Monolith:", "Service:", "Kafka:", "Stopped.");
-        Matcher applied = Pattern.compile("applied (\\d+)").matcher(text);
-        long last = 0;
-        while (applied.find()) {
-            last = Long.parseLong(applied.group(1));
-        }
+        long last = lastNumbers(text, "applied (\\d+)")[0];
         // the sample shop holds ~7,700 rows of which ~6,200 pass the demo's filter, then the workload adds more
         assertThat(last).as(text).isGreaterThan(6_000);
         assertThat(text).containsPattern("e2e lag ms: .*orders=\\d+");
         // reads go through the router at 0% with shadow compare: the service's answers are compared with the monolith's
         assertThat(text).contains("Router:    http://127.0.0.1:");
-        Matcher matches = Pattern.compile("products-read 0% shadow match=(\\d+) mismatch=(\\d+)").matcher(text);
-        long lastMatches = 0;
-        long lastMismatches = 0;
-        while (matches.find()) {
-            lastMatches = Long.parseLong(matches.group(1));
-            lastMismatches = Long.parseLong(matches.group(2));
-        }
+        long[] shadow = lastNumbers(text, "products-read 0% shadow match=(\\d+) mismatch=(\\d+)");
+        long lastMatches = shadow[0];
+        long lastMismatches = shadow[1];
         assertThat(lastMatches).as(text).isGreaterThan(50);
         // products are only read, never written by the workload once copied: their answers agree
         assertThat(lastMismatches).as(text).isLessThan(lastMatches / 10);
@@ -53,19 +45,11 @@ class DemoIT {
         String text = out.toString();
         assertThat(code).as(text).isZero();
         assertThat(text).contains("Monolith:  jdbc:mariadb://", "demo.cdc.monolith.shop.*", "Stopped.");
-        Matcher applied = Pattern.compile("applied (\\d+)").matcher(text);
-        long last = 0;
-        while (applied.find()) {
-            last = Long.parseLong(applied.group(1));
-        }
+        long last = lastNumbers(text, "applied (\\d+)")[0];
         assertThat(last).as(text).isGreaterThan(6_000);
-        Matcher matches = Pattern.compile("orders-read 0% shadow match=(\\d+) mismatch=(\\d+)").matcher(text);
-        long lastMatches = 0;
-        long lastMismatches = 0;
-        while (matches.find()) {
-            lastMatches = Long.parseLong(matches.group(1));
-            lastMismatches = Long.parseLong(matches.group(2));
-        }
+        long[] shadow = lastNumbers(text, "orders-read 0% shadow match=(\\d+) mismatch=(\\d+)");
+        long lastMatches = shadow[0];
+        long lastMismatches = shadow[1];
         // the service's answers, read from PostgreSQL, agree with the MariaDB monolith's
         assertThat(lastMatches).as(text).isGreaterThan(20);
         assertThat(lastMismatches).as(text).isLessThan(Math.max(2, lastMatches / 10));
@@ -83,5 +67,17 @@ class DemoIT {
         assertThat(cli.execute("demo", "--rate", "0")).isEqualTo(2);
         assertThat(cli.execute("demo", "--monolith", "oracle")).isEqualTo(2);
         assertThat(err.toString()).contains("--rate must be between 1 and 10000, not 0", "--monolith is postgres or mariadb, not oracle");
+    }
+
+    /** The groups of the last match of a pattern of numbers in the demo's output (the status line's latest figures). */
+    private static long[] lastNumbers(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        long[] last = new long[m.groupCount()];
+        while (m.find()) {
+            for (int g = 0; g < last.length; g++) {
+                last[g] = Long.parseLong(m.group(g + 1));
+            }
+        }
+        return last;
     }
 }
