@@ -214,10 +214,12 @@ final class ResetCommand implements Callable<Integer> {
                     st.execute("DROP TABLE IF EXISTS strangler_offsets, strangler_parked");
                     // the next initial copy gives its rows version 0, which never overwrites a streamed version: without
                     // this, rows changed while Strangler was stopped would keep their old values
+                    var catalog = dev.strangler.connectors.internal.WriterDialect.of(s.database().type()).catalog(c);
                     for (var route : s.tables()) {
-                        String table = dev.strangler.connectors.PostgresNames.qualified(route.to());
-                        st.execute("DO $$ BEGIN IF to_regclass('" + table.replace("'", "''") + "') IS NOT NULL THEN UPDATE " + table
-                                + " SET strangler_version = -1; END IF; END $$");
+                        if (catalog.table(route.to()).flatMap(t -> t.column("strangler_version")).isPresent()) {
+                            st.execute("UPDATE " + dev.strangler.connectors.internal.WriterDialect.of(s.database().type()).qualified(route.to())
+                                    + " SET strangler_version = -1");
+                        }
                     }
                 } else {
                     deleteWriterRows(st, topics.writerName(s.name()));
@@ -236,11 +238,19 @@ final class ResetCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** A writer's stored offsets and parked rows, in whichever database (a table not there yet: nothing to delete). */
     private static void deleteWriterRows(java.sql.Statement st, String writerName) throws SQLException {
-        String writer = writerName.replace("'", "''");
-        st.execute("DO $$ BEGIN IF to_regclass('strangler_offsets') IS NOT NULL THEN DELETE FROM strangler_offsets WHERE writer = '"
-                + writer + "'; END IF; IF to_regclass('strangler_parked') IS NOT NULL THEN DELETE FROM strangler_parked WHERE writer = '"
-                + writer + "'; END IF; END $$");
+        for (String table : List.of("strangler_offsets", "strangler_parked")) {
+            try (PreparedStatement ps = st.getConnection().prepareStatement("DELETE FROM " + table + " WHERE writer = ?")) {
+                ps.setString(1, writerName);
+                ps.executeUpdate();
+            } catch (SQLException e) {
+                // 42P01: PostgreSQL's undefined table; 42S02: MariaDB's
+                if (!"42P01".equals(e.getSQLState()) && !"42S02".equals(e.getSQLState())) {
+                    throw e;
+                }
+            }
+        }
     }
 
     private static void dropSlotAndPublication(Connection c, String slot, String publication, List<String> failures) throws SQLException {

@@ -25,9 +25,11 @@ import java.util.Random;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Chinook on a MariaDB monolith (the dataset's own MySQL script) moved to a PostgreSQL service whose schema is
- * the dataset's PostgreSQL one (snake_case names): every table, renamed column by column, copied and then kept
- * equal row for row under a mixed workload of inserts, updates and deletes in MariaDB.
+ * Chinook across engines, both ways, with the dataset's own scripts for each engine: a MariaDB monolith (the
+ * MySQL script) moved to a PostgreSQL service whose schema is the dataset's PostgreSQL one (snake_case names),
+ * and a PostgreSQL monolith moved to a MariaDB service whose schema is the MySQL script's (CamelCase names,
+ * foreign keys that MariaDB checks at once). Every table, renamed column by column, copied and then kept equal
+ * row for row under a mixed workload of inserts, updates and deletes in the monolith.
  */
 class ChinookMariaDbIT extends SandboxTestBase {
 
@@ -101,7 +103,7 @@ class ChinookMariaDbIT extends SandboxTestBase {
                                     + "\n  password: " + EmbeddedMariaDb.PASSWORD);
             assertThat(yaml).contains("type: mariadb");
             h.startStranglerWith(yaml);
-            awaitEqual(h, columns, Duration.ofSeconds(120));
+            awaitEqual(h, h.serviceDb, "Chinook", columns, Duration.ofSeconds(120));
             assertThat(h.count(h.serviceDb, "SELECT count(*) FROM track")).isEqualTo(3503);
 
             Random random = new Random(11);
@@ -123,14 +125,99 @@ class ChinookMariaDbIT extends SandboxTestBase {
                     m.commit();
                 }
             }
-            awaitEqual(h, columns, Duration.ofSeconds(90));
+            awaitEqual(h, h.serviceDb, "Chinook", columns, Duration.ofSeconds(90));
             assertThat(h.count(h.serviceDb, "SELECT count(*) FROM invoice WHERE billing_city = 'Oslo' AND invoice_id >= 1000")).isEqualTo(30);
             assertThat(h.metrics.find("strangler.dead.letters").counters()).allSatisfy(c -> assertThat(c.count()).isZero());
         }
     }
 
-    /** Every row of every table, as text in column order, equal in both databases. */
-    private static void awaitEqual(StranglerHarness h, Map<String, List<String[]>> columns, Duration timeout) {
+    @Test
+    void everyTableOfChinookMovesFromPostgreSqlToMariaDbAndStaysEqual() throws Exception {
+        Path chinook = PagilaForeignKeysIT.dataset("chinook");
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            String pgScript = Files.readString(chinook.resolve("Chinook_PostgreSql.sql"), StandardCharsets.UTF_8);
+            Path body = h.workDir.resolve("chinook-body.sql");
+            Files.writeString(body, pgScript.substring(pgScript.indexOf("\\c chinook;") + "\\c chinook;".length()));
+            try (Connection monolith = postgres.connect(h.monolithDb)) {
+                SqlScript.run(monolith, body);
+            }
+            // the service: the MySQL script's tables and foreign keys, no rows, in a database of its own
+            String mysqlScript = Files.readString(chinook.resolve("Chinook_MySql.sql"), StandardCharsets.UTF_8);
+            String ddl = mysqlScript.substring(0, mysqlScript.indexOf("INSERT INTO")).replace("`Chinook`", "`ChinookService`");
+            try (Connection c = java.sql.DriverManager.getConnection(mariadb.jdbcUrl("mysql") + "?allowMultiQueries=true",
+                    EmbeddedMariaDb.USER, EmbeddedMariaDb.PASSWORD); Statement s = c.createStatement()) {
+                s.execute(ddl);
+            }
+            Map<String, List<String[]>> columns = columnsOf("ChinookService");
+            StringBuilder tables = new StringBuilder();
+            for (Map.Entry<String, List<String[]>> table : columns.entrySet()) {
+                tables.append("- from: public.").append(TABLES.get(table.getKey())).append("\n  to: ChinookService.").append(table.getKey())
+                        .append("\n  columns: {").append(String.join(", ", table.getValue().stream().map(col -> snake(col[0]) + ": " + col[0]).toList()))
+                        .append("}\n");
+            }
+            String yaml = h.config(tables.toString())
+                    .replace("    url: " + postgres.jdbcUrl(h.serviceDb) + "\n    user: postgres\n    password: postgres",
+                            "    type: mariadb\n    url: " + mariadb.jdbcUrl("ChinookService") + "\n    user: " + EmbeddedMariaDb.USER
+                                    + "\n    password: " + EmbeddedMariaDb.PASSWORD);
+            assertThat(yaml).contains("type: mariadb");
+            h.startStranglerWith(yaml);
+            awaitEqual(h, h.monolithDb, "ChinookService", columns, Duration.ofSeconds(120));
+            assertThat(mariadbRows("ChinookService", "SELECT count(*) FROM Track")).containsExactly(List.of("3503"));
+
+            Random random = new Random(13);
+            try (Connection m = postgres.connect(h.monolithDb)) {
+                m.setAutoCommit(false);
+                int line = 10_000;
+                for (int invoice = 1000; invoice < 1030; invoice++) {
+                    ChinookIT.execute(m, "INSERT INTO invoice (invoice_id, customer_id, invoice_date, billing_city, total) VALUES (?, ?, '2026-11-22 10:00:00', 'Oslo', 0)",
+                            invoice, 1 + random.nextInt(59));
+                    for (int l = 0; l < 1 + random.nextInt(3); l++) {
+                        ChinookIT.execute(m, "INSERT INTO invoice_line VALUES (?, ?, ?, 0.99, 1)", ++line, invoice, 1 + random.nextInt(3503));
+                    }
+                    ChinookIT.execute(m, "UPDATE invoice SET total = (SELECT sum(unit_price * quantity) FROM invoice_line WHERE invoice_id = ?) WHERE invoice_id = ?",
+                            invoice, invoice);
+                    m.commit();
+                    ChinookIT.execute(m, "UPDATE track SET unit_price = unit_price + 0.01, name = name || ' ∞' WHERE track_id = ?", 1 + random.nextInt(3503));
+                    ChinookIT.execute(m, "DELETE FROM playlist_track WHERE playlist_id = 1 AND track_id = (SELECT min(track_id) FROM playlist_track WHERE playlist_id = 1)");
+                    ChinookIT.execute(m, "UPDATE employee SET title = ? WHERE employee_id = ?", "Title " + invoice, 1 + random.nextInt(8));
+                    m.commit();
+                }
+                // a deleted invoice takes its lines first (MariaDB refuses a parent row while children refer to it)
+                ChinookIT.execute(m, "DELETE FROM invoice_line WHERE invoice_id = 1000");
+                ChinookIT.execute(m, "DELETE FROM invoice WHERE invoice_id = 1000");
+                m.commit();
+            }
+            awaitEqual(h, h.monolithDb, "ChinookService", columns, Duration.ofSeconds(90));
+            assertThat(mariadbRows("ChinookService", "SELECT count(*) FROM Invoice WHERE BillingCity = 'Oslo' AND InvoiceId >= 1000"))
+                    .containsExactly(List.of("29"));
+            assertThat(h.metrics.find("strangler.dead.letters").counters()).allSatisfy(c -> assertThat(c.count()).isZero());
+        }
+    }
+
+    /** The columns (name, MariaDB data type) of every Chinook table in a MariaDB database. */
+    private static Map<String, List<String[]>> columnsOf(String database) throws SQLException {
+        Map<String, List<String[]>> columns = new LinkedHashMap<>();
+        try (Connection c = mariadb.connect(database)) {
+            for (String table : TABLES.keySet()) {
+                List<String[]> cols = new ArrayList<>();
+                try (PreparedStatement ps = c.prepareStatement("SELECT column_name, data_type FROM information_schema.columns "
+                        + "WHERE table_schema = ? AND table_name = ? AND column_name <> 'strangler_version' ORDER BY ordinal_position")) {
+                    ps.setString(1, database);
+                    ps.setString(2, table);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            cols.add(new String[] {rs.getString(1), rs.getString(2)});
+                        }
+                    }
+                }
+                columns.put(table, cols);
+            }
+        }
+        return columns;
+    }
+
+    /** Every row of every table, as text in column order, equal in the PostgreSQL and the MariaDB database. */
+    private static void awaitEqual(StranglerHarness h, String postgresDb, String database, Map<String, List<String[]>> columns, Duration timeout) {
         for (Map.Entry<String, List<String[]>> table : columns.entrySet()) {
             List<String[]> cols = table.getValue();
             String mariadbQuery = "SELECT " + String.join(", ", cols.stream().map(c -> c[1].equals("datetime")
@@ -141,12 +228,12 @@ class ChinookMariaDbIT extends SandboxTestBase {
                     // t.: a bare name would order by the output column (the value as text)
                     + " FROM " + TABLES.get(table.getKey()) + " t ORDER BY " + String.join(", ", cols.stream().map(c -> "t." + snake(c[0])).toList());
             Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(500)).ignoreExceptions().untilAsserted(() ->
-                    assertThat(h.rows(h.serviceDb, postgresQuery)).as(table.getKey()).containsExactlyElementsOf(mariadbRows(mariadbQuery)));
+                    assertThat(h.rows(postgresDb, postgresQuery)).as(table.getKey()).containsExactlyElementsOf(mariadbRows(database, mariadbQuery)));
         }
     }
 
-    private static List<List<String>> mariadbRows(String query) throws SQLException {
-        try (Connection c = mariadb.connect("Chinook")) {
+    private static List<List<String>> mariadbRows(String database, String query) throws SQLException {
+        try (Connection c = mariadb.connect(database)) {
             return StranglerHarness.rows(c, query);
         }
     }

@@ -2,7 +2,7 @@ package dev.strangler.connectors;
 
 import dev.strangler.connectors.internal.ApplyBatch;
 import dev.strangler.connectors.internal.ForeignKeyOrder;
-import dev.strangler.connectors.internal.PostgresDialect;
+import dev.strangler.connectors.internal.WriterDialect;
 import dev.strangler.core.ApplyRecord;
 import dev.strangler.core.Component;
 import dev.strangler.core.ComponentState;
@@ -118,6 +118,7 @@ public final class JdbcApplyWriter implements Component {
     }
 
     private final ServiceSettings service;
+    private final WriterDialect dialect;
     private final Options options;
     private final Map<TableId, TableSchema> sourceSchemas;
     private final WriterSettings settings;
@@ -171,6 +172,7 @@ public final class JdbcApplyWriter implements Component {
                            KafkaEndpoint kafka, TopicNames topics, MeterRegistry metrics, Clock clock, ApplyListener listener) {
         this.options = options;
         this.service = service;
+        this.dialect = WriterDialect.of(service.database().type());
         service.tables().forEach(r -> routesByTarget.put(r.to(), r));
         this.sourceSchemas = Map.copyOf(sourceSchemas);
         this.settings = settings;
@@ -250,18 +252,18 @@ public final class JdbcApplyWriter implements Component {
     private void prepareTarget(Connection c) throws SQLException {
         c.setAutoCommit(true);
         try (Statement s = c.createStatement()) {
-            s.execute(PostgresDialect.createOffsetsTable());
-            s.execute(PostgresDialect.createParkedTable());
+            s.execute(dialect.createOffsetsTable());
+            s.execute(dialect.createParkedTable());
         }
         if (options.originMarker().isPresent()) {
             OriginMarkers.ensureTable(c);
-            try (PreparedStatement ps = c.prepareStatement(PostgresDialect.registerOrigin())) {
+            try (PreparedStatement ps = c.prepareStatement(dev.strangler.connectors.internal.PostgresDialect.registerOrigin())) {
                 ps.setString(1, writerName);
                 ps.setString(2, options.originMarker().get());
                 ps.executeUpdate();
             }
         }
-        PostgresCatalog catalog = new PostgresCatalog(c);
+        ServiceCatalog catalog = dialect.catalog(c);
         for (TableRoute route : service.tables()) {
             Optional<TableSchema> existing = catalog.table(route.to());
             if (existing.isEmpty()) {
@@ -274,16 +276,16 @@ public final class JdbcApplyWriter implements Component {
                     throw new SQLException("no schema known for source table " + route.from());
                 }
                 try (Statement s = c.createStatement()) {
-                    for (String ddl : PostgresDialect.createTable(route, source)) {
+                    for (String ddl : dialect.createTable(route, source)) {
                         s.execute(ddl);
                     }
                 }
                 LOG.info("created table {} in service {} from {}", route.to(), service.name(), route.from());
-            } else if (options.versionColumn() && existing.get().column(PostgresDialect.VERSION_COLUMN).isEmpty()) {
+            } else if (options.versionColumn() && existing.get().column(WriterDialect.VERSION_COLUMN).isEmpty()) {
                 try (Statement s = c.createStatement()) {
-                    s.execute(PostgresDialect.addVersionColumn(route.to()));
+                    s.execute(dialect.addVersionColumn(route.to()));
                 }
-                LOG.info("added column {} to {} in service {}", PostgresDialect.VERSION_COLUMN, route.to(), service.name());
+                LOG.info("added column {} to {} in service {}", WriterDialect.VERSION_COLUMN, route.to(), service.name());
             }
             TableSchema target = catalog.table(route.to()).orElseThrow();
             if (target.primaryKey().isEmpty()) {
@@ -301,9 +303,9 @@ public final class JdbcApplyWriter implements Component {
                     throw new SQLException("table " + extra + " (in " + route.path() + ".custom.targets) does not exist in service "
                             + service.name() + "; create it: the tables a custom transform writes are not created from the monolith");
                 }
-                if (options.versionColumn() && existing.get().column(PostgresDialect.VERSION_COLUMN).isEmpty()) {
+                if (options.versionColumn() && existing.get().column(WriterDialect.VERSION_COLUMN).isEmpty()) {
                     try (Statement s = c.createStatement()) {
-                        s.execute(PostgresDialect.addVersionColumn(extra));
+                        s.execute(dialect.addVersionColumn(extra));
                     }
                 }
                 TableSchema target = catalog.table(extra).orElseThrow();
@@ -318,7 +320,7 @@ public final class JdbcApplyWriter implements Component {
         }
         // every table's paused gauge exists from the start (0), so an alert on it has a series to watch
         tables.forEach(this::pausedGauge);
-        List<PostgresCatalog.ForeignKey> keys = catalog.foreignKeysAmong(tables);
+        List<ForeignKey> keys = catalog.foreignKeysAmong(tables);
         try {
             order = ForeignKeyOrder.of(tables, keys);
         } catch (ForeignKeyOrder.CycleException e) {
@@ -333,10 +335,21 @@ public final class JdbcApplyWriter implements Component {
         Properties props = new Properties();
         props.setProperty("user", service.database().user());
         props.setProperty("password", service.database().password().reveal());
-        props.setProperty("stringtype", "unspecified");
-        props.setProperty("reWriteBatchedInserts", "true");
-        props.setProperty("ApplicationName", "strangler-writer-" + service.name());
-        return DriverManager.getConnection(service.database().url(), props);
+        dialect.configure(props, "strangler-writer-" + service.name());
+        Connection c = DriverManager.getConnection(service.database().url(), props);
+        try {
+            dialect.prepareSession(c);
+        } catch (SQLException e) {
+            c.close();
+            throw e;
+        }
+        return c;
+    }
+
+    /** The catalog of the database the rows come from (the monolith, for schema following). */
+    private SourceCatalog sourceCatalog(Connection source) {
+        return options.source().orElseThrow().type() == dev.strangler.core.config.DatabaseType.MARIADB
+                ? new MariaDbCatalog(source) : new PostgresCatalog(source);
     }
 
     /**
@@ -393,6 +406,8 @@ public final class JdbcApplyWriter implements Component {
                 }
             } catch (WakeupException e) {
                 break;
+            } catch (DdlOutsideTransaction e) {
+                LOG.info("writer {}: the service table followed the source's schema; reading again from the stored offsets", service.name());
             } catch (SQLException e) {
                 if (state.get() != ComponentState.RUNNING && state.get() != ComponentState.STARTING) {
                     break;
@@ -434,7 +449,7 @@ public final class JdbcApplyWriter implements Component {
     private void seekToStoredOffsets(Connection c, KafkaConsumer<byte[], byte[]> kafkaConsumer, List<TopicPartition> partitions)
             throws SQLException {
         Map<Integer, Long> stored = new HashMap<>();
-        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.readOffsets())) {
+        try (PreparedStatement ps = c.prepareStatement(dialect.readOffsets())) {
             ps.setString(1, writerName);
             ps.setString(2, topic);
             try (ResultSet rs = ps.executeQuery()) {
@@ -538,6 +553,9 @@ public final class JdbcApplyWriter implements Component {
             c.commit();
         } catch (SQLException | RuntimeException e) {
             rollbackQuietly(c);
+            if (e instanceof DdlOutsideTransaction ddl) {
+                followSchemaAlone(c, ddl);
+            }
             throw e;
         }
         parking.applyTo(this);
@@ -587,7 +605,7 @@ public final class JdbcApplyWriter implements Component {
             c.releaseSavepoint(savepoint);
         } catch (SQLException e) {
             c.rollback(savepoint);
-            if (PostgresDialect.isTransient(e)) {
+            if (dialect.isTransient(e)) {
                 throw e;
             }
             if (followSourceSchema(c, group.table(), e)) {
@@ -602,14 +620,14 @@ public final class JdbcApplyWriter implements Component {
                     c.releaseSavepoint(single);
                 } catch (SQLException rowError) {
                     c.rollback(single);
-                    if (PostgresDialect.isTransient(rowError)) {
+                    if (dialect.isTransient(rowError)) {
                         throw rowError;
                     }
                     String reason = "service " + service.name() + " rejected " + row.record().action().name().toLowerCase()
                             + " of " + group.table() + " key " + row.record().key() + ": " + Strings.firstLine(rowError.getMessage())
                             + " (SQLState " + rowError.getSQLState() + ")"
                             + (schemaNotes.containsKey(group.table()) ? "; " + schemaNotes.get(group.table()) : "");
-                    if (PostgresDialect.FOREIGN_KEY_VIOLATION.equals(rowError.getSQLState())) {
+                    if (dialect.isForeignKeyViolation(rowError)) {
                         park(c, row, reason, parking);
                     } else if (schemaNotes.containsKey(group.table()) && !stopsOnError(group.table())) {
                         // a schema change of the source that cannot be followed (a rename): the table pauses,
@@ -677,8 +695,7 @@ public final class JdbcApplyWriter implements Component {
      * in the writer's transaction. Returns whether the target changed (the group is then written again).
      */
     private boolean followSourceSchema(Connection c, TableId targetTable, SQLException rejection) throws SQLException {
-        String state = String.valueOf(rejection.getSQLState());
-        if (options.source().isEmpty() || !List.of("42703", "22001", "22003", "23502").contains(state)) {
+        if (options.source().isEmpty() || !dialect.isSchemaMismatch(rejection)) {
             return false;
         }
         TableRoute route = routesByTarget.get(targetTable);
@@ -687,7 +704,7 @@ public final class JdbcApplyWriter implements Component {
         }
         Optional<TableSchema> live;
         try (Connection source = StartupChecks.connect(options.source().get())) {
-            live = new PostgresCatalog(source).table(route.from());
+            live = sourceCatalog(source).table(route.from());
         }
         if (live.isEmpty()) {
             return false;
@@ -710,11 +727,9 @@ public final class JdbcApplyWriter implements Component {
             ColumnSchema existing = targetColumns.get(name.get());
             if (existing == null) {
                 added.add(name.get());
-                ddl.add("ALTER TABLE " + PostgresDialect.qualified(targetTable) + " ADD COLUMN IF NOT EXISTS "
-                        + PostgresDialect.quote(name.get()) + " " + column.type());
+                ddl.add(dialect.addColumn(targetTable, name.get(), column.type()));
             } else if (!existing.type().equals(column.type()) && dev.strangler.connectors.internal.TypeWidening.widens(existing.type(), column.type())) {
-                ddl.add("ALTER TABLE " + PostgresDialect.qualified(targetTable) + " ALTER COLUMN " + PostgresDialect.quote(name.get())
-                        + " TYPE " + column.type());
+                ddl.add(dialect.widenColumn(targetTable, name.get(), column.type()));
             }
         }
         // a column the source had at start and has no more: dropped there
@@ -739,21 +754,57 @@ public final class JdbcApplyWriter implements Component {
         }
         schemaNotes.remove(targetTable);
         for (String column : gone) {
-            ddl.add("ALTER TABLE " + PostgresDialect.qualified(targetTable) + " DROP COLUMN IF EXISTS " + PostgresDialect.quote(column));
+            ddl.add(dialect.dropColumn(targetTable, column));
         }
         if (ddl.isEmpty()) {
             return false;
         }
+        followSchema(c, new SchemaFollow(targetTable, route.from(), ddl, signature));
+        return true;
+    }
+
+    /** DDL that makes a service table follow its source table; {@code signature}: the source shape followed, if known. */
+    private record SchemaFollow(TableId table, TableId source, List<String> ddl, String signature) {
+    }
+
+    /**
+     * Thrown where a database cannot run DDL inside the writer's transaction (MariaDB commits implicitly): the
+     * transaction is rolled back, the DDL runs alone, and the writer reads again from its stored offsets.
+     */
+    private static final class DdlOutsideTransaction extends RuntimeException {
+        final SchemaFollow follow;
+
+        DdlOutsideTransaction(SchemaFollow follow) {
+            super("schema change of " + follow.table() + " to run outside the writer's transaction", null, false, false);
+            this.follow = follow;
+        }
+    }
+
+    private void followSchema(Connection c, SchemaFollow follow) throws SQLException {
+        if (!dialect.transactionalDdl() && !c.getAutoCommit()) {
+            throw new DdlOutsideTransaction(follow);
+        }
         try (Statement s = c.createStatement()) {
-            for (String statement : ddl) {
+            for (String statement : follow.ddl()) {
                 s.execute(statement);
             }
         }
-        targetSchemas.put(targetTable, new PostgresCatalog(c).table(targetTable).orElseThrow());
-        followedSchema.put(targetTable, signature);
-        schemaChanges.increment(ddl.size());
-        LOG.info("writer {}: {} follows the source's schema change of {}: {}", service.name(), targetTable, route.from(), ddl);
-        return true;
+        targetSchemas.put(follow.table(), dialect.catalog(c).table(follow.table()).orElseThrow());
+        if (follow.signature() != null) {
+            followedSchema.put(follow.table(), follow.signature());
+        }
+        schemaChanges.increment(follow.ddl().size());
+        LOG.info("writer {}: {} follows the source's schema change of {}: {}", service.name(), follow.table(), follow.source(), follow.ddl());
+    }
+
+    /** After the rollback of the transaction that needed it: the DDL alone, committed by itself. */
+    private void followSchemaAlone(Connection c, DdlOutsideTransaction e) throws SQLException {
+        c.setAutoCommit(true);
+        try {
+            followSchema(c, e.follow);
+        } finally {
+            c.setAutoCommit(false);
+        }
     }
 
     /** Shapes (table and carried columns) of upserts already checked for a column the source dropped. */
@@ -781,7 +832,7 @@ public final class JdbcApplyWriter implements Component {
         }
         TableSchema atStart = sourceSchemas.get(route.from());
         // the service table as it is now: an operator may have changed it (a paused table's fix)
-        TableSchema target = new PostgresCatalog(c).table(group.table()).orElse(null);
+        TableSchema target = dialect.catalog(c).table(group.table()).orElse(null);
         if (atStart == null || target == null) {
             return;
         }
@@ -791,7 +842,7 @@ public final class JdbcApplyWriter implements Component {
         List<String> missing = new ArrayList<>();
         for (String name : candidates) {
             if (!group.columns().contains(name) && target.column(name).isPresent() && !target.primaryKey().contains(name)
-                    && !name.equals(PostgresDialect.VERSION_COLUMN) && !route.transform().derived().containsKey(name)) {
+                    && !name.equals(WriterDialect.VERSION_COLUMN) && !route.transform().derived().containsKey(name)) {
                 missing.add(route.sourceColumn(name));
             }
         }
@@ -800,7 +851,7 @@ public final class JdbcApplyWriter implements Component {
         }
         Optional<TableSchema> live;
         try (Connection source = StartupChecks.connect(options.source().get())) {
-            live = new PostgresCatalog(source).table(route.from());
+            live = sourceCatalog(source).table(route.from());
         }
         if (live.isEmpty()) {
             return;
@@ -816,21 +867,13 @@ public final class JdbcApplyWriter implements Component {
         List<String> ddl = new ArrayList<>();
         for (String column : missing) {
             if (live.get().column(column).isEmpty()) {
-                ddl.add("ALTER TABLE " + PostgresDialect.qualified(group.table()) + " DROP COLUMN IF EXISTS "
-                        + PostgresDialect.quote(route.targetColumn(column).orElseThrow()));
+                ddl.add(dialect.dropColumn(group.table(), route.targetColumn(column).orElseThrow()));
             }
         }
         if (ddl.isEmpty()) {
             return;
         }
-        try (Statement s = c.createStatement()) {
-            for (String statement : ddl) {
-                s.execute(statement);
-            }
-        }
-        targetSchemas.put(group.table(), new PostgresCatalog(c).table(group.table()).orElseThrow());
-        schemaChanges.increment(ddl.size());
-        LOG.info("writer {}: {} follows the source's schema change of {}: {}", service.name(), group.table(), route.from(), ddl);
+        followSchema(c, new SchemaFollow(group.table(), route.from(), ddl, null));
     }
 
     /**
@@ -843,11 +886,11 @@ public final class JdbcApplyWriter implements Component {
         Savepoint savepoint = c.setSavepoint();
         int deleted;
         try (Statement s = c.createStatement()) {
-            deleted = s.executeUpdate(PostgresDialect.deleteAll(group.table()));
+            deleted = s.executeUpdate(dialect.deleteAll(group.table()));
             c.releaseSavepoint(savepoint);
         } catch (SQLException e) {
             c.rollback(savepoint);
-            if (PostgresDialect.isTransient(e)) {
+            if (dialect.isTransient(e)) {
                 throw e;
             }
             String reason = "service " + service.name() + " rejected the truncate of " + group.table() + " (the source table was truncated): "
@@ -868,16 +911,16 @@ public final class JdbcApplyWriter implements Component {
     private void executeGroup(Connection c, ApplyBatch.Group group, List<ApplyBatch.Row> rows, TableSchema target) throws SQLException {
         List<String> key = target.primaryKey();
         Map<String, ColumnSchema> types = target.byName();
-        PostgresDialect.Guard guard = !options.versionColumn() ? PostgresDialect.Guard.UNVERSIONED
-                : group.forced() ? PostgresDialect.Guard.FORCED : PostgresDialect.Guard.VERSIONED;
+        WriterDialect.Guard guard = !options.versionColumn() ? WriterDialect.Guard.UNVERSIONED
+                : group.forced() ? WriterDialect.Guard.FORCED : WriterDialect.Guard.VERSIONED;
         String sql = switch (group.kind()) {
-            case UPSERT -> PostgresDialect.upsert(group.table(), group.columns(), key, guard);
-            case UPDATE -> PostgresDialect.update(group.table(), group.columns(), key, guard);
-            case DELETE -> PostgresDialect.delete(group.table(), key, guard);
+            case UPSERT -> dialect.upsert(group.table(), group.columns(), key, guard);
+            case UPDATE -> dialect.update(group.table(), group.columns(), key, guard);
+            case DELETE -> dialect.delete(group.table(), key, guard);
             case TRUNCATE -> throw new IllegalArgumentException("a truncate is not a group of rows");
         };
-        boolean setsVersion = guard != PostgresDialect.Guard.UNVERSIONED;
-        boolean checksVersion = guard == PostgresDialect.Guard.VERSIONED;
+        boolean setsVersion = guard != WriterDialect.Guard.UNVERSIONED;
+        boolean checksVersion = guard == WriterDialect.Guard.VERSIONED;
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             for (ApplyBatch.Row row : rows) {
                 ApplyRecord r = row.record();
@@ -885,7 +928,7 @@ public final class JdbcApplyWriter implements Component {
                 switch (group.kind()) {
                     case UPSERT -> {
                         for (String column : group.columns()) {
-                            PostgresDialect.bind(ps, i++, r.row().get(column), types.get(column));
+                            dialect.bind(ps, i++, r.row().get(column), types.get(column));
                         }
                         if (setsVersion) {
                             ps.setLong(i, r.version());
@@ -894,14 +937,14 @@ public final class JdbcApplyWriter implements Component {
                     case UPDATE -> {
                         for (String column : group.columns()) {
                             if (!key.contains(column)) {
-                                PostgresDialect.bind(ps, i++, r.row().get(column), types.get(column));
+                                dialect.bind(ps, i++, r.row().get(column), types.get(column));
                             }
                         }
                         if (setsVersion) {
                             ps.setLong(i++, r.version());
                         }
                         for (String column : key) {
-                            PostgresDialect.bind(ps, i++, r.key().get(column), types.get(column));
+                            dialect.bind(ps, i++, r.key().get(column), types.get(column));
                         }
                         if (checksVersion) {
                             ps.setLong(i, r.version());
@@ -909,7 +952,7 @@ public final class JdbcApplyWriter implements Component {
                     }
                     case DELETE -> {
                         for (String column : key) {
-                            PostgresDialect.bind(ps, i++, r.key().get(column), types.get(column));
+                            dialect.bind(ps, i++, r.key().get(column), types.get(column));
                         }
                         if (checksVersion) {
                             ps.setLong(i, r.version());
@@ -954,7 +997,7 @@ public final class JdbcApplyWriter implements Component {
     private void loadParked(Connection c) throws SQLException {
         parked.clear();
         parkedPerTable.clear();
-        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.parkedIndex())) {
+        try (PreparedStatement ps = c.prepareStatement(dialect.parkedIndex())) {
             ps.setString(1, writerName);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -975,7 +1018,7 @@ public final class JdbcApplyWriter implements Component {
     private void park(Connection c, ApplyBatch.Row row, String reason, ParkChanges parking) throws SQLException {
         String key = row.record().kafkaKey();
         ConsumerRecord<byte[], byte[]> source = row.source();
-        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.park())) {
+        try (PreparedStatement ps = c.prepareStatement(dialect.park())) {
             ps.setString(1, writerName);
             ps.setString(2, key);
             ps.setString(3, row.record().table().toString());
@@ -993,7 +1036,7 @@ public final class JdbcApplyWriter implements Component {
     }
 
     private void unpark(Connection c, String key, ParkedRow row, ParkChanges parking) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.unpark())) {
+        try (PreparedStatement ps = c.prepareStatement(dialect.unpark())) {
             ps.setString(1, writerName);
             ps.setString(2, key);
             ps.executeUpdate();
@@ -1032,6 +1075,9 @@ public final class JdbcApplyWriter implements Component {
             c.commit();
         } catch (SQLException | RuntimeException e) {
             rollbackQuietly(c);
+            if (e instanceof DdlOutsideTransaction ddl) {
+                followSchemaAlone(c, ddl);
+            }
             throw e;
         }
         parking.applyTo(this);
@@ -1051,13 +1097,13 @@ public final class JdbcApplyWriter implements Component {
         String[] tablesInOrder = order.positions().entrySet().stream().sorted(Map.Entry.comparingByValue())
                 .map(e -> e.getKey().toString()).toArray(String[]::new);
         int page = 0;
-        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.nextParked())) {
+        try (PreparedStatement ps = c.prepareStatement(dialect.nextParked())) {
             ps.setLong(1, settings.parkTimeout().toSeconds());
-            ps.setArray(2, c.createArrayOf("text", tablesInOrder));
+            dialect.bindTextList(c, ps, 2, tablesInOrder);
             ps.setString(3, writerName);
             ps.setInt(4, sweep ? retryCursorPosition : -1);
             ps.setLong(5, sweep ? retryCursorSeq : -1);
-            ps.setArray(6, c.createArrayOf("text", tables.stream().map(TableId::toString).toArray(String[]::new)));
+            dialect.bindTextList(c, ps, 6, tables.stream().map(TableId::toString).toArray(String[]::new));
             ps.setInt(7, settings.maxBatchRows());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -1119,7 +1165,7 @@ public final class JdbcApplyWriter implements Component {
         if (options.originMarker().isEmpty()) {
             return;
         }
-        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.markOrigin())) {
+        try (PreparedStatement ps = c.prepareStatement(dev.strangler.connectors.internal.PostgresDialect.markOrigin())) {
             ps.setLong(1, through);
             ps.setString(2, writerName);
             if (ps.executeUpdate() != 1) {
@@ -1136,7 +1182,7 @@ public final class JdbcApplyWriter implements Component {
     }
 
     private void storeOffsets(Connection c, Map<TopicPartition, Long> nextOffsets) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(PostgresDialect.upsertOffset())) {
+        try (PreparedStatement ps = c.prepareStatement(dialect.upsertOffset())) {
             for (Map.Entry<TopicPartition, Long> e : nextOffsets.entrySet()) {
                 ps.setString(1, writerName);
                 ps.setString(2, e.getKey().topic());

@@ -12,11 +12,12 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * A MariaDB monolith's tables from {@code information_schema}. A table is {@code database.table}. Column
- * types are given as the PostgreSQL type a service table gets for them ({@link #postgresType}: the one place
- * where MariaDB types are mapped), since services are PostgreSQL.
+ * A MariaDB database's tables from {@code information_schema}: a monolith's, or a service's. A table is
+ * {@code database.table}. Column types are given in PostgreSQL's terms, as {@code format_type} prints them
+ * ({@link #postgresType}: the one place where MariaDB types are read), so the writer compares, widens and binds
+ * columns the same way whatever the engine on either side.
  */
-public final class MariaDbCatalog implements SourceCatalog {
+public final class MariaDbCatalog implements ServiceCatalog {
 
     private final Connection connection;
 
@@ -34,7 +35,7 @@ public final class MariaDbCatalog implements SourceCatalog {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     String type = postgresType(rs.getString(2), rs.getString(3));
-                    String base = type.contains("(") ? type.substring(0, type.indexOf('(')) : type;
+                    String base = baseType(type);
                     columns.add(new ColumnSchema(rs.getString(1), type, base, rs.getBoolean(4), false));
                 }
             }
@@ -56,6 +57,25 @@ public final class MariaDbCatalog implements SourceCatalog {
         return Optional.of(new TableSchema(id, columns, key));
     }
 
+    /** The type's name without modifiers, as PostgreSQL's {@code typname}: timestamp, timestamptz, varchar, numeric... */
+    private static String baseType(String type) {
+        String name = type.replaceAll("\\(.*\\)", "");
+        return switch (name) {
+            case "timestamp with time zone" -> "timestamptz";
+            case "timestamp without time zone" -> "timestamp";
+            case "time without time zone" -> "time";
+            case "character varying" -> "varchar";
+            case "character" -> "bpchar";
+            case "double precision" -> "float8";
+            case "real" -> "float4";
+            case "smallint" -> "int2";
+            case "integer" -> "int4";
+            case "bigint" -> "int8";
+            case "boolean" -> "bool";
+            default -> name;
+        };
+    }
+
     @Override
     public List<TableId> tables() throws SQLException {
         List<TableId> out = new ArrayList<>();
@@ -68,6 +88,25 @@ public final class MariaDbCatalog implements SourceCatalog {
             }
         }
         return out;
+    }
+
+    @Override
+    public List<ForeignKey> foreignKeysAmong(java.util.Collection<TableId> tables) throws SQLException {
+        List<ForeignKey> keys = new ArrayList<>();
+        try (PreparedStatement ps = connection.prepareStatement("SELECT DISTINCT constraint_name, table_schema, table_name, "
+                + "referenced_table_schema, referenced_table_name FROM information_schema.key_column_usage "
+                + "WHERE referenced_table_name IS NOT NULL ORDER BY 2, 3, 4, 5, 1");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                TableId child = new TableId(rs.getString(2), rs.getString(3));
+                TableId parent = new TableId(rs.getString(4), rs.getString(5));
+                if (tables.contains(child) && tables.contains(parent)) {
+                    // MariaDB checks every foreign key at once: none is deferrable
+                    keys.add(new ForeignKey(rs.getString(1), child, parent, false));
+                }
+            }
+        }
+        return keys;
     }
 
     /**
@@ -89,13 +128,14 @@ public final class MariaDbCatalog implements SourceCatalog {
             case "decimal", "numeric" -> "numeric" + modifiers.replace(" ", "");
             case "float" -> "real";
             case "double", "real" -> "double precision";
-            case "char", "varchar" -> "varchar" + modifiers;
+            case "char" -> "character" + modifiers;
+            case "varchar" -> "character varying" + modifiers;
             case "tinytext", "text", "mediumtext", "longtext", "enum", "set", "json" -> "text";
             case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob" -> "bytea";
             case "date" -> "date";
-            case "datetime" -> "timestamp" + (modifiers.isEmpty() ? "" : modifiers);
-            case "timestamp" -> "timestamptz" + (modifiers.isEmpty() ? "" : modifiers);
-            case "time" -> "time" + (modifiers.isEmpty() ? "" : modifiers);
+            case "datetime" -> "timestamp" + modifiers + " without time zone";
+            case "timestamp" -> "timestamp" + modifiers + " with time zone";
+            case "time" -> "time" + modifiers + " without time zone";
             case "year" -> "smallint";
             case "bit" -> full.equals("bit(1)") ? "boolean" : "bytea";
             default -> "text";

@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Optional;
 
 /** Reads table definitions from PostgreSQL's catalog (pg_catalog, not JDBC metadata: it keeps exact types). */
-public final class PostgresCatalog implements SourceCatalog {
+public final class PostgresCatalog implements ServiceCatalog {
 
     private final Connection connection;
 
@@ -80,18 +80,11 @@ public final class PostgresCatalog implements SourceCatalog {
         return Optional.of(new TableSchema(id, columns, key));
     }
 
-    /** A foreign key: rows of {@code child} refer to rows of {@code parent}. */
-    public record ForeignKey(String name, TableId child, TableId parent, boolean deferrable) {
-        @Override
-        public String toString() {
-            return child + " → " + parent + " (" + name + (deferrable ? ", deferrable" : "") + ")";
-        }
-    }
-
     /**
      * The foreign keys from any of {@code tables} to any of {@code tables} (self-references included). A key
      * declared on partitions counts as a key of their partitioned table.
      */
+    @Override
     public List<ForeignKey> foreignKeysAmong(Collection<TableId> tables) throws SQLException {
         List<ForeignKey> keys = new ArrayList<>();
         try (PreparedStatement ps = connection.prepareStatement("""

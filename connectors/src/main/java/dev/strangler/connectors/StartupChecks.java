@@ -66,7 +66,7 @@ public final class StartupChecks {
                     checkCapturePrerequisites(target, service.database(), "services." + service.name(), problems);
                 }
                 if (!service.createTables()) {
-                    PostgresCatalog catalog = new PostgresCatalog(target);
+                    SourceCatalog catalog = dev.strangler.connectors.internal.WriterDialect.of(service.database().type()).catalog(target);
                     for (TableRoute route : service.tables()) {
                         if (catalog.table(route.to()).isEmpty()) {
                             problems.add(new ConfigProblem(route.path() + ".to", "table " + route.to() + " does not exist in service "

@@ -1,6 +1,6 @@
 package dev.strangler.connectors.internal;
 
-import dev.strangler.connectors.PostgresCatalog.ForeignKey;
+import dev.strangler.connectors.ForeignKey;
 import dev.strangler.core.TableId;
 
 import java.util.ArrayDeque;

@@ -7,6 +7,10 @@ import dev.strangler.connectors.PostgresNames;
 import dev.strangler.core.TableId;
 import dev.strangler.core.config.TableRoute;
 
+import dev.strangler.connectors.PostgresCatalog;
+import dev.strangler.connectors.ServiceCatalog;
+
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Types;
@@ -14,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.stream.Collectors;
 
 /**
@@ -24,43 +29,46 @@ import java.util.stream.Collectors;
  * column's own type (numeric of any precision, uuid, jsonb, timestamptz, inet, enums) exactly as it
  * parses SQL literals. Only bytea (base64 in the envelope) and arrays (JSON arrays) are converted.
  */
-public final class PostgresDialect {
+public final class PostgresDialect implements WriterDialect {
 
-    /** The column each target row keeps its source version in; a write never replaces a newer version. */
-    public static final String VERSION_COLUMN = TableRoute.VERSION_COLUMN;
-    public static final String OFFSETS_TABLE = "strangler_offsets";
-    /** Rows waiting for a parent row (foreign key), kept in the target's own transactions like the offsets. */
-    public static final String PARKED_TABLE = "strangler_parked";
+    public static final PostgresDialect INSTANCE = new PostgresDialect();
+
     /** SQLState of a foreign-key violation. */
-    public static final String FOREIGN_KEY_VIOLATION = "23503";
+    private static final String FOREIGN_KEY_VIOLATION = "23503";
 
     private PostgresDialect() {
     }
 
-    public static String quote(String identifier) {
+    @Override
+    public String quote(String identifier) {
         return PostgresNames.quote(identifier);
     }
 
-    public static String qualified(TableId table) {
+    @Override
+    public String qualified(TableId table) {
         return PostgresNames.qualified(table);
     }
 
-    public static String createOffsetsTable() {
+    @Override
+    public String createOffsetsTable() {
         return "CREATE TABLE IF NOT EXISTS " + OFFSETS_TABLE + " (writer text NOT NULL, topic text NOT NULL, "
                 + "kafka_partition int NOT NULL, next_offset bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), "
                 + "PRIMARY KEY (writer, topic, kafka_partition))";
     }
 
-    public static String readOffsets() {
+    @Override
+    public String readOffsets() {
         return "SELECT kafka_partition, next_offset FROM " + OFFSETS_TABLE + " WHERE writer = ? AND topic = ?";
     }
 
-    public static String upsertOffset() {
+    @Override
+    public String upsertOffset() {
         return "INSERT INTO " + OFFSETS_TABLE + " (writer, topic, kafka_partition, next_offset, updated_at) VALUES (?, ?, ?, ?, now()) "
                 + "ON CONFLICT (writer, topic, kafka_partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()";
     }
 
-    public static String createParkedTable() {
+    @Override
+    public String createParkedTable() {
         return "CREATE TABLE IF NOT EXISTS " + PARKED_TABLE + " (writer text NOT NULL, row_key text NOT NULL, "
                 + "seq bigint GENERATED ALWAYS AS IDENTITY, target_table text NOT NULL, version bigint NOT NULL, "
                 + "parked_at timestamptz NOT NULL DEFAULT now(), reason text NOT NULL, record bytea NOT NULL, "
@@ -68,19 +76,22 @@ public final class PostgresDialect {
     }
 
     /** Parks a row, or replaces a parked row of the same key with a newer version. */
-    public static String park() {
+    @Override
+    public String park() {
         return "INSERT INTO " + PARKED_TABLE + " AS p (writer, row_key, target_table, version, parked_at, reason, record, topic, kafka_partition, kafka_offset) "
                 + "VALUES (?, ?, ?, ?, now(), ?, ?, ?, ?, ?) ON CONFLICT (writer, row_key) DO UPDATE SET version = EXCLUDED.version, "
                 + "reason = EXCLUDED.reason, record = EXCLUDED.record, topic = EXCLUDED.topic, kafka_partition = EXCLUDED.kafka_partition, "
                 + "kafka_offset = EXCLUDED.kafka_offset WHERE p.version <= EXCLUDED.version";
     }
 
-    public static String unpark() {
+    @Override
+    public String unpark() {
         return "DELETE FROM " + PARKED_TABLE + " WHERE writer = ? AND row_key = ?";
     }
 
     /** Keys and versions of every parked row of a writer. */
-    public static String parkedIndex() {
+    @Override
+    public String parkedIndex() {
         return "SELECT row_key, version FROM " + PARKED_TABLE + " WHERE writer = ?";
     }
 
@@ -88,7 +99,8 @@ public final class PostgresDialect {
      * The next page of a writer's parked rows of some tables after a cursor, parents first: ordered by the
      * position of their table in the array parameter (the foreign-key order), then by when they were first parked.
      */
-    public static String nextParked() {
+    @Override
+    public String nextParked() {
         // rows of a paused table (reason "paused: ...") wait for its fix, however long: they do not expire
         return "SELECT row_key, record, topic, kafka_partition, kafka_offset, reason, "
                 + "parked_at < now() - make_interval(secs => ?) AND reason NOT LIKE 'paused: %', pos, seq "
@@ -96,12 +108,14 @@ public final class PostgresDialect {
                 + "WHERE (pos, seq) > (?, ?) AND target_table = ANY (?::text[]) ORDER BY pos, seq LIMIT ?";
     }
 
-    public static String addVersionColumn(TableId table) {
+    @Override
+    public String addVersionColumn(TableId table) {
         return "ALTER TABLE " + qualified(table) + " ADD COLUMN IF NOT EXISTS " + VERSION_COLUMN + " bigint";
     }
 
     /** The target table for a route, built from the source table: mapped names, same types and key. */
-    public static List<String> createTable(TableRoute route, TableSchema source) {
+    @Override
+    public List<String> createTable(TableRoute route, TableSchema source) {
         List<String> columns = new ArrayList<>();
         dev.strangler.core.RowTransform transform = route.transform();
         for (ColumnSchema column : source.columns()) {
@@ -121,15 +135,6 @@ public final class PostgresDialect {
                         + ", PRIMARY KEY (" + key + "))");
     }
 
-    /** How a write treats the target's {@link #VERSION_COLUMN}. */
-    public enum Guard {
-        /** write only over an older version, and store the new one (every service table) */
-        VERSIONED,
-        /** write whatever version is stored, and store the new one (conflict decisions) */
-        FORCED,
-        /** the table has no version column (the monolith, written back by two-way sync) */
-        UNVERSIONED
-    }
 
     /** Debezium's signalling table in the monolith: an {@code execute-snapshot} row starts an incremental snapshot. */
     public static final String SIGNAL_TABLE = "strangler_signal";
@@ -168,9 +173,10 @@ public final class PostgresDialect {
     }
 
     /** Insert, or update (when the guard lets it). Parameters: columns..., version (not UNVERSIONED). */
-    public static String upsert(TableId table, List<String> columns, List<String> key, Guard guard) {
+    @Override
+    public String upsert(TableId table, List<String> columns, List<String> key, Guard guard) {
         boolean versioned = guard != Guard.UNVERSIONED;
-        String names = columns.stream().map(PostgresDialect::quote).collect(Collectors.joining(", "));
+        String names = columns.stream().map(this::quote).collect(Collectors.joining(", "));
         String params = columns.stream().map(c -> "?").collect(Collectors.joining(", "));
         List<String> sets = new ArrayList<>();
         for (String c : columns) {
@@ -181,23 +187,19 @@ public final class PostgresDialect {
         if (versioned) {
             sets.add(VERSION_COLUMN + " = EXCLUDED." + VERSION_COLUMN);
         }
-        String conflict = " ON CONFLICT (" + key.stream().map(PostgresDialect::quote).collect(Collectors.joining(", ")) + ") DO "
+        String conflict = " ON CONFLICT (" + key.stream().map(this::quote).collect(Collectors.joining(", ")) + ") DO "
                 + (sets.isEmpty() ? "NOTHING" : "UPDATE SET " + String.join(", ", sets));
         return "INSERT INTO " + qualified(table) + " AS t (" + names + (versioned ? ", " + VERSION_COLUMN : "") + ") VALUES (" + params
                 + (versioned ? ", ?" : "") + ")" + conflict
                 + (guard == Guard.VERSIONED && !sets.isEmpty() ? " WHERE t." + VERSION_COLUMN + " IS NULL OR t." + VERSION_COLUMN + " < EXCLUDED." + VERSION_COLUMN : "");
     }
 
-    /** Insert, or update when the stored version is older. Parameters: columns..., version. */
-    public static String upsert(TableId table, List<String> columns, List<String> key) {
-        return upsert(table, columns, key, Guard.VERSIONED);
-    }
-
     /**
      * Update of the given columns only (when the guard lets it). Parameters: columns..., version (not
      * UNVERSIONED), key..., version (VERSIONED only).
      */
-    public static String update(TableId table, List<String> columns, List<String> key, Guard guard) {
+    @Override
+    public String update(TableId table, List<String> columns, List<String> key, Guard guard) {
         List<String> sets = new ArrayList<>();
         columns.stream().filter(c -> !key.contains(c)).forEach(c -> sets.add(quote(c) + " = ?"));
         if (guard != Guard.UNVERSIONED) {
@@ -211,33 +213,20 @@ public final class PostgresDialect {
                 + (guard == Guard.VERSIONED ? " AND (" + VERSION_COLUMN + " IS NULL OR " + VERSION_COLUMN + " < ?)" : "");
     }
 
-    /** Update of the given columns only, when the stored version is older. Parameters: columns..., version, key..., version. */
-    public static String update(TableId table, List<String> columns, List<String> key) {
-        return update(table, columns, key, Guard.VERSIONED);
-    }
-
     /** Delete (when the guard lets it). Parameters: key..., version (VERSIONED only). */
-    public static String delete(TableId table, List<String> key, Guard guard) {
+    @Override
+    public String delete(TableId table, List<String> key, Guard guard) {
         return "DELETE FROM " + qualified(table) + " WHERE " + keyCondition(key)
                 + (guard == Guard.VERSIONED ? " AND (" + VERSION_COLUMN + " IS NULL OR " + VERSION_COLUMN + " < ?)" : "");
     }
 
-    /** Delete when the stored version is older. Parameters: key..., version. */
-    public static String delete(TableId table, List<String> key) {
-        return delete(table, key, Guard.VERSIONED);
-    }
-
-    /** Every row of a table, for a source TRUNCATE: a DELETE, which (unlike TRUNCATE) leaves readers undisturbed. */
-    public static String deleteAll(TableId table) {
-        return "DELETE FROM " + qualified(table);
-    }
-
-    private static String keyCondition(List<String> key) {
+    private String keyCondition(List<String> key) {
         return key.stream().map(c -> quote(c) + " = ?").collect(Collectors.joining(" AND "));
     }
 
     /** Binds one JSON value for a column of the given type (null column: unknown, bound as text). */
-    public static void bind(PreparedStatement ps, int index, JsonNode value, ColumnSchema column) throws SQLException {
+    @Override
+    public void bind(PreparedStatement ps, int index, JsonNode value, ColumnSchema column) throws SQLException {
         if (value == null || value.isNull() || value.isMissingNode()) {
             ps.setNull(index, Types.OTHER);
         } else if (column != null && column.binary() && value.isTextual()) {
@@ -278,12 +267,66 @@ public final class PostgresDialect {
     }
 
     /** Whether a failure is worth retrying on a new connection (connection loss, deadlock, resources). */
-    public static boolean isTransient(SQLException e) {
+    @Override
+    public boolean isTransient(SQLException e) {
         String state = e.getSQLState();
         if (state == null) {
             return true;
         }
         return state.startsWith("08") || state.startsWith("40") || state.startsWith("53") || state.startsWith("57")
                 || state.equals("55P03");
+    }
+
+    @Override
+    public void configure(Properties connection, String applicationName) {
+        // values go as text and PostgreSQL parses each into its column's own type
+        connection.setProperty("stringtype", "unspecified");
+        connection.setProperty("reWriteBatchedInserts", "true");
+        connection.setProperty("ApplicationName", applicationName);
+    }
+
+    @Override
+    public void prepareSession(Connection c) {
+    }
+
+    @Override
+    public ServiceCatalog catalog(Connection c) {
+        return new PostgresCatalog(c);
+    }
+
+    @Override
+    public boolean transactionalDdl() {
+        return true;
+    }
+
+    @Override
+    public void bindTextList(Connection c, PreparedStatement ps, int index, String[] values) throws SQLException {
+        ps.setArray(index, c.createArrayOf("text", values));
+    }
+
+    @Override
+    public String addColumn(TableId table, String column, String sourceType) {
+        return "ALTER TABLE " + qualified(table) + " ADD COLUMN IF NOT EXISTS " + quote(column) + " " + sourceType;
+    }
+
+    @Override
+    public String widenColumn(TableId table, String column, String sourceType) {
+        return "ALTER TABLE " + qualified(table) + " ALTER COLUMN " + quote(column) + " TYPE " + sourceType;
+    }
+
+    @Override
+    public String dropColumn(TableId table, String column) {
+        return "ALTER TABLE " + qualified(table) + " DROP COLUMN IF EXISTS " + quote(column);
+    }
+
+    @Override
+    public boolean isForeignKeyViolation(SQLException e) {
+        return FOREIGN_KEY_VIOLATION.equals(e.getSQLState());
+    }
+
+    /** 42703 undefined column, 22001 value too long, 22003 out of range, 23502 not null. */
+    @Override
+    public boolean isSchemaMismatch(SQLException e) {
+        return List.of("42703", "22001", "22003", "23502").contains(String.valueOf(e.getSQLState()));
     }
 }

@@ -117,6 +117,14 @@ public final class ConfigLoader {
         root.finish();
         checkCrossReferences(root, services);
         checkMaskKey(root, services, sync);
+        services.values().stream().filter(s -> s.database().type() == DatabaseType.MARIADB).forEach(s -> s.tables().forEach(r -> {
+            if (r.twoWay()) {
+                root.problem(r.path() + ".direction", "two-way sync needs a PostgreSQL service database (a mariadb service is written one-way)");
+            }
+            if (r.to().toString().contains(",")) {
+                root.problem(r.path() + ".to", "a table in a mariadb service cannot have ',' in its name: '" + r.to() + "'");
+            }
+        }));
         if (monolith.type() == DatabaseType.MARIADB) {
             if (capture.snapshot() == CaptureSettings.SnapshotMode.INCREMENTAL) {
                 root.problem("capture.snapshot", "incremental is not supported with a mariadb monolith yet; use initial or never");
@@ -170,10 +178,7 @@ public final class ConfigLoader {
             n.problem("url", "a mariadb url starts with jdbc:mariadb://host:port/database, not '" + url + "'");
         }
         if (type == DatabaseType.MYSQL) {
-            n.problem("type", "mysql is not supported yet (mariadb is, as a monolith); see docs/configuration.md");
-        }
-        if (type == DatabaseType.MARIADB && !isMonolith) {
-            n.problem("type", "a mariadb service database is not supported yet: services are PostgreSQL (a MariaDB monolith is supported)");
+            n.problem("type", "mysql is not supported yet (mariadb is, as the monolith and as a service); see docs/configuration.md");
         }
         String user = n.requiredString("user", isMonolith ? "strangler" : "orders");
         Secret password = Secret.of(n.string("password", ""));

@@ -192,13 +192,15 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void aMariaDbMonolithIsAcceptedAndWhatIsNotBuiltWithItIsRefusedSayingSo() {
+    void mariaDbMonolithsAndServicesAreAcceptedAndWhatIsNotBuiltWithThemIsRefusedSayingSo() {
         StranglerConfig ok = new ConfigLoader(k -> null, Path.of("/tmp")).parse("""
                 monolith: {type: mariadb, url: "jdbc:mariadb://h:3306/shop", user: u}
                 services:
                   orders: {url: "jdbc:postgresql://h/orders", user: u, tables: [shop.orders]}
+                  billing: {type: mariadb, url: "jdbc:mariadb://h/billing", user: u, tables: [{from: shop.invoices, to: billing.invoices}]}
                 """, "test");
         assertThat(ok.monolith().type()).isEqualTo(DatabaseType.MARIADB);
+        assertThat(ok.services().get("billing").database().type()).isEqualTo(DatabaseType.MARIADB);
         assertThatThrownBy(() -> new ConfigLoader(k -> null, Path.of("/tmp")).parse("""
                 monolith: {type: mariadb, url: "jdbc:postgresql://h/shop", user: u}
                 capture: {snapshot: incremental}
@@ -207,7 +209,7 @@ class ConfigLoaderTest {
                   audit: {type: mysql, url: "jdbc:mysql://h/audit", user: u, tables: [shop.orders]}
                 """, "test")).isInstanceOf(ConfigException.class)
                 .hasMessageContaining("monolith.url: a mariadb url starts with jdbc:mariadb://")
-                .hasMessageContaining("services.orders.type: a mariadb service database is not supported yet")
+                .hasMessageContaining("two-way sync needs a PostgreSQL service database (a mariadb service is written one-way)")
                 .hasMessageContaining("services.audit.type: mysql is not supported yet")
                 .hasMessageContaining("capture.snapshot: incremental is not supported with a mariadb monolith")
                 .hasMessageContaining("two-way sync needs a PostgreSQL monolith");
