@@ -19,8 +19,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A MariaDB monolith under a steady workload of multi-statement transactions, Strangler killed (kill -9) twice
- * and restarted: the PostgreSQL service ends equal row for row, no row version applied twice (a trigger logs
- * every write), and a bad binary-log setting is refused at start with the fix.
+ * and restarted: both services, one PostgreSQL and one MariaDB, end equal row for row, no row version applied
+ * twice in either (a trigger logs every write that changes a row), and a bad binary-log setting is refused at
+ * start with the fix.
  */
 class MariaDbCrashIT extends SandboxTestBase {
 
@@ -35,10 +36,22 @@ class MariaDbCrashIT extends SandboxTestBase {
             }
             mariadb.execute("bank", rows.toString());
             h.givenServiceWithApplyLog("accounts", "CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric(12,2) NOT NULL, rev int NOT NULL, note text, strangler_version bigint)");
+            // the second service: MariaDB, its table made by hand with a trigger that logs every write that changes a row
+            // (a replayed upsert that the version guard turns into a no-op changes nothing and is not logged)
+            mariadb.createDatabase("ledger");
+            mariadb.execute("ledger", "CREATE TABLE accounts (id BIGINT PRIMARY KEY, balance DECIMAL(12,2) NOT NULL, rev INT NOT NULL, "
+                            + "note VARCHAR(100), strangler_version BIGINT)",
+                    "CREATE TABLE apply_log (id BIGINT, rev INT, op VARCHAR(10))",
+                    "CREATE TRIGGER log_insert AFTER INSERT ON accounts FOR EACH ROW INSERT INTO apply_log VALUES (NEW.id, NEW.rev, 'INSERT')",
+                    "CREATE TRIGGER log_update AFTER UPDATE ON accounts FOR EACH ROW IF NOT (NEW.strangler_version <=> OLD.strangler_version) "
+                            + "THEN INSERT INTO apply_log VALUES (NEW.id, NEW.rev, 'UPDATE'); END IF",
+                    "CREATE TRIGGER log_delete AFTER DELETE ON accounts FOR EACH ROW INSERT INTO apply_log VALUES (OLD.id, OLD.rev, 'DELETE')");
             String yaml = h.config("- {from: bank.accounts, to: public.accounts}")
                     .replace("  url: " + postgres.jdbcUrl(h.monolithDb) + "\n  user: postgres\n  password: postgres",
                             "  type: mariadb\n  url: " + mariadb.jdbcUrl("bank") + "\n  user: " + EmbeddedMariaDb.USER
-                                    + "\n  password: " + EmbeddedMariaDb.PASSWORD);
+                                    + "\n  password: " + EmbeddedMariaDb.PASSWORD)
+                    + "  ledger:\n    type: mariadb\n    url: " + mariadb.jdbcUrl("ledger") + "\n    user: " + EmbeddedMariaDb.USER
+                    + "\n    password: " + EmbeddedMariaDb.PASSWORD + "\n    tables:\n      - {from: bank.accounts, to: ledger.accounts}\n";
             Path config = h.writeConfigText(yaml);
 
             // a bad binlog setting is refused, saying how to fix it
@@ -78,6 +91,12 @@ class MariaDbCrashIT extends SandboxTestBase {
             workload.join();
 
             awaitEqual(h, mariadb, Duration.ofSeconds(120));
+            String twice = "SELECT id, rev, op, count(*) FROM apply_log WHERE op <> 'DELETE' AND rev > 0 GROUP BY id, rev, op "
+                    + "HAVING count(*) > 1 ORDER BY id LIMIT 10";
+            try (Connection ledger = mariadb.connect("ledger")) {
+                assertThat(StranglerHarness.rows(ledger, twice)).as("row versions applied more than once in MariaDB (id, rev, op, times)").isEmpty();
+                assertThat(StranglerHarness.rows(ledger, "SELECT count(*) FROM apply_log WHERE rev > 0").get(0).get(0)).isNotEqualTo("0");
+            }
             assertThat(h.serviceRows("SELECT id, rev, op, count(*) FROM apply_log WHERE op <> 'DELETE' AND rev > 0 GROUP BY id, rev, op "
                     + "HAVING count(*) > 1 ORDER BY id LIMIT 10")).as("row versions applied more than once (id, rev, op, times)").isEmpty();
             assertThat(h.count(h.serviceDb, "SELECT count(*) FROM apply_log WHERE rev > 0")).isGreaterThan(100);
@@ -96,6 +115,10 @@ class MariaDbCrashIT extends SandboxTestBase {
                 }
             }
             assertThat(h.serviceRows("SELECT id, balance::text, rev, note FROM accounts ORDER BY id")).containsExactlyElementsOf(source);
+            try (Connection ledger = mariadb.connect("ledger")) {
+                assertThat(StranglerHarness.rows(ledger, "SELECT id, CAST(balance AS CHAR), rev, note FROM accounts ORDER BY id"))
+                        .as("the MariaDB service").containsExactlyElementsOf(source);
+            }
         });
     }
 }
