@@ -137,10 +137,8 @@ public final class Pipeline implements AutoCloseable {
             for (ServiceSettings service : config.serviceList()) {
                 JdbcApplyWriter.Options options = new JdbcApplyWriter.Options(true, plan.twoWay().containsKey(service.name())
                         ? java.util.Optional.of(TopicNames.MONOLITH_ORIGIN) : java.util.Optional.empty());
-                if (!mariadbMonolith) {
-                    // following the monolith's schema reads its PostgreSQL catalog (not built for MariaDB yet)
-                    options = options.followingSchemaOf(config.monolith());
-                }
+                // columns the monolith adds, widens or drops are followed: its catalog (PostgreSQL or MariaDB) says how
+                options = options.followingSchemaOf(config.monolith());
                 startWriter(new JdbcApplyWriter(service, options, checks.sourceSchemas(), config.writer(), kafka, topics, metrics, clock, listener));
             }
             plan.twoWay().forEach((service, routes) -> {

@@ -38,7 +38,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * every common type (values as the capture sends them), the version guard (an older upsert or delete changes
  * nothing), a child row before its parent (parked, then written; MariaDB checks keys at once), and a restart
  * that resumes at the offsets stored in MariaDB (triggers log every write, a replayed no-op included: nothing
- * is written twice).
+ * is written twice), and a column the MariaDB monolith added followed by the service table (the DDL outside the
+ * writer's transaction, which MariaDB would commit).
  */
 class MariaDbWriterIT {
 
@@ -51,6 +52,8 @@ class MariaDbWriterIT {
     void writesEveryTypeGuardsVersionsParksChildrenAndResumesAtItsStoredOffsets() throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.startTemporary(); EmbeddedMariaDb mariadb = EmbeddedMariaDb.start()) {
             mariadb.createDatabase("svc");
+            mariadb.createDatabase("shop");
+            mariadb.execute("shop", "CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL)");
             // hand-made service tables (no version column yet: the writer adds it); a trigger logs every write
             mariadb.execute("svc", "CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL)",
                     "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL, note VARCHAR(20), "
@@ -60,7 +63,7 @@ class MariaDbWriterIT {
                     "CREATE TRIGGER log_update AFTER UPDATE ON customers FOR EACH ROW INSERT INTO write_log VALUES (NEW.id, NEW.name, 'UPDATE')");
             StranglerConfig config = new ConfigLoader(k -> null, Path.of("target")).parse("""
                     kafka: {bootstrap: "%s", topicPrefix: mw}
-                    monolith: {url: "jdbc:postgresql://127.0.0.1:1/unused", user: u}
+                    monolith: {type: mariadb, url: "%s", user: %s, password: %s}
                     services:
                       svc:
                         type: mariadb
@@ -68,16 +71,16 @@ class MariaDbWriterIT {
                         user: %s
                         password: %s
                         tables:
-                          - {from: public.customers, to: svc.customers}
-                          - {from: public.orders, to: svc.orders}
-                          - {from: public.kinds, to: svc.kinds}
-                    """.formatted(kafka.bootstrapServers(), mariadb.jdbcUrl("svc"), EmbeddedMariaDb.USER, EmbeddedMariaDb.PASSWORD), "test");
+                          - {from: shop.customers, to: svc.customers}
+                          - {from: shop.orders, to: svc.orders}
+                          - {from: shop.kinds, to: svc.kinds}
+                    """.formatted(kafka.bootstrapServers(), mariadb.jdbcUrl("shop"), EmbeddedMariaDb.USER, EmbeddedMariaDb.PASSWORD, mariadb.jdbcUrl("svc"), EmbeddedMariaDb.USER, EmbeddedMariaDb.PASSWORD), "test");
             ServiceSettings service = config.services().get("svc");
             TopicNames topics = config.topics();
             KafkaEndpoint endpoint = new KafkaEndpoint(kafka.bootstrapServers(), Map.of(), 1, (short) 1);
             new KafkaTopics(endpoint).ensureLog(Set.of(topics.apply("svc"), topics.deadLetters()), 1);
             // the monolith's table with every common type, as its PostgreSQL catalog gives it
-            TableSchema kinds = new TableSchema(new TableId("public", "kinds"), List.of(
+            TableSchema kinds = new TableSchema(new TableId("shop", "kinds"), List.of(
                     column("id", "bigint", "int8", false), column("placed", "timestamp with time zone", "timestamptz", true),
                     column("local", "timestamp(3) without time zone", "timestamp", true), column("day", "date", "date", true),
                     column("at", "time without time zone", "time", true), column("flag", "boolean", "bool", true),
@@ -89,7 +92,7 @@ class MariaDbWriterIT {
 
             try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
                     new ByteArraySerializer(), new ByteArraySerializer())) {
-                JdbcApplyWriter writer = newWriter(service, kinds, endpoint, topics);
+                JdbcApplyWriter writer = newWriter(config, service, kinds, endpoint, topics);
                 writer.start();
                 ObjectNode every = JSON.objectNode().put("id", 1).put("placed", "2024-02-29T13:45:30.123456Z")
                         .put("local", "2024-02-29T23:59:59.5").put("day", "2024-02-29").put("at", "13:45:30.25Z").put("flag", true)
@@ -125,7 +128,7 @@ class MariaDbWriterIT {
                 writer.stop();
 
                 // restart: the new writer starts at the offsets stored in MariaDB and writes only the new row
-                JdbcApplyWriter restarted = newWriter(service, kinds, endpoint, topics);
+                JdbcApplyWriter restarted = newWriter(config, service, kinds, endpoint, topics);
                 restarted.start();
                 send(producer, topics, upsert(CUSTOMERS, JSON.objectNode().put("id", 8).put("name", "eight"), 10));
                 Awaitility.await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
@@ -136,6 +139,17 @@ class MariaDbWriterIT {
                 assertThat(rows(mariadb, "SELECT next_offset FROM strangler_offsets")).containsExactly(List.of("8"));
                 assertThat(rows(mariadb, "SELECT count(*) FROM strangler_parked")).containsExactly(List.of("0"));
                 assertThat(restarted.state()).isEqualTo(ComponentState.RUNNING);
+
+                // the monolith gets a column: the first row carrying it makes the service table follow, then it is written
+                mariadb.execute("shop", "ALTER TABLE customers ADD COLUMN tier VARCHAR(10)");
+                send(producer, topics, upsert(CUSTOMERS, JSON.objectNode().put("id", 9).put("name", "nine").put("tier", "gold"), 11));
+                Awaitility.await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+                        assertThat(rows(mariadb, "SELECT id, name, tier FROM customers WHERE id = 9")).containsExactly(List.of("9", "nine", "gold")));
+                assertThat(rows(mariadb, "SELECT column_type FROM information_schema.columns WHERE table_schema = 'svc' AND table_name = 'customers' "
+                        + "AND column_name = 'tier'")).containsExactly(List.of("varchar(10)"));
+                expectedLog.add(List.of("9", "nine", "INSERT"));
+                assertThat(rows(mariadb, "SELECT id, name, op FROM write_log")).isEqualTo(expectedLog);
+                assertThat(restarted.state()).isEqualTo(ComponentState.RUNNING);
                 restarted.stop();
             }
         }
@@ -145,9 +159,10 @@ class MariaDbWriterIT {
         return new ColumnSchema(name, type, base, nullable, false);
     }
 
-    private static JdbcApplyWriter newWriter(ServiceSettings service, TableSchema kinds, KafkaEndpoint endpoint, TopicNames topics) {
+    private static JdbcApplyWriter newWriter(StranglerConfig config, ServiceSettings service, TableSchema kinds, KafkaEndpoint endpoint,
+                                             TopicNames topics) {
         ServiceSettings creating = new ServiceSettings(service.name(), service.database(), service.tables(), true);
-        return new JdbcApplyWriter(creating, Map.of(kinds.id(), kinds), new dev.strangler.core.config.WriterSettings(500,
+        return new JdbcApplyWriter(creating, JdbcApplyWriter.Options.SERVICE.followingSchemaOf(config.monolith()), Map.of(kinds.id(), kinds), new dev.strangler.core.config.WriterSettings(500,
                 Duration.ofMillis(50), Duration.ofMinutes(5)), endpoint, topics, new SimpleMeterRegistry(), Clock.systemUTC(), ApplyListener.NONE);
     }
 
