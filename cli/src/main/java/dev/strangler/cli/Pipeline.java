@@ -178,15 +178,8 @@ public final class Pipeline implements AutoCloseable {
                 reverse.start();
             }
         }
-        if (parts.contains(Part.VALIDATOR) && mariadbMonolith) {
-            LOG.warn("the validator does not run: it compares PostgreSQL databases, and the monolith is MariaDB (not built yet)");
-        } else if (parts.contains(Part.VALIDATOR)) {
-            List<ServiceSettings> validated = config.serviceList().stream()
-                    .filter(s -> s.database().type() == dev.strangler.core.config.DatabaseType.POSTGRES).toList();
-            config.serviceList().stream().filter(s -> !validated.contains(s)).forEach(s -> LOG.warn(
-                    "the validator does not check service {}: it compares PostgreSQL databases, and {} is {} (not built yet)",
-                    s.name(), s.name(), s.database().type().configName()));
-            validator = new ValidatorService(config.monolith(), validated, config.validator(), kafka, topics, metrics, clock,
+        if (parts.contains(Part.VALIDATOR)) {
+            validator = new ValidatorService(config.monolith(), config.serviceList(), config.validator(), kafka, topics, metrics, clock,
                     config.sync().maskKeyBytes());
             components.add(validator);
             validator.start();

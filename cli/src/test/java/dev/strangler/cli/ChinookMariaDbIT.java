@@ -128,6 +128,17 @@ class ChinookMariaDbIT extends SandboxTestBase {
             awaitEqual(h, h.serviceDb, "Chinook", columns, Duration.ofSeconds(90));
             assertThat(h.count(h.serviceDb, "SELECT count(*) FROM invoice WHERE billing_city = 'Oslo' AND invoice_id >= 1000")).isEqualTo(30);
             assertThat(h.metrics.find("strangler.dead.letters").counters()).allSatisfy(c -> assertThat(c.count()).isZero());
+
+            // the validator compares across engines: consistent, then drift made in the service is found, row by row
+            h.stopStrangler();
+            Path config = h.writeConfigText(yaml + "validator: {recheckAfter: 200ms}\n");
+            assertValidates(config, "consistent");
+            postgres.execute(h.serviceDb, "DELETE FROM invoice_line WHERE invoice_line_id = 10001",
+                    "UPDATE track SET name = 'drifted', unit_price = 1.5 WHERE track_id = 7",
+                    "UPDATE invoice SET invoice_date = invoice_date + interval '1 second' WHERE invoice_id = 5",
+                    "INSERT INTO genre VALUES (1000, 'only in the service')");
+            assertDrift(config, Map.of("svc/public.invoice_line", "1 missing", "svc/public.track", "1 different [name, unit_price]",
+                    "svc/public.invoice", "1 different [invoice_date]", "svc/public.genre", "1 extra"));
         }
     }
 
@@ -191,6 +202,16 @@ class ChinookMariaDbIT extends SandboxTestBase {
             assertThat(mariadbRows("ChinookService", "SELECT count(*) FROM Invoice WHERE BillingCity = 'Oslo' AND InvoiceId >= 1000"))
                     .containsExactly(List.of("29"));
             assertThat(h.metrics.find("strangler.dead.letters").counters()).allSatisfy(c -> assertThat(c.count()).isZero());
+
+            h.stopStrangler();
+            Path config = h.writeConfigText(yaml + "validator: {recheckAfter: 200ms}\n");
+            assertValidates(config, "consistent");
+            mariadb.execute("ChinookService", "DELETE FROM InvoiceLine WHERE InvoiceLineId = 1",
+                    "UPDATE Track SET Name = 'drifted', UnitPrice = 1.5 WHERE TrackId = 7",
+                    "UPDATE Invoice SET InvoiceDate = InvoiceDate + INTERVAL 1 SECOND WHERE InvoiceId = 5",
+                    "INSERT INTO Genre (GenreId, Name) VALUES (1000, 'only in the service')");
+            assertDrift(config, Map.of("svc/ChinookService.InvoiceLine", "1 missing", "svc/ChinookService.Track", "1 different [Name, UnitPrice]",
+                    "svc/ChinookService.Invoice", "1 different [InvoiceDate]", "svc/ChinookService.Genre", "1 extra"));
         }
     }
 
@@ -214,6 +235,44 @@ class ChinookMariaDbIT extends SandboxTestBase {
             }
         }
         return columns;
+    }
+
+    /** {@code strangler validate} exits 0 and says every table is consistent. */
+    private static void assertValidates(Path config, String expected) {
+        CliResult result = runCli("validate", "-c", config.toString());
+        assertThat(result.exitCode()).as(result.stdout() + result.stderr()).isZero();
+        assertThat(result.stdout()).contains(expected).doesNotContain("not validated");
+        assertThat(result.stderr()).doesNotContain("not validated");
+    }
+
+    /** {@code strangler validate --json} exits 1 and finds exactly the given drift per table (every other table consistent). */
+    private static void assertDrift(Path config, Map<String, String> expected) throws Exception {
+        CliResult result = runCli("validate", "-c", config.toString(), "--json");
+        assertThat(result.exitCode()).as(result.stderr()).isEqualTo(Main.EXIT_FAILED);
+        com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(result.stdout());
+        Map<String, String> found = new java.util.TreeMap<>();
+        for (com.fasterxml.jackson.databind.JsonNode table : json.get("tables")) {
+            long missing = table.get("missing").asLong();
+            long extra = table.get("extra").asLong();
+            long different = table.get("different").asLong();
+            if (missing + extra + different == 0) {
+                continue;
+            }
+            StringBuilder what = new StringBuilder();
+            if (missing > 0) {
+                what.append(missing).append(" missing");
+            }
+            if (extra > 0) {
+                what.append(extra).append(" extra");
+            }
+            if (different > 0) {
+                List<String> columns = new ArrayList<>();
+                table.get("sample").forEach(d -> d.path("columns").forEach(c -> columns.add(c.asText())));
+                what.append(different).append(" different ").append(columns.stream().sorted().toList().toString());
+            }
+            found.put(table.get("service").asText() + "/" + table.get("table").asText(), what.toString());
+        }
+        assertThat(found).isEqualTo(new java.util.TreeMap<>(expected));
     }
 
     /** Every row of every table, as text in column order, equal in the PostgreSQL and the MariaDB database. */

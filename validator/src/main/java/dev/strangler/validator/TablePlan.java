@@ -152,11 +152,17 @@ public record TablePlan(String service, TableId source, TableId target, List<Col
     /** As {@link #read(String, TableRoute, java.sql.Connection, java.sql.Connection)}, with the mask key for hashed columns. */
     public static TablePlan read(String service, TableRoute route, java.sql.Connection monolith, java.sql.Connection serviceDb,
                                  byte[] maskKey) throws java.sql.SQLException {
-        TableSchema source = new dev.strangler.connectors.PostgresCatalog(monolith).table(route.from()).orElseThrow(() ->
+        TableSchema source = catalog(monolith).table(route.from()).orElseThrow(() ->
                 new IllegalStateException("monolith table " + route.from() + " does not exist"));
-        TableSchema target = new dev.strangler.connectors.PostgresCatalog(serviceDb).table(route.to()).orElseThrow(() ->
+        TableSchema target = catalog(serviceDb).table(route.to()).orElseThrow(() ->
                 new IllegalStateException("table " + route.to() + " does not exist in service " + service));
         return of(service, route, source, target, maskKey);
+    }
+
+    /** The catalog of either engine; both give types in PostgreSQL's terms. */
+    private static dev.strangler.connectors.SourceCatalog catalog(java.sql.Connection c) throws java.sql.SQLException {
+        return dev.strangler.validator.internal.PortableChecksumSql.Engine.of(c) == dev.strangler.validator.internal.PortableChecksumSql.Engine.POSTGRES
+                ? new dev.strangler.connectors.PostgresCatalog(c) : new dev.strangler.connectors.MariaDbCatalog(c);
     }
 
     /** {@code service/target table}, how reports name the table. */

@@ -69,6 +69,10 @@ public final class TableRepair {
 
     /** Reads the monolith rows of the drifted keys and turns each into the record that repairs it. */
     public List<Action> plan(Connection monolith, List<Drift> drifts) throws SQLException {
+        if (dev.strangler.validator.internal.PortableChecksumSql.Engine.of(monolith) != dev.strangler.validator.internal.PortableChecksumSql.Engine.POSTGRES) {
+            throw new IllegalStateException("repair re-sends monolith rows at the monolith's current WAL position: built for a PostgreSQL "
+                    + "monolith only (a MariaDB monolith's drift is reported, not repaired)");
+        }
         TableSchema source = new PostgresCatalog(monolith).table(plan.source()).orElseThrow(() ->
                 new IllegalStateException("monolith table " + plan.source() + " does not exist"));
         long version = currentWalPosition(monolith);

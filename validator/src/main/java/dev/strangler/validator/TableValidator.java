@@ -1,5 +1,7 @@
 package dev.strangler.validator;
 
+import dev.strangler.validator.internal.ChecksumSql;
+import dev.strangler.validator.internal.PortableChecksumSql;
 import dev.strangler.validator.internal.PostgresChecksumSql;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -94,7 +96,7 @@ public final class TableValidator {
     }
 
     /** One side of the comparison. */
-    private record Side(Connection connection, PostgresChecksumSql sql) {
+    private record Side(Connection connection, ChecksumSql sql) {
     }
 
     /**
@@ -114,14 +116,32 @@ public final class TableValidator {
      */
     public TableReport validate(TablePlan plan, Connection monolith, Connection service, Progress progress, Checkpoint from,
                                 int checkpointEvery, java.util.function.Consumer<Checkpoint> onCheckpoint) throws SQLException {
-        Side source = new Side(monolith, new PostgresChecksumSql(plan.source(), plan.key().stream().map(TablePlan.Column::source).toList(),
-                plan.key().stream().map(TablePlan.Column::sourceType).toList(),
-                plan.columns().stream().map(TablePlan.Column::sourceSql).toList(), plan.columns().stream().map(TablePlan.Column::sourceType).toList(),
-                plan.filter()));
-        Side target = new Side(service, new PostgresChecksumSql(plan.target(), plan.key().stream().map(TablePlan.Column::target).toList(),
-                plan.key().stream().map(TablePlan.Column::targetType).toList(),
-                plan.columns().stream().map(TablePlan.Column::target).toList(), plan.columns().stream().map(TablePlan.Column::targetType).toList(),
-                java.util.Optional.empty()));
+        PortableChecksumSql.Engine sourceEngine = PortableChecksumSql.Engine.of(monolith);
+        PortableChecksumSql.Engine targetEngine = PortableChecksumSql.Engine.of(service);
+        Side source;
+        Side target;
+        if (sourceEngine == PortableChecksumSql.Engine.POSTGRES && targetEngine == PortableChecksumSql.Engine.POSTGRES) {
+            source = new Side(monolith, new PostgresChecksumSql(plan.source(), plan.key().stream().map(TablePlan.Column::source).toList(),
+                    plan.key().stream().map(TablePlan.Column::sourceType).toList(),
+                    plan.columns().stream().map(TablePlan.Column::sourceSql).toList(), plan.columns().stream().map(TablePlan.Column::sourceType).toList(),
+                    plan.filter()));
+            target = new Side(service, new PostgresChecksumSql(plan.target(), plan.key().stream().map(TablePlan.Column::target).toList(),
+                    plan.key().stream().map(TablePlan.Column::targetType).toList(),
+                    plan.columns().stream().map(TablePlan.Column::target).toList(), plan.columns().stream().map(TablePlan.Column::targetType).toList(),
+                    java.util.Optional.empty()));
+        } else {
+            // different engines: both sides render values alike; transforms and filters are PostgreSQL SQL, not pushed down
+            if (plan.filter().isPresent() || plan.columns().stream().anyMatch(c -> !c.sourceSql().equals(c.source()))) {
+                throw new IllegalArgumentException(plan.name() + ": not validated: a route with a filter or transforms is validated only "
+                        + "between PostgreSQL databases (its SQL is pushed into the monolith's query)");
+            }
+            source = new Side(monolith, new PortableChecksumSql(sourceEngine, plan.source(), plan.key().stream().map(TablePlan.Column::source).toList(),
+                    plan.key().stream().map(TablePlan.Column::sourceType).toList(), plan.columns().stream().map(TablePlan.Column::source).toList(),
+                    plan.columns().stream().map(TablePlan.Column::sourceType).toList()));
+            target = new Side(service, new PortableChecksumSql(targetEngine, plan.target(), plan.key().stream().map(TablePlan.Column::target).toList(),
+                    plan.key().stream().map(TablePlan.Column::targetType).toList(), plan.columns().stream().map(TablePlan.Column::target).toList(),
+                    plan.columns().stream().map(TablePlan.Column::targetType).toList()));
+        }
         ExecutorService pool = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "validator-" + plan.name());
             t.setDaemon(true);
@@ -130,7 +150,7 @@ public final class TableValidator {
         try {
             long estimate = estimate(source, plan);
             Range rest = new Range(from.after(), null);
-            List<List<String>> bounds = estimate > SAMPLE_ABOVE_SEGMENTS * (long) segmentRows
+            List<List<String>> bounds = estimate > SAMPLE_ABOVE_SEGMENTS * (long) segmentRows && source.sql().samplesPages()
                     ? sampledBoundaries(source, estimate, rest) : boundaries(source, rest, segmentRows);
             List<Range> segments = cut(rest, bounds);
             // progress counts this run's rows: a resumed pass has the rest of the table to do
@@ -157,12 +177,7 @@ public final class TableValidator {
     }
 
     private static long estimate(Side side, TablePlan plan) throws SQLException {
-        try (PreparedStatement ps = side.connection().prepareStatement(side.sql().estimate())) {
-            ps.setString(1, plan.source().toString());
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getLong(1) : 0;
-            }
-        }
+        return side.sql().estimate(side.connection(), plan.source());
     }
 
     /** Every n-th key of a range on one side. */

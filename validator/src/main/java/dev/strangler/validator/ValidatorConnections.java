@@ -21,6 +21,16 @@ public final class ValidatorConnections {
         Properties props = new Properties();
         props.setProperty("user", database.user());
         props.setProperty("password", database.password().reveal());
+        if (database.type() == dev.strangler.core.config.DatabaseType.MARIADB) {
+            Connection c = DriverManager.getConnection(database.url(), props);
+            c.setAutoCommit(true);
+            try (Statement s = c.createStatement()) {
+                // TIMESTAMP columns render in UTC, as PostgreSQL's timestamptz does on the other side
+                s.execute("SET SESSION time_zone = '+00:00'");
+                s.execute("SET SESSION TRANSACTION READ ONLY");
+            }
+            return c;
+        }
         props.setProperty("stringtype", "unspecified");
         props.setProperty("ApplicationName", applicationName);
         Connection c = DriverManager.getConnection(database.url(), props);

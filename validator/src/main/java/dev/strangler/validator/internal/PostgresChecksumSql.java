@@ -3,6 +3,10 @@ package dev.strangler.validator.internal;
 import dev.strangler.connectors.PostgresNames;
 import dev.strangler.core.TableId;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
@@ -24,7 +28,7 @@ import java.util.stream.Collectors;
  * @param filter  a condition rows must meet on this side (the route's filter on the monolith side)
  */
 public record PostgresChecksumSql(TableId table, List<String> keys, List<String> keyTypes, List<String> columns, List<String> columnTypes,
-                                  Optional<String> filter) {
+                                  Optional<String> filter) implements ChecksumSql {
 
     public PostgresChecksumSql {
         keys = List.copyOf(keys);
@@ -65,6 +69,7 @@ public record PostgresChecksumSql(TableId table, List<String> keys, List<String>
     }
 
     /** The WHERE clause for a range; the caller binds the lower key (if any), then the upper key (if any). */
+    @Override
     public String rangeCondition(boolean hasLower, boolean hasUpper) {
         StringBuilder where = new StringBuilder("true");
         if (hasLower) {
@@ -78,12 +83,14 @@ public record PostgresChecksumSql(TableId table, List<String> keys, List<String>
     }
 
     /** Count and hash sum (as text) of the rows in a range. */
+    @Override
     public String checksum(boolean hasLower, boolean hasUpper) {
         return "SELECT count(*), coalesce(sum(hashtextextended(" + rowText() + ", 0)), 0)::text FROM " + PostgresNames.qualified(table)
                 + " WHERE " + rangeCondition(hasLower, hasUpper);
     }
 
     /** Every {@code n}-th key of a range, in key order, as text: boundaries for segments of about n rows. */
+    @Override
     public String boundaries(boolean hasLower, boolean hasUpper) {
         String keyText = keys.stream().map(k -> PostgresNames.quote(k) + "::text").collect(Collectors.joining(", "));
         String keyCols = keys.stream().map(PostgresNames::quote).collect(Collectors.joining(", "));
@@ -96,6 +103,7 @@ public record PostgresChecksumSql(TableId table, List<String> keys, List<String>
      * parameter), in key order: for cutting a large table into segments of about equal size without
      * reading all of it.
      */
+    @Override
     public String sampledKeys(boolean hasLower) {
         String keyText = keys.stream().map(k -> "t." + PostgresNames.quote(k) + "::text").collect(Collectors.joining(", "));
         return "SELECT " + keyText + " FROM " + PostgresNames.qualified(table) + " t TABLESAMPLE SYSTEM (?) WHERE "
@@ -103,12 +111,14 @@ public record PostgresChecksumSql(TableId table, List<String> keys, List<String>
     }
 
     /** Key texts then each compared column's canonical text, for the rows of a range, in key order. */
+    @Override
     public String rows(boolean hasLower, boolean hasUpper) {
         return "SELECT " + rowColumns() + " FROM " + PostgresNames.qualified(table) + " t WHERE " + rangeCondition(hasLower, hasUpper)
                 + " ORDER BY " + orderBy();
     }
 
     /** As {@link #rows}, for listed keys: bind each key's values in turn. */
+    @Override
     public String rowsForKeys(int count) {
         String tuples = java.util.stream.IntStream.range(0, count).mapToObj(i -> paramTuple()).collect(Collectors.joining(", "));
         StringBuilder where = new StringBuilder(keyTuple()).append(" IN (").append(tuples).append(")");
@@ -123,8 +133,19 @@ public record PostgresChecksumSql(TableId table, List<String> keys, List<String>
         return keyText + (columns.isEmpty() ? "" : ", " + values);
     }
 
-    /** The planner's row estimate, for progress; cheap. */
-    public String estimate() {
-        return "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass(?)";
+    @Override
+    public boolean samplesPages() {
+        return true;
+    }
+
+    /** The planner's row estimate. */
+    @Override
+    public long estimate(Connection c, TableId table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass(?)")) {
+            ps.setString(1, PostgresNames.qualified(table));
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : 0;
+            }
+        }
     }
 }
