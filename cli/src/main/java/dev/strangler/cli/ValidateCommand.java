@@ -72,7 +72,7 @@ final class ValidateCommand implements Callable<Integer> {
                     TableReport report;
                     try {
                         report = validator.validate(plan, monolith, service, bar);
-                    } catch (IllegalArgumentException e) {
+                    } catch (dev.strangler.validator.TableValidator.NotComparable e) {
                         // what the validator cannot compare (a filtered or transformed route across engines) is said, not guessed
                         err.println(e.getMessage());
                         continue;

@@ -46,6 +46,13 @@ public final class TableValidator {
     private static final int SAMPLE_ABOVE_SEGMENTS = 20;
     private static final int SAMPLED_KEYS_PER_SEGMENT = 50;
 
+    /** A table this validator cannot compare (it says why); no later pass will either. */
+    public static final class NotComparable extends IllegalArgumentException {
+        public NotComparable(String message) {
+            super(message);
+        }
+    }
+
     /** Told how far a pass has come. */
     public interface Progress {
         Progress NONE = (checked, estimate) -> {
@@ -132,7 +139,7 @@ public final class TableValidator {
         } else {
             // different engines: both sides render values alike; transforms and filters are PostgreSQL SQL, not pushed down
             if (plan.filter().isPresent() || plan.columns().stream().anyMatch(c -> !c.sourceSql().equals(c.source()))) {
-                throw new IllegalArgumentException(plan.name() + ": not validated: a route with a filter or transforms is validated only "
+                throw new NotComparable(plan.name() + ": not validated: a route with a filter or transforms is validated only "
                         + "between PostgreSQL databases (its SQL is pushed into the monolith's query)");
             }
             source = new Side(monolith, new PortableChecksumSql(sourceEngine, plan.source(), plan.key().stream().map(TablePlan.Column::source).toList(),

@@ -174,7 +174,12 @@ public final class ValidatorService implements Component {
                 sleep(Math.min(waitMs, 1000));
                 continue;
             }
-            validate(next);
+            try {
+                validate(next);
+            } catch (TableValidator.NotComparable e) {
+                LOG.warn("{}", e.getMessage());
+                targets.remove(next);
+            }
         }
     }
 
@@ -222,6 +227,8 @@ public final class ValidatorService implements Component {
                 LOG.warn("{}: DRIFT in {} rows ({} missing, {} extra, {} different); first: {}", key, report.drifted(), report.missing(),
                         report.extra(), report.different(), report.sample().stream().limit(5).toList());
             }
+        } catch (TableValidator.NotComparable e) {
+            throw e;
         } catch (SQLException | RuntimeException e) {
             if (state.get() != ComponentState.RUNNING) {
                 return;
