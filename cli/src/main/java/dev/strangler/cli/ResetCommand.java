@@ -1,5 +1,6 @@
 package dev.strangler.cli;
 
+import dev.strangler.connectors.JdbcApplyWriter;
 import dev.strangler.core.Strings;
 import dev.strangler.core.TopicNames;
 import dev.strangler.core.config.ConfigLoader;
@@ -214,13 +215,7 @@ final class ResetCommand implements Callable<Integer> {
                     st.execute("DROP TABLE IF EXISTS strangler_offsets, strangler_parked");
                     // the next initial copy gives its rows version 0, which never overwrites a streamed version: without
                     // this, rows changed while Strangler was stopped would keep their old values
-                    var catalog = dev.strangler.connectors.internal.WriterDialect.of(s.database().type()).catalog(c);
-                    for (var route : s.tables()) {
-                        if (catalog.table(route.to()).flatMap(t -> t.column("strangler_version")).isPresent()) {
-                            st.execute("UPDATE " + dev.strangler.connectors.internal.WriterDialect.of(s.database().type()).qualified(route.to())
-                                    + " SET strangler_version = -1");
-                        }
-                    }
+                    JdbcApplyWriter.forgetVersions(s, c);
                 } else {
                     deleteWriterRows(st, topics.writerName(s.name()));
                 }

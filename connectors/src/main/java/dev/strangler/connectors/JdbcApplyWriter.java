@@ -331,6 +331,22 @@ public final class JdbcApplyWriter implements Component {
                 order.deferConstraints() ? "; a cycle of deferrable foreign keys: constraints are checked at commit" : "");
     }
 
+    /**
+     * Sets every service table's {@code strangler_version} to -1, so that the next initial copy (version 0)
+     * overwrites rows the monolith changed while Strangler was away ({@code strangler reset}).
+     */
+    public static void forgetVersions(ServiceSettings service, Connection c) throws SQLException {
+        WriterDialect dialect = WriterDialect.of(service.database().type());
+        ServiceCatalog catalog = dialect.catalog(c);
+        for (TableRoute route : service.tables()) {
+            if (catalog.table(route.to()).flatMap(t -> t.column(WriterDialect.VERSION_COLUMN)).isPresent()) {
+                try (Statement s = c.createStatement()) {
+                    s.executeUpdate("UPDATE " + dialect.qualified(route.to()) + " SET " + WriterDialect.VERSION_COLUMN + " = -1");
+                }
+            }
+        }
+    }
+
     private Connection connect() throws SQLException {
         Properties props = new Properties();
         props.setProperty("user", service.database().user());
