@@ -60,4 +60,21 @@ class SandboxIT {
             }
         }
     }
+
+    @Test
+    void mysqlRunsWithGtidsAndARowBinlog() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(EmbeddedMySql.unavailable().isEmpty(),
+                () -> "no MySQL here: " + EmbeddedMySql.unavailable().orElse(""));
+        try (EmbeddedMySql mysql = EmbeddedMySql.start()) {
+            mysql.createDatabase("shop");
+            mysql.execute("shop", "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)");
+            try (java.sql.Connection c = mysql.connect("shop"); java.sql.Statement s = c.createStatement();
+                 java.sql.ResultSet rs = s.executeQuery("SELECT version(), @@gtid_mode, @@binlog_format, @@binlog_row_image, @@gtid_executed")) {
+                rs.next();
+                assertThat(rs.getString(1)).startsWith("8.0.31");
+                assertThat(List.of(rs.getString(2), rs.getString(3), rs.getString(4))).containsExactly("ON", "ROW", "FULL");
+                assertThat(rs.getString(5)).contains(":1-");
+            }
+        }
+    }
 }
