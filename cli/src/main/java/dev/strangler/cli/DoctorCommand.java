@@ -84,7 +84,7 @@ final class DoctorCommand implements Callable<Integer> {
 
     private static void monolith(StranglerConfig config, List<Check> checks) {
         DatabaseSettings db = config.monolith();
-        if (db.type() == dev.strangler.core.config.DatabaseType.MARIADB) {
+        if (db.type().binlog()) {
             try (Connection c = StartupChecks.connect(db)) {
                 checks.add(new Check(Verdict.PASS, "monolith " + db.url() + " answers (MariaDB " + one(c, "SELECT version()") + ")", ""));
             } catch (SQLException e) {

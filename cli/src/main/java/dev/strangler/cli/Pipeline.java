@@ -127,7 +127,7 @@ public final class Pipeline implements AutoCloseable {
             }
         }
         boolean twoWay = !plan.twoWay().isEmpty();
-        boolean mariadbMonolith = config.monolith().type() == dev.strangler.core.config.DatabaseType.MARIADB;
+        boolean mariadbMonolith = config.monolith().type().binlog();
         if (twoWay) {
             admin.ensureLog(Set.of(topics.conflicts()), 1);
             admin.ensureCompacted(Set.of(topics.rules()));
@@ -159,7 +159,7 @@ public final class Pipeline implements AutoCloseable {
                 ensureMarkerTable(config.monolith());
             }
             capture = mariadbMonolith
-                    ? new dev.strangler.connectors.MariaDbCapture(TopicNames.MONOLITH_ORIGIN, config.monolith(), config.capture(),
+                    ? new dev.strangler.connectors.BinlogCapture(TopicNames.MONOLITH_ORIGIN, config.monolith(), config.capture(),
                     plan.monolith().capturedTables(), config.configuredKeys(), plan.usesTransactions(), kafka, topics, metrics, clock)
                     : new PostgresCapture(TopicNames.MONOLITH_ORIGIN, config.monolith(), config.capture(), plan.monolith().capturedTables(),
                     config.configuredKeys(), plan.usesTransactions(), kafka, topics, metrics, clock);

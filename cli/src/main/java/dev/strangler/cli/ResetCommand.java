@@ -79,7 +79,7 @@ final class ResetCommand implements Callable<Integer> {
         Map<String, Object> kafkaClient = null;
         boolean whole = service == null;
         if (whole) {
-            plan.add(loaded.monolith().type() == dev.strangler.core.config.DatabaseType.MARIADB
+            plan.add(loaded.monolith().type().binlog()
                     ? "monolith (MariaDB): nothing to drop there; its binlog position and schema history go with the prefix's topics"
                     : "monolith: drop replication slot " + loaded.capture().slotName() + " and publication " + loaded.capture().publicationName()
                     + " (if they exist), and the slot's initial-copy signal in public.strangler_signal (so that a fresh start copies again)");
@@ -164,7 +164,7 @@ final class ResetCommand implements Callable<Integer> {
                 failures.add("monolith: " + Strings.firstLine(e.getMessage()));
             }
         }
-        boolean mariadb = loaded.monolith().type() == dev.strangler.core.config.DatabaseType.MARIADB;
+        boolean mariadb = loaded.monolith().type().binlog();
         if (whole && !mariadb) {
             try (Connection c = dev.strangler.connectors.StartupChecks.connect(loaded.monolith())) {
                 dropSlotAndPublication(c, loaded.capture().slotName(), loaded.capture().publicationName(), failures);

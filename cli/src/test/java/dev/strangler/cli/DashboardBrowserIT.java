@@ -121,7 +121,11 @@ class DashboardBrowserIT extends SandboxTestBase {
                 }
 
                 browser.findElement(By.id("token")).sendKeys("browser-secret");
-                browser.findElement(By.id("rollback-items-read")).click();
+                // the route cards are redrawn every refresh: a button found just before a redraw is gone when clicked, so find it again
+                wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class).until(d -> {
+                    d.findElement(By.id("rollback-items-read")).click();
+                    return true;
+                });
                 wait.until(ExpectedConditions.alertIsPresent()).accept();
                 Awaitility.await().atMost(Duration.ofSeconds(10)).until(() ->
                         pipeline.router().orElseThrow().routeState("items-read").weight().equals(Weight.MONOLITH_ONLY));

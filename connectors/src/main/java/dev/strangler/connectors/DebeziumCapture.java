@@ -42,7 +42,7 @@ import java.util.stream.Collectors;
 /**
  * Captures row changes with the Debezium embedded engine and publishes them as standard Debezium JSON
  * envelopes to {@code <prefix>.cdc.<origin>.<schema>.<table>}, keyed by primary key. Subclasses say which
- * database and connector ({@link PostgresCapture}, {@link MariaDbCapture}).
+ * database and connector ({@link PostgresCapture}, {@link BinlogCapture}).
  *
  * <p>Events are written as Kafka's {@code JsonConverter} writes them without schemas, except that a
  * NULL column value stays NULL (JsonConverter's default replaces it with the column's default).

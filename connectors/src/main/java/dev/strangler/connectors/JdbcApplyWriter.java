@@ -364,7 +364,7 @@ public final class JdbcApplyWriter implements Component {
 
     /** The catalog of the database the rows come from (the monolith, for schema following). */
     private SourceCatalog sourceCatalog(Connection source) {
-        return options.source().orElseThrow().type() == dev.strangler.core.config.DatabaseType.MARIADB
+        return options.source().orElseThrow().type().binlog()
                 ? new MariaDbCatalog(source) : new PostgresCatalog(source);
     }
 

@@ -42,9 +42,9 @@ public final class StartupChecks {
         List<ConfigProblem> problems = new ArrayList<>();
         Map<TableId, TableSchema> schemas = new LinkedHashMap<>();
         try (Connection monolith = connect(config.monolith())) {
-            boolean mariadb = config.monolith().type() == dev.strangler.core.config.DatabaseType.MARIADB;
+            boolean mariadb = config.monolith().type().binlog();
             if (mariadb) {
-                checkBinlog(monolith, problems);
+                checkBinlog(monolith, config.monolith().type(), problems);
             } else {
                 checkCapturePrerequisites(monolith, config.monolith(), "monolith", problems);
             }
@@ -82,13 +82,25 @@ public final class StartupChecks {
         return new Result(problems, schemas);
     }
 
-    /** A MariaDB monolith is captured from its binary log: on, row-based, with full row images. */
-    private static void checkBinlog(Connection c, List<ConfigProblem> problems) throws SQLException {
+    /**
+     * A MariaDB or MySQL monolith is captured from its binary log: on, row-based, with full row images; MySQL also
+     * with GTIDs (a change's version comes from its transaction's GTID).
+     */
+    private static void checkBinlog(Connection c, dev.strangler.core.config.DatabaseType type, List<ConfigProblem> problems) throws SQLException {
+        if (type == dev.strangler.core.config.DatabaseType.MYSQL) {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT @@gtid_mode")) {
+                rs.next();
+                if (!"ON".equalsIgnoreCase(rs.getString(1))) {
+                    problems.add(new ConfigProblem("monolith", "gtid_mode is " + rs.getString(1) + ", capture needs ON (a change's version "
+                            + "comes from its transaction's GTID). Fix: start MySQL with gtid_mode=ON and enforce_gtid_consistency=ON"));
+                }
+            }
+        }
         try (Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT @@log_bin, @@binlog_format, @@binlog_row_image")) {
             rs.next();
             if (!"1".equals(rs.getString(1)) && !"ON".equalsIgnoreCase(rs.getString(1))) {
-                problems.add(new ConfigProblem("monolith", "the binary log is off; capture reads it. Fix: start MariaDB with "
+                problems.add(new ConfigProblem("monolith", "the binary log is off; capture reads it. Fix: start the server with "
                         + "log_bin=mysql-bin, binlog_format=ROW, binlog_row_image=FULL and a server_id"));
             }
             if (!"ROW".equalsIgnoreCase(rs.getString(2))) {

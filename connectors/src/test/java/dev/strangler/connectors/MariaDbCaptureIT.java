@@ -51,7 +51,7 @@ class MariaDbCaptureIT {
             DatabaseSettings database = new DatabaseSettings(DatabaseType.MARIADB, mariadb.jdbcUrl("shop"), EmbeddedMariaDb.USER,
                     Secret.of(EmbeddedMariaDb.PASSWORD));
             CaptureSettings settings = new CaptureSettings(CaptureSettings.SnapshotMode.INITIAL, Duration.ofMillis(10), Duration.ofSeconds(1), "m1", "m1");
-            MariaDbCapture capture = new MariaDbCapture(TopicNames.MONOLITH_ORIGIN, database, settings, Set.of(orders), Map.of(), true,
+            BinlogCapture capture = new BinlogCapture(TopicNames.MONOLITH_ORIGIN, database, settings, Set.of(orders), Map.of(), true,
                     endpoint, topics, new SimpleMeterRegistry(), Clock.systemUTC());
             capture.start();
             try {

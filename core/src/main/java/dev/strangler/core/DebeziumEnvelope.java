@@ -223,16 +223,19 @@ public final class DebeziumEnvelope {
         return new SourcePosition(version, micros, e.txId);
     }
 
-    private static final java.util.regex.Pattern GTID = java.util.regex.Pattern.compile("\\d+-\\d+-\\d+");
+    /** A MariaDB GTID ({@code domain-server-sequence}) or a MySQL one ({@code source_uuid:transaction_id}). */
+    private static final java.util.regex.Pattern GTID = java.util.regex.Pattern.compile("\\d+-\\d+-\\d+|[0-9a-fA-F-]{36}:\\d+");
 
     /**
-     * Orders the changes of a MariaDB source by transaction, then within it: the GTID's sequence number
-     * ({@code domain-server-sequence}, increasing per domain) in the high 43 bits, the change's 1-based place in
-     * its transaction ({@code total_order}) in the low 20. Good for one GTID domain, 8.8 trillion transactions and
-     * 1,048,575 changes per transaction.
+     * Orders the changes of a MariaDB or MySQL source by transaction, then within it: the GTID's sequence number
+     * (MariaDB {@code domain-server-sequence}, increasing per domain; MySQL {@code source_uuid:transaction_id},
+     * increasing per source) in the high 43 bits, the change's 1-based place in its transaction
+     * ({@code total_order}) in the low 20. Good for one GTID domain (MariaDB) or one source UUID (MySQL: not across
+     * a failover to another primary), 8.8 trillion transactions and 1,048,575 changes per transaction.
      */
     static long gtidVersion(String gtid, long totalOrder) {
-        long sequence = Long.parseLong(gtid.substring(gtid.lastIndexOf('-') + 1));
+        int colon = gtid.lastIndexOf(':');
+        long sequence = Long.parseLong(gtid.substring((colon >= 0 ? colon : gtid.lastIndexOf('-')) + 1));
         if (sequence >= (1L << 43) || totalOrder >= (1L << 20) || totalOrder < 1) {
             throw new MalformedChangeException("change " + totalOrder + " of transaction " + gtid + " is beyond what Strangler orders "
                     + "(1,048,575 changes per transaction, GTID sequence numbers below 2^43)");

@@ -76,6 +76,9 @@ class DebeziumEnvelopeTest {
     void mariaDbChangesOrderByGtidThenByTheirPlaceInTheTransaction() {
         assertThat(DebeziumEnvelope.gtidVersion("0-1-5", 1)).isGreaterThan(DebeziumEnvelope.gtidVersion("0-1-4", 70_000));
         assertThat(DebeziumEnvelope.gtidVersion("0-1-5", 3)).isGreaterThan(DebeziumEnvelope.gtidVersion("0-1-5", 2));
+        String uuid = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+        assertThat(DebeziumEnvelope.gtidVersion(uuid + ":23", 1)).isGreaterThan(DebeziumEnvelope.gtidVersion(uuid + ":22", 70_000))
+                .isEqualTo((23L << 20) | 1);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> DebeziumEnvelope.gtidVersion("0-1-5", 2_000_000))
                 .hasMessageContaining("1,048,575 changes per transaction");
     }

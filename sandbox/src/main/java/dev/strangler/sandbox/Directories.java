@@ -28,4 +28,19 @@ public final class Directories {
             LOG.warn("could not delete {}: {}", dir, e.toString());
         }
     }
+
+    /** Something done under a lock on a file, so that processes sharing a cache (parallel test JVMs) take turns. */
+    public interface Locked<T> {
+        T run() throws IOException;
+    }
+
+    /** Runs {@code action} holding an exclusive lock on {@code lockFile} (created if needed), across processes. */
+    public static <T> T withFileLock(Path lockFile, Locked<T> action) throws IOException {
+        Files.createDirectories(lockFile.getParent());
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(lockFile,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             java.nio.channels.FileLock ignored = channel.lock()) {
+            return action.run();
+        }
+    }
 }

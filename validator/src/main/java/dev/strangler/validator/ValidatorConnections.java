@@ -21,7 +21,7 @@ public final class ValidatorConnections {
         Properties props = new Properties();
         props.setProperty("user", database.user());
         props.setProperty("password", database.password().reveal());
-        if (database.type() == dev.strangler.core.config.DatabaseType.MARIADB) {
+        if (database.type().binlog()) {
             Connection c = DriverManager.getConnection(database.url(), props);
             c.setAutoCommit(true);
             try (Statement s = c.createStatement()) {

@@ -31,8 +31,7 @@ public interface WriterDialect {
     static WriterDialect of(DatabaseType type) {
         return switch (type) {
             case POSTGRES -> PostgresDialect.INSTANCE;
-            case MARIADB -> MariaDbDialect.INSTANCE;
-            case MYSQL -> throw new IllegalArgumentException("a mysql service database is not supported (mariadb is)");
+            case MARIADB, MYSQL -> MariaDbDialect.INSTANCE;
         };
     }
 

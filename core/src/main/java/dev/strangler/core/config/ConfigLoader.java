@@ -117,20 +117,23 @@ public final class ConfigLoader {
         root.finish();
         checkCrossReferences(root, services);
         checkMaskKey(root, services, sync);
-        services.values().stream().filter(s -> s.database().type() == DatabaseType.MARIADB).forEach(s -> s.tables().forEach(r -> {
+        services.values().stream().filter(s -> s.database().type().binlog()).forEach(s -> s.tables().forEach(r -> {
             if (r.twoWay()) {
-                root.problem(r.path() + ".direction", "two-way sync needs a PostgreSQL service database (a mariadb service is written one-way)");
+                root.problem(r.path() + ".direction", "two-way sync needs a PostgreSQL service database (a " + s.database().type().configName()
+                        + " service is written one-way)");
             }
             if (r.to().toString().contains(",")) {
-                root.problem(r.path() + ".to", "a table in a mariadb service cannot have ',' in its name: '" + r.to() + "'");
+                root.problem(r.path() + ".to", "a table in a " + s.database().type().configName() + " service cannot have ',' in its name: '" + r.to() + "'");
             }
         }));
-        if (monolith.type() == DatabaseType.MARIADB) {
+        if (monolith.type().binlog()) {
             if (capture.snapshot() == CaptureSettings.SnapshotMode.INCREMENTAL) {
-                root.problem("capture.snapshot", "incremental is not supported with a mariadb monolith yet; use initial or never");
+                root.problem("capture.snapshot", "incremental is not supported with a " + monolith.type().configName()
+                        + " monolith yet; use initial or never");
             }
             services.values().forEach(s -> s.tables().stream().filter(TableRoute::twoWay).forEach(r ->
-                    root.problem(r.path() + ".direction", "two-way sync needs a PostgreSQL monolith (a mariadb monolith is one-way for now)")));
+                    root.problem(r.path() + ".direction", "two-way sync needs a PostgreSQL monolith (a " + monolith.type().configName()
+                            + " monolith is one-way for now)")));
         }
         return new StranglerConfig(kafka, monolith, capture, services, sync, writer, http, validator, router);
     }
@@ -177,8 +180,8 @@ public final class ConfigLoader {
         if (url != null && type == DatabaseType.MARIADB && !url.startsWith("jdbc:mariadb://") && !url.startsWith("jdbc:mysql://")) {
             n.problem("url", "a mariadb url starts with jdbc:mariadb://host:port/database, not '" + url + "'");
         }
-        if (type == DatabaseType.MYSQL) {
-            n.problem("type", "mysql is not supported yet (mariadb is, as the monolith and as a service); see docs/configuration.md");
+        if (url != null && type == DatabaseType.MYSQL && !url.startsWith("jdbc:mysql://")) {
+            n.problem("url", "a mysql url starts with jdbc:mysql://host:port/database, not '" + url + "'");
         }
         String user = n.requiredString("user", isMonolith ? "strangler" : "orders");
         Secret password = Secret.of(n.string("password", ""));

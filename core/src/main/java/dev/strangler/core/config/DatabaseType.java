@@ -5,9 +5,9 @@ import java.util.Locale;
 /** Database products Strangler can capture from and write to. */
 public enum DatabaseType {
     POSTGRES("postgres"),
-    /** a MariaDB monolith, captured from its binary log (Debezium's MariaDB connector); not yet a service */
+    /** MariaDB, captured from its binary log (Debezium's MariaDB connector) and written by the writer */
     MARIADB("mariadb"),
-    /** MySQL: not supported yet (Debezium's MySQL connector is not built in); refused with that reason */
+    /** MySQL 8, captured from its binary log with GTIDs (Debezium's MySQL connector) and written by the writer */
     MYSQL("mysql");
 
     private final String configName;
@@ -18,6 +18,11 @@ public enum DatabaseType {
 
     public String configName() {
         return configName;
+    }
+
+    /** MariaDB or MySQL: captured from a binary log; a database is what PostgreSQL calls a schema ({@code database.table}). */
+    public boolean binlog() {
+        return this != POSTGRES;
     }
 
     static DatabaseType fromConfigName(String name) {

@@ -206,11 +206,11 @@ class ConfigLoaderTest {
                 capture: {snapshot: incremental}
                 services:
                   orders: {type: mariadb, url: "jdbc:mariadb://h/orders", user: u, tables: [{from: shop.orders, direction: two-way}]}
-                  audit: {type: mysql, url: "jdbc:mysql://h/audit", user: u, tables: [shop.orders]}
+                  audit: {type: mysql, url: "jdbc:mariadb://h/audit", user: u, tables: [shop.orders]}
                 """, "test")).isInstanceOf(ConfigException.class)
                 .hasMessageContaining("monolith.url: a mariadb url starts with jdbc:mariadb://")
                 .hasMessageContaining("two-way sync needs a PostgreSQL service database (a mariadb service is written one-way)")
-                .hasMessageContaining("services.audit.type: mysql is not supported yet")
+                .hasMessageContaining("services.audit.url: a mysql url starts with jdbc:mysql://")
                 .hasMessageContaining("capture.snapshot: incremental is not supported with a mariadb monolith")
                 .hasMessageContaining("two-way sync needs a PostgreSQL monolith");
     }

@@ -15,20 +15,21 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Captures a MariaDB (or MySQL) monolith with Debezium's MariaDB connector, from the binary log
- * ({@code binlog_format=ROW}, {@code binlog_row_image=FULL}). A table is {@code database.table}; its topic
- * {@code <prefix>.cdc.<origin>.<database>.<table>}. The connector keeps the captured tables' DDL history
- * on {@code <prefix>.capture-schema-history.<origin>} (one partition, kept forever). The MySQL connector is
- * not used: against MariaDB it skipped the first row of a transaction after a restart (tried here).
+ * Captures a MariaDB or MySQL monolith from its binary log ({@code binlog_format=ROW},
+ * {@code binlog_row_image=FULL}): MariaDB with Debezium's MariaDB connector (the MySQL connector against MariaDB
+ * skipped the first row of a transaction after a restart, tried here), MySQL with Debezium's MySQL connector
+ * (GTIDs on: a change's version comes from its transaction's GTID). A table is {@code database.table}; its
+ * topic {@code <prefix>.cdc.<origin>.<database>.<table>}. The connector keeps the captured tables' DDL history
+ * on {@code <prefix>.capture-schema-history.<origin>} (one partition, kept forever).
  */
-public final class MariaDbCapture extends DebeziumCapture {
+public final class BinlogCapture extends DebeziumCapture {
 
     static {
         // the binlog client logs each connection through java.util.logging, at INFO, to standard error
         java.util.logging.Logger.getLogger("com.github.shyiko.mysql.binlog").setLevel(java.util.logging.Level.WARNING);
     }
 
-    public MariaDbCapture(String origin, DatabaseSettings database, CaptureSettings settings, Set<TableId> tables,
+    public BinlogCapture(String origin, DatabaseSettings database, CaptureSettings settings, Set<TableId> tables,
                           Map<TableId, List<String>> keyColumns, boolean transactionMetadata, KafkaEndpoint kafka, TopicNames topics,
                           MeterRegistry metrics, Clock clock) {
         // transaction metadata always: a change's place in its transaction is part of its version (DebeziumEnvelope)
@@ -43,14 +44,16 @@ public final class MariaDbCapture extends DebeziumCapture {
     @Override
     protected void beforeEngineStart() {
         if (settings.snapshot() == CaptureSettings.SnapshotMode.INCREMENTAL) {
-            throw new IllegalStateException("capture.snapshot: incremental is not supported for a MariaDB monolith yet; use initial or never");
+            throw new IllegalStateException("capture.snapshot: incremental is not supported for a " + database.type().configName()
+                    + " monolith yet; use initial or never");
         }
     }
 
     @Override
     protected void connectorProperties(Properties p) {
         JdbcUrls url = JdbcUrls.parseMariaDb(database.url());
-        p.setProperty("connector.class", "io.debezium.connector.mariadb.MariaDbConnector");
+        p.setProperty("connector.class", database.type() == dev.strangler.core.config.DatabaseType.MYSQL
+                ? "io.debezium.connector.mysql.MySqlConnector" : "io.debezium.connector.mariadb.MariaDbConnector");
         p.setProperty("database.hostname", url.host());
         p.setProperty("database.port", String.valueOf(url.port()));
         p.setProperty("database.user", database.user());

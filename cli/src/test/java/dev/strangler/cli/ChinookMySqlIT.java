@@ -1,0 +1,15 @@
+package dev.strangler.cli;
+
+import dev.strangler.sandbox.EmbeddedMySql;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+
+/** {@link ChinookBinlogIT} with MySQL 8.0 (from Maven Central; skipped, saying why, where it cannot run) as the monolith and as the service. */
+class ChinookMySqlIT extends ChinookBinlogIT {
+
+    @BeforeAll
+    static void startMySql() {
+        Assumptions.assumeTrue(EmbeddedMySql.unavailable().isEmpty(), () -> "no MySQL here: " + EmbeddedMySql.unavailable().orElse(""));
+        server = EmbeddedMySql.start();
+    }
+}
