@@ -1,124 +1,13 @@
 package dev.strangler.cli;
 
+import dev.strangler.sandbox.BinlogDatabase;
 import dev.strangler.sandbox.EmbeddedMariaDb;
-import org.awaitility.Awaitility;
-import org.junit.jupiter.api.Test;
 
-import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.SQLException;
-import java.sql.Statement;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Random;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
+/** {@link BinlogCrashIT} with a MariaDB 11.4 monolith and MariaDB service. */
+class MariaDbCrashIT extends BinlogCrashIT {
 
-import static org.assertj.core.api.Assertions.assertThat;
-
-/**
- * A MariaDB monolith under a steady workload of multi-statement transactions, Strangler killed (kill -9) twice
- * and restarted: both services, one PostgreSQL and one MariaDB, end equal row for row, no row version applied
- * twice in either (a trigger logs every write that changes a row), and a bad binary-log setting is refused at
- * start with the fix.
- */
-class MariaDbCrashIT extends SandboxTestBase {
-
-    @Test
-    void killedTwiceUnderLoadItLosesNothingAndAppliesNothingTwice() throws Exception {
-        try (EmbeddedMariaDb mariadb = EmbeddedMariaDb.start(); StranglerHarness h = new StranglerHarness(kafka, postgres)) {
-            mariadb.createDatabase("bank");
-            mariadb.execute("bank", "CREATE TABLE accounts (id BIGINT PRIMARY KEY, balance DECIMAL(12,2) NOT NULL, rev INT NOT NULL, note VARCHAR(100))");
-            StringBuilder rows = new StringBuilder("INSERT INTO accounts VALUES ");
-            for (int i = 1; i <= 1000; i++) {
-                rows.append(i == 1 ? "" : ",").append("(").append(i).append(", ").append(i).append(".00, 0, 'initial')");
-            }
-            mariadb.execute("bank", rows.toString());
-            h.givenServiceWithApplyLog("accounts", "CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric(12,2) NOT NULL, rev int NOT NULL, note text, strangler_version bigint)");
-            // the second service: MariaDB, its table made by hand with a trigger that logs every write that changes a row
-            // (a replayed upsert that the version guard turns into a no-op changes nothing and is not logged)
-            mariadb.createDatabase("ledger");
-            mariadb.execute("ledger", "CREATE TABLE accounts (id BIGINT PRIMARY KEY, balance DECIMAL(12,2) NOT NULL, rev INT NOT NULL, "
-                            + "note VARCHAR(100), strangler_version BIGINT)",
-                    "CREATE TABLE apply_log (id BIGINT, rev INT, op VARCHAR(10))",
-                    "CREATE TRIGGER log_insert AFTER INSERT ON accounts FOR EACH ROW INSERT INTO apply_log VALUES (NEW.id, NEW.rev, 'INSERT')",
-                    "CREATE TRIGGER log_update AFTER UPDATE ON accounts FOR EACH ROW IF NOT (NEW.strangler_version <=> OLD.strangler_version) "
-                            + "THEN INSERT INTO apply_log VALUES (NEW.id, NEW.rev, 'UPDATE'); END IF",
-                    "CREATE TRIGGER log_delete AFTER DELETE ON accounts FOR EACH ROW INSERT INTO apply_log VALUES (OLD.id, OLD.rev, 'DELETE')");
-            String yaml = h.config("- {from: bank.accounts, to: public.accounts}")
-                    .replace("  url: " + postgres.jdbcUrl(h.monolithDb) + "\n  user: postgres\n  password: postgres",
-                            "  type: mariadb\n  url: " + mariadb.jdbcUrl("bank") + "\n  user: " + EmbeddedMariaDb.USER
-                                    + "\n  password: " + EmbeddedMariaDb.PASSWORD)
-                    + "  ledger:\n    type: mariadb\n    url: " + mariadb.jdbcUrl("ledger") + "\n    user: " + EmbeddedMariaDb.USER
-                    + "\n    password: " + EmbeddedMariaDb.PASSWORD + "\n    tables:\n      - {from: bank.accounts, to: ledger.accounts}\n";
-            Path config = h.writeConfigText(yaml);
-
-            // a bad binlog setting is refused, saying how to fix it
-            mariadb.execute("bank", "SET GLOBAL binlog_format = 'STATEMENT'");
-            CliResult refused = runCli("doctor", "-c", config.toString());
-            assertThat(refused.exitCode()).isEqualTo(Main.EXIT_FAILED);
-            assertThat(refused.stdout()).contains("binlog_format is STATEMENT, capture needs ROW", "SET GLOBAL binlog_format = 'ROW'");
-            mariadb.execute("bank", "SET GLOBAL binlog_format = 'ROW'");
-
-            Path logs = java.nio.file.Files.createDirectories(Path.of("target", "it-logs", "mariadb-kills-" + System.nanoTime()).toAbsolutePath());
-            Process strangler = CrashSafetyIT.startProcess(config, logs.resolve("run-1.log"));
-            String query = "SELECT id, balance::text, rev, note FROM accounts ORDER BY id";
-            awaitEqual(h, mariadb, Duration.ofSeconds(90));
-
-            AtomicBoolean running = new AtomicBoolean(true);
-            AtomicLong transactions = new AtomicLong();
-            Thread workload = new Thread(() -> {
-                try (Connection c = mariadb.connect("bank")) {
-                    CrashSafetyIT.runWorkload(c, "DELETE FROM accounts WHERE id > ? AND id <= ? ORDER BY id LIMIT 1", 1, 1000, 100_000,
-                            running, transactions, new Random(5));
-                } catch (SQLException e) {
-                    throw new IllegalStateException("workload failed", e);
-                }
-            }, "mariadb-workload");
-            workload.start();
-            Random random = new Random(9);
-            for (int kill = 1; kill <= 2; kill++) {
-                long before = transactions.get();
-                Awaitility.await().pollDelay(Duration.ofMillis(1500 + random.nextInt(2500))).atMost(Duration.ofSeconds(30))
-                        .until(() -> transactions.get() > before);
-                strangler.destroyForcibly().waitFor();
-                strangler = CrashSafetyIT.startProcess(config, logs.resolve("run-" + (kill + 1) + ".log"));
-            }
-            long stopAt = transactions.get() + 200;
-            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> transactions.get() > stopAt);
-            running.set(false);
-            workload.join();
-
-            awaitEqual(h, mariadb, Duration.ofSeconds(120));
-            String twice = "SELECT id, rev, op, count(*) FROM apply_log WHERE op <> 'DELETE' AND rev > 0 GROUP BY id, rev, op "
-                    + "HAVING count(*) > 1 ORDER BY id LIMIT 10";
-            try (Connection ledger = mariadb.connect("ledger")) {
-                assertThat(StranglerHarness.rows(ledger, twice)).as("row versions applied more than once in MariaDB (id, rev, op, times)").isEmpty();
-                assertThat(StranglerHarness.rows(ledger, "SELECT count(*) FROM apply_log WHERE rev > 0").get(0).get(0)).isNotEqualTo("0");
-            }
-            assertThat(h.serviceRows("SELECT id, rev, op, count(*) FROM apply_log WHERE op <> 'DELETE' AND rev > 0 GROUP BY id, rev, op "
-                    + "HAVING count(*) > 1 ORDER BY id LIMIT 10")).as("row versions applied more than once (id, rev, op, times)").isEmpty();
-            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM apply_log WHERE rev > 0")).isGreaterThan(100);
-            strangler.destroy();
-            assertThat(strangler.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-        }
-    }
-
-    private static void awaitEqual(StranglerHarness h, EmbeddedMariaDb mariadb, Duration timeout) {
-        Awaitility.await().atMost(timeout).pollInterval(Duration.ofMillis(500)).ignoreExceptions().untilAsserted(() -> {
-            List<List<String>> source = new ArrayList<>();
-            try (Connection c = mariadb.connect("bank"); Statement s = c.createStatement();
-                 var rs = s.executeQuery("SELECT id, CAST(balance AS CHAR), rev, note FROM accounts ORDER BY id")) {
-                while (rs.next()) {
-                    source.add(java.util.Arrays.asList(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)));
-                }
-            }
-            assertThat(h.serviceRows("SELECT id, balance::text, rev, note FROM accounts ORDER BY id")).containsExactlyElementsOf(source);
-            try (Connection ledger = mariadb.connect("ledger")) {
-                assertThat(StranglerHarness.rows(ledger, "SELECT id, CAST(balance AS CHAR), rev, note FROM accounts ORDER BY id"))
-                        .as("the MariaDB service").containsExactlyElementsOf(source);
-            }
-        });
+    @Override
+    BinlogDatabase startServer() {
+        return EmbeddedMariaDb.start();
     }
 }

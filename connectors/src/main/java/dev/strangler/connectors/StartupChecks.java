@@ -197,7 +197,8 @@ public final class StartupChecks {
         Properties props = new Properties();
         props.setProperty("user", db.user());
         props.setProperty("password", db.password().reveal());
-        props.setProperty("connectTimeout", "10");
+        // pgjdbc reads connectTimeout in seconds, the MariaDB and MySQL drivers in milliseconds
+        props.setProperty("connectTimeout", db.type().binlog() ? "10000" : "10");
         return DriverManager.getConnection(db.url(), props);
     }
 
