@@ -139,7 +139,15 @@ public final class Pipeline implements AutoCloseable {
                         ? java.util.Optional.of(TopicNames.MONOLITH_ORIGIN) : java.util.Optional.empty());
                 // columns the monolith adds, widens or drops are followed: its catalog (PostgreSQL or MariaDB) says how
                 options = options.followingSchemaOf(config.monolith());
+                if (config.capture().snapshot() == dev.strangler.core.config.CaptureSettings.SnapshotMode.COPY) {
+                    // existing rows copied by the writer with COPY, table by table, while changes stream
+                    options = options.copyingExistingRows(new JdbcApplyWriter.CopyFrom(config.monolith(), config.capture().slotName(),
+                            config.capture().copyChunkRows()));
+                }
                 startWriter(new JdbcApplyWriter(service, options, checks.sourceSchemas(), config.writer(), kafka, topics, metrics, clock, listener));
+            }
+            if (config.capture().snapshot() == dev.strangler.core.config.CaptureSettings.SnapshotMode.COPY) {
+                JdbcApplyWriter.registerCopyProgress(metrics, config.monolith(), List.copyOf(writers));
             }
             plan.twoWay().forEach((service, routes) -> {
                 // the monolith as the target of the service's changes: the routes inverted, its tables left as they are

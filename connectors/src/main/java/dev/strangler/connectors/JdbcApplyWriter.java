@@ -102,19 +102,37 @@ public final class JdbcApplyWriter implements Component {
      *                      writer's row in {@code strangler_origin}, naming the origin of the changes it
      *                      applies, so the sync engine drops them instead of sending them back
      */
-    public record Options(boolean versionColumn, Optional<String> originMarker, Optional<dev.strangler.core.config.DatabaseSettings> source) {
+    public record Options(boolean versionColumn, Optional<String> originMarker, Optional<dev.strangler.core.config.DatabaseSettings> source,
+                          Optional<CopyFrom> copy) {
 
         /** A one-way service database, without schema following. */
-        public static final Options SERVICE = new Options(true, Optional.empty(), Optional.empty());
+        public static final Options SERVICE = new Options(true, Optional.empty(), Optional.empty(), Optional.empty());
 
         public Options(boolean versionColumn, Optional<String> originMarker) {
-            this(versionColumn, originMarker, Optional.empty());
+            this(versionColumn, originMarker, Optional.empty(), Optional.empty());
         }
 
         /** The same options, following the schema of the database the rows come from. */
         public Options followingSchemaOf(dev.strangler.core.config.DatabaseSettings database) {
-            return new Options(versionColumn, originMarker, Optional.of(database));
+            return new Options(versionColumn, originMarker, Optional.of(database), copy);
         }
+
+        /** The same options, copying the existing rows of tables not copied yet from the monolith ({@code capture.snapshot: copy}). */
+        public Options copyingExistingRows(CopyFrom from) {
+            return new Options(versionColumn, originMarker, source, Optional.of(from));
+        }
+    }
+
+    /**
+     * Where {@code capture.snapshot: copy} reads existing rows.
+     *
+     * @param slotName the capture's replication slot, which must exist before the first chunk is read
+     */
+    public record CopyFrom(dev.strangler.core.config.DatabaseSettings monolith, String slotName, int chunkRows) {
+    }
+
+    /** The copy of existing rows as far as it got: running, service tables left, rows copied per monolith table. */
+    public record CopyState(boolean running, int tablesLeft, Map<TableId, Long> rowsCopied) {
     }
 
     private final ServiceSettings service;
@@ -157,6 +175,12 @@ public final class JdbcApplyWriter implements Component {
 
     private volatile KafkaConsumer<byte[], byte[]> consumer;
     private volatile Thread thread;
+    /** service tables whose existing rows are being copied: their changes are parked until the copy is done */
+    private final Set<TableId> copying = ConcurrentHashMap.newKeySet();
+    /** set by the copier when a table is done: its parked changes are applied */
+    private final java.util.concurrent.atomic.AtomicBoolean copiedSinceRetry = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile dev.strangler.connectors.internal.TableCopier copier;
+    private volatile Thread copyThread;
     private KafkaProducer<byte[], byte[]> deadLetterProducer;
 
     public JdbcApplyWriter(ServiceSettings service, Map<TableId, TableSchema> sourceSchemas, WriterSettings settings,
@@ -247,6 +271,73 @@ public final class JdbcApplyWriter implements Component {
         deadLetterProducer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
         thread = new Thread(this::runLoop, "strangler-writer-" + service.name());
         thread.start();
+        if (!copying.isEmpty()) {
+            startCopy();
+        }
+    }
+
+    private void startCopy() {
+        CopyFrom from = options.copy().orElseThrow();
+        List<dev.strangler.connectors.internal.TableCopier.Job> jobs = new ArrayList<>();
+        service.tables().stream().filter(r -> copying.contains(r.to()))
+                .sorted(java.util.Comparator.comparing(r -> order.positions().getOrDefault(r.to(), 0)))
+                .forEach(r -> jobs.add(new dev.strangler.connectors.internal.TableCopier.Job(r, sourceSchemas.get(r.from()))));
+        copier = new dev.strangler.connectors.internal.TableCopier(writerName, from.slotName(), from.chunkRows(),
+                () -> StartupChecks.connect(from.monolith()), this::connect, table -> {
+                    copying.remove(table);
+                    copiedSinceRetry.set(true);
+                    LOG.info("writer {}: {} is copied; its changes parked meanwhile are applied now", service.name(), table);
+                }, () -> state.get() == ComponentState.STARTING || state.get() == ComponentState.RUNNING);
+        copyThread = new Thread(() -> {
+            MDC.put("component", name());
+            try {
+                copier.run(jobs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (SQLException | RuntimeException e) {
+                if (state.get() == ComponentState.RUNNING || state.get() == ComponentState.STARTING) {
+                    LOG.error("writer {}: the copy of existing rows failed: {}", service.name(), e.getMessage(), e);
+                    state.fail("the copy of existing rows failed: " + e.getMessage());
+                    KafkaConsumer<byte[], byte[]> c = consumer;
+                    if (c != null) {
+                        c.wakeup();
+                    }
+                }
+            }
+        }, "strangler-copy-" + service.name());
+        copyThread.start();
+    }
+
+    /**
+     * Registers the initial copy's gauges (those the capture registers for Debezium's snapshots) over the
+     * writers' copies ({@code capture.snapshot: copy}), with the monolith tables' size estimates.
+     */
+    public static void registerCopyProgress(MeterRegistry metrics, dev.strangler.core.config.DatabaseSettings monolith,
+                                            List<JdbcApplyWriter> writers) {
+        Map<TableId, Integer> routes = new HashMap<>();
+        writers.stream().filter(w -> w.options.copy().isPresent()).forEach(w -> w.service.tables().forEach(r -> routes.merge(r.from(), 1, Integer::sum)));
+        Map<TableId, Long> estimates;
+        try (Connection c = StartupChecks.connect(monolith)) {
+            estimates = dev.strangler.connectors.internal.SnapshotProgress.estimates(c, routes.keySet());
+        } catch (SQLException e) {
+            LOG.warn("no row estimates for the copy's progress: {}", e.getMessage());
+            estimates = new HashMap<>();
+            for (TableId t : routes.keySet()) {
+                estimates.put(t, 0L);
+            }
+        }
+        dev.strangler.connectors.internal.SnapshotProgress.registerCopy(metrics, () -> writers.stream().map(JdbcApplyWriter::copyState)
+                .flatMap(Optional::stream).map(s -> new dev.strangler.connectors.internal.SnapshotProgress.CopyCounts(s.running(), s.tablesLeft(),
+                        s.rowsCopied())).toList(), estimates, routes);
+    }
+
+    /** The copy of existing rows ({@code capture.snapshot: copy}), or empty when this writer copies nothing. */
+    public Optional<CopyState> copyState() {
+        dev.strangler.connectors.internal.TableCopier c = copier;
+        if (options.copy().isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(c == null ? new CopyState(false, 0, Map.of()) : new CopyState(!copying.isEmpty(), copying.size(), c.rowsCopied()));
     }
 
     private void prepareTarget(Connection c) throws SQLException {
@@ -262,6 +353,22 @@ public final class JdbcApplyWriter implements Component {
                 ps.setString(2, options.originMarker().get());
                 ps.executeUpdate();
             }
+        }
+        copying.clear();
+        if (options.copy().isPresent()) {
+            Set<String> done = new HashSet<>();
+            try (Statement s = c.createStatement()) {
+                s.execute(dev.strangler.connectors.internal.TableCopier.createProgressTable());
+            }
+            try (PreparedStatement ps = c.prepareStatement(dev.strangler.connectors.internal.TableCopier.doneTables())) {
+                ps.setString(1, writerName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        done.add(rs.getString(1));
+                    }
+                }
+            }
+            service.tables().stream().map(TableRoute::to).filter(t -> !done.contains(t.toString())).forEach(copying::add);
         }
         ServiceCatalog catalog = dialect.catalog(c);
         for (TableRoute route : service.tables()) {
@@ -414,6 +521,12 @@ public final class JdbcApplyWriter implements Component {
                         }
                     } else if (!parked.isEmpty() && (lastRetryFreedRows > 0 || clock.millis() - lastParkedRetryMs > PARKED_RETRY_IDLE_MS)) {
                         retryParkedAlone(connection);
+                    }
+                    if (copiedSinceRetry.getAndSet(false)) {
+                        // a table's copy is done: the changes parked meanwhile go in now, page by page
+                        do {
+                            retryParkedAlone(connection);
+                        } while (lastRetryFreedRows > 0);
                     }
                     if (!records.isEmpty() && !pausedTables.isEmpty() && clock.millis() - lastParkedRetryMs > PARKED_RETRY_IDLE_MS) {
                         // a paused table's rows are retried under traffic too, so it resumes soon after its fix
@@ -607,6 +720,10 @@ public final class JdbcApplyWriter implements Component {
     }
 
     private void applyGroup(Connection c, ApplyBatch.Group group, List<DeadLetter> rejected, ParkChanges parking) throws SQLException {
+        if (copying.contains(group.table()) && group.kind() != ApplyBatch.Kind.TRUNCATE) {
+            parkAll(c, group.rows(), COPYING_REASON, parking);
+            return;
+        }
         if (group.kind() == ApplyBatch.Kind.TRUNCATE) {
             truncate(c, group, rejected, parking);
             return;
@@ -662,6 +779,10 @@ public final class JdbcApplyWriter implements Component {
 
     /** The reason of a parked row that waits for its paused table: such rows never expire into dead letters. */
     static final String PAUSED_PREFIX = "paused: ";
+    /** The reason parked rows of a table being copied carry ("paused: ..." rows never expire). */
+    private static final String COPYING_REASON = PAUSED_PREFIX + "its existing rows are being copied (capture.snapshot: copy); "
+            + "applied over the copy once it is done";
+
     /** Tables paused by a schema change of the source that cannot be followed, with the reason. */
     private final Map<TableId, String> pausedTables = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<TableId, java.util.concurrent.atomic.AtomicInteger> pausedGauges = new java.util.concurrent.ConcurrentHashMap<>();
@@ -1051,6 +1172,34 @@ public final class JdbcApplyWriter implements Component {
         LOG.debug("{}; parked until its parent row arrives", reason);
     }
 
+    /** Parks rows in one batch (the newest per key: a parked row of the same key is replaced by a newer one). */
+    private void parkAll(Connection c, List<ApplyBatch.Row> rows, String reason, ParkChanges parking) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(dialect.park())) {
+            for (ApplyBatch.Row row : rows) {
+                ConsumerRecord<byte[], byte[]> source = row.source();
+                ps.setString(1, writerName);
+                ps.setString(2, row.record().kafkaKey());
+                ps.setString(3, row.record().table().toString());
+                ps.setLong(4, row.record().version());
+                ps.setString(5, reason);
+                ps.setBytes(6, source.value());
+                ps.setString(7, source.topic());
+                ps.setInt(8, source.partition());
+                ps.setLong(9, source.offset());
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        } catch (java.sql.BatchUpdateException e) {
+            throw e.getNextException() != null ? e.getNextException() : e;
+        }
+        for (ApplyBatch.Row row : rows) {
+            String key = row.record().kafkaKey();
+            parking.unparked.remove(key);
+            ParkedRow now = new ParkedRow(row.record().version(), row.record().table());
+            parking.parkedNow.merge(key, now, (a, b) -> a.version() >= b.version() ? a : b);
+        }
+    }
+
     private void unpark(Connection c, String key, ParkedRow row, ParkChanges parking) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(dialect.unpark())) {
             ps.setString(1, writerName);
@@ -1105,9 +1254,16 @@ public final class JdbcApplyWriter implements Component {
      * from where the last sweep stopped, so rows that still wait cannot hold back those behind them;
      * otherwise the page starts at the first parent table.
      */
-    private void retryParked(Connection c, List<DeadLetter> rejected, ParkChanges parking, Set<TableId> tables, boolean sweep)
+    private void retryParked(Connection c, List<DeadLetter> rejected, ParkChanges parking, Set<TableId> asked, boolean sweep)
             throws SQLException {
         lastParkedRetryMs = clock.millis();
+        // rows of tables being copied wait for the copy's end
+        Set<TableId> tables = new HashSet<>(asked);
+        tables.removeAll(copying);
+        if (tables.isEmpty()) {
+            lastRetryFreedRows = 0;
+            return;
+        }
         ApplyBatch retry = new ApplyBatch(order.positions());
         Map<String, ParkedRow> candidates = new HashMap<>();
         String[] tablesInOrder = order.positions().entrySet().stream().sorted(Map.Entry.comparingByValue())
@@ -1289,6 +1445,15 @@ public final class JdbcApplyWriter implements Component {
         KafkaConsumer<byte[], byte[]> c = consumer;
         if (c != null) {
             c.wakeup();
+        }
+        Thread copy = copyThread;
+        if (copy != null) {
+            copy.interrupt();
+            try {
+                copy.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         Thread t = thread;
         if (t != null) {

@@ -68,6 +68,10 @@ public final class PostgresCapture extends DebeziumCapture {
             }
         }
         alignPublication();
+        if (settings.snapshot() == CaptureSettings.SnapshotMode.COPY) {
+            // the writers copy the rows and register the copy's gauges
+            return;
+        }
         try (java.sql.Connection c = StartupChecks.connect(database)) {
             SnapshotProgress.register(metrics, topics.cdcPrefix(origin), SnapshotProgress.estimates(c, tables));
         } catch (java.sql.SQLException e) {

@@ -15,6 +15,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -48,6 +49,33 @@ public final class SnapshotProgress {
             Gauge.builder(MetricNames.SNAPSHOT_ROWS_ESTIMATED, () -> rows).tag(MetricNames.TAG_TABLE, table.toString())
                     .description("the table's row count as PostgreSQL estimated it at start (pg_class.reltuples)").register(metrics);
         });
+    }
+
+    /**
+     * The same gauges for {@code capture.snapshot: copy}, from the copy's state: running while any copy runs,
+     * service tables left, rows copied per monolith table (summed over its routes) against its estimate times
+     * its routes.
+     *
+     * @param copies every copying writer's state, read when scraped
+     * @param routes how many service tables each monolith table is copied into
+     */
+    public static void registerCopy(MeterRegistry metrics, java.util.function.Supplier<List<CopyCounts>> copies, Map<TableId, Long> estimates,
+                                    Map<TableId, Integer> routes) {
+        Gauge.builder(MetricNames.SNAPSHOT_RUNNING, () -> copies.get().stream().anyMatch(CopyCounts::running) ? 1 : 0)
+                .description("1 while the initial copy runs").register(metrics);
+        Gauge.builder(MetricNames.SNAPSHOT_TABLES_REMAINING, () -> copies.get().stream().mapToInt(CopyCounts::tablesLeft).sum())
+                .description("tables the initial copy has not finished").register(metrics);
+        estimates.forEach((table, rows) -> {
+            Gauge.builder(MetricNames.SNAPSHOT_ROWS_SCANNED, () -> copies.get().stream().mapToLong(c -> c.rowsCopied().getOrDefault(table, 0L)).sum())
+                    .tag(MetricNames.TAG_TABLE, table.toString()).description("rows the initial copy has read from the table").register(metrics);
+            Gauge.builder(MetricNames.SNAPSHOT_ROWS_ESTIMATED, () -> rows * routes.getOrDefault(table, 1)).tag(MetricNames.TAG_TABLE, table.toString())
+                    .description("the table's row count as PostgreSQL estimated it at start (pg_class.reltuples), times the service tables it is copied into")
+                    .register(metrics);
+        });
+    }
+
+    /** One writer's copy, as the gauges read it. */
+    public record CopyCounts(boolean running, int tablesLeft, Map<TableId, Long> rowsCopied) {
     }
 
     /** Row estimates of the tables (0 for a table never analyzed). */

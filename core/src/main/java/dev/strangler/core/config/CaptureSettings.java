@@ -10,9 +10,17 @@ import java.time.Duration;
  * @param heartbeatInterval how often a heartbeat advances the replication slot on quiet tables
  * @param slotName          the logical replication slot, created when missing
  * @param publicationName   the publication, created when missing with the mapped tables
+ * @param copyChunkRows     rows per chunk of {@link SnapshotMode#COPY}: one COPY and one service transaction each
  */
 public record CaptureSettings(SnapshotMode snapshot, Duration pollInterval, Duration heartbeatInterval,
-                              String slotName, String publicationName) {
+                              String slotName, String publicationName, int copyChunkRows) {
+
+    /** Rows per chunk of a {@link SnapshotMode#COPY} copy unless configured. */
+    public static final int DEFAULT_COPY_CHUNK_ROWS = 50_000;
+
+    public CaptureSettings(SnapshotMode snapshot, Duration pollInterval, Duration heartbeatInterval, String slotName, String publicationName) {
+        this(snapshot, pollInterval, heartbeatInterval, slotName, publicationName, DEFAULT_COPY_CHUNK_ROWS);
+    }
 
     /** Whether the capture copies the rows that exist before it starts. */
     public enum SnapshotMode {
@@ -23,6 +31,13 @@ public record CaptureSettings(SnapshotMode snapshot, Duration pollInterval, Dura
          * snapshot): a restart resumes the copy from its last stored chunk instead of starting it over
          */
         INCREMENTAL("incremental"),
+        /**
+         * copy existing rows from the first start, table by table in chunks of {@code copyChunkRows}, with
+         * PostgreSQL's COPY straight from the monolith into the service (not through Debezium and Kafka), while
+         * changes stream: a table's changes wait in the service's park until its copy is done, then are applied
+         * over it. A restart resumes after the last copied chunk. PostgreSQL on both ends.
+         */
+        COPY("copy"),
         /** only stream changes made from now on */
         NEVER("never");
 

@@ -126,6 +126,9 @@ public final class ConfigLoader {
                 root.problem(r.path() + ".to", "a table in a " + s.database().type().configName() + " service cannot have ',' in its name: '" + r.to() + "'");
             }
         }));
+        if (capture.snapshot() == CaptureSettings.SnapshotMode.COPY) {
+            checkCopy(root, monolith, services);
+        }
         if (monolith.type().binlog()) {
             if (capture.snapshot() == CaptureSettings.SnapshotMode.INCREMENTAL) {
                 root.problem("capture.snapshot", "incremental is not supported with a " + monolith.type().configName()
@@ -136,6 +139,33 @@ public final class ConfigLoader {
                             + " monolith is one-way for now)")));
         }
         return new StranglerConfig(kafka, monolith, capture, services, sync, writer, http, validator, router);
+    }
+
+    /**
+     * {@code capture.snapshot: copy} moves rows with PostgreSQL's COPY, as they are: it needs PostgreSQL on both ends
+     * and routes that carry rows unchanged (renames, dropped columns and a row filter are fine).
+     */
+    private static void checkCopy(ConfigNode root, DatabaseSettings monolith, Map<String, ServiceSettings> services) {
+        String instead = "; use capture.snapshot: incremental or initial";
+        if (monolith.type() != DatabaseType.POSTGRES) {
+            root.problem("capture.snapshot", "copy needs a PostgreSQL monolith, not " + monolith.type().configName() + instead);
+        }
+        for (ServiceSettings s : services.values()) {
+            if (s.database().type() != DatabaseType.POSTGRES) {
+                root.problem("capture.snapshot", "copy needs PostgreSQL services; service " + s.name() + " is "
+                        + s.database().type().configName() + instead);
+                continue;
+            }
+            for (TableRoute r : s.tables()) {
+                if (r.twoWay()) {
+                    root.problem(r.path() + ".direction", "capture.snapshot: copy does not copy into two-way tables (its rows would be "
+                            + "captured back without the writer's origin marker)" + instead);
+                } else if (!r.transform().isEmpty()) {
+                    root.problem(r.path(), "capture.snapshot: copy carries rows as they are and this route transforms them (derive, cast, "
+                            + "mask, rules or custom)" + instead);
+                }
+            }
+        }
     }
 
     private KafkaSettings kafka(ConfigNode n) {
@@ -201,8 +231,9 @@ public final class ConfigLoader {
         if (!IDENTIFIER.matcher(publication).matches()) {
             n.problem("publicationName", "must be a plain SQL identifier, not '" + publication + "'");
         }
+        int chunk = n.integer("copyChunkRows", CaptureSettings.DEFAULT_COPY_CHUNK_ROWS, 100, 10_000_000);
         n.finish();
-        return new CaptureSettings(snapshot, poll, heartbeat, slot, publication);
+        return new CaptureSettings(snapshot, poll, heartbeat, slot, publication, chunk);
     }
 
     /** A hash or fake mask needs {@code sync.maskKey}: every table that uses one without it is a problem. */

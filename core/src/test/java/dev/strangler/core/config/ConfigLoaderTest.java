@@ -214,4 +214,29 @@ class ConfigLoaderTest {
                 .hasMessageContaining("capture.snapshot: incremental is not supported with a mariadb monolith")
                 .hasMessageContaining("two-way sync needs a PostgreSQL monolith");
     }
+
+    @Test
+    void aCopyWithCopyIsAcceptedBetweenPostgresDatabasesForRoutesThatCarryRowsAsTheyAre() {
+        StranglerConfig ok = new ConfigLoader(k -> null, Path.of("/tmp")).parse("""
+                monolith: {url: "jdbc:postgresql://h/shop", user: u}
+                capture: {snapshot: copy, copyChunkRows: 5000}
+                services:
+                  orders: {url: "jdbc:postgresql://h/orders", user: u, tables: [{from: public.orders, where: "total > 0", columns: {note: null}}]}
+                """, "test");
+        assertThat(ok.capture().snapshot()).isEqualTo(CaptureSettings.SnapshotMode.COPY);
+        assertThat(ok.capture().copyChunkRows()).isEqualTo(5000);
+        assertThatThrownBy(() -> new ConfigLoader(k -> null, Path.of("/tmp")).parse("""
+                monolith: {url: "jdbc:postgresql://h/shop", user: u}
+                capture: {snapshot: copy, copyChunkRows: 10}
+                sync: {maskKey: "a key of sixteen characters"}
+                services:
+                  orders: {url: "jdbc:postgresql://h/orders", user: u, tables: [{from: public.orders, direction: two-way},
+                           {from: public.customers, mask: {email: hash}}]}
+                  billing: {type: mariadb, url: "jdbc:mariadb://h/billing", user: u, tables: [public.invoices]}
+                """, "test")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("capture.copyChunkRows")
+                .hasMessageContaining("copy does not copy into two-way tables")
+                .hasMessageContaining("this route transforms them")
+                .hasMessageContaining("copy needs PostgreSQL services; service billing is mariadb; use capture.snapshot: incremental or initial");
+    }
 }

@@ -1,0 +1,163 @@
+package dev.strangler.cli;
+
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code capture.snapshot: copy}: the initial copy with PostgreSQL's COPY, straight into the service, while
+ * changes stream; killed midway it resumes after its last chunk.
+ */
+class CopySnapshotIT extends SandboxTestBase {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CopySnapshotIT.class);
+    private static final int ROWS = 1_000_000;
+
+    /**
+     * A million rows copied while a workload updates, deletes and inserts rows all over the table (copied and
+     * not yet copied), killed (kill -9) a third of the way: the restart resumes after the last chunk, and the
+     * service ends equal to the monolith with no row inserted twice.
+     */
+    @Test
+    void aMillionRowCopyKilledMidwayUnderLoadResumesWithoutGapsOrDoubles() throws Exception {
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith("CREATE TABLE big (id bigint PRIMARY KEY, rev int NOT NULL, note text)",
+                    "INSERT INTO big SELECT g, 0, 'row ' || g FROM generate_series(1, " + ROWS + ") g", "ANALYZE big");
+            h.givenServiceWithApplyLog("big", "CREATE TABLE big (id bigint PRIMARY KEY, rev int NOT NULL, note text, strangler_version bigint)");
+            Path logs = Files.createDirectories(Path.of("target", "it-logs", "copy-" + System.nanoTime()).toAbsolutePath());
+            Path config = h.writeConfigText(h.config("- from: public.big")
+                    .replace("capture:\n", "capture:\n  snapshot: copy\n  copyChunkRows: 20000\n"));
+            Process strangler = CrashSafetyIT.startProcess(config, logs.resolve("run-1.log"));
+
+            AtomicBoolean running = new AtomicBoolean(true);
+            AtomicLong transactions = new AtomicLong();
+            Thread workload = new Thread(() -> workload(h, running, transactions), "copy-workload");
+            workload.start();
+
+            String health = awaitHealthAddress(logs.resolve("run-1.log"));
+            Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions().untilAsserted(() -> {
+                com.fasterxml.jackson.databind.JsonNode copy = dev.strangler.core.Json.mapper().readTree(
+                        java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(health)).build(),
+                                java.net.http.HttpResponse.BodyHandlers.ofString()).body()).path("copy");
+                assertThat(copy.path("state").asText()).isEqualTo("running");
+                assertThat(copy.path("rowsEstimated").asLong()).isEqualTo(ROWS);
+                assertThat(copy.path("rowsScanned").asLong()).isPositive();
+            });
+            String copied = "SELECT coalesce(max(rows_copied), 0) FROM strangler_copy";
+            Awaitility.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(20)).ignoreExceptions()
+                    .until(() -> h.count(h.serviceDb, copied) >= 300_000);
+            strangler.destroyForcibly().waitFor();
+            long copiedBeforeKill = h.count(h.serviceDb, copied);
+            LOG.info("killed with {} rows copied, {} workload transactions", copiedBeforeKill, transactions.get());
+            assertThat(copiedBeforeKill).as("the kill lands in the middle of the copy").isLessThan(ROWS - 100_000);
+
+            strangler = CrashSafetyIT.startProcess(config, logs.resolve("run-2.log"));
+            Awaitility.await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                    .until(() -> h.count(h.serviceDb, "SELECT count(*) FROM strangler_copy WHERE done") == 1);
+            long stopAt = transactions.get() + 200;
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> transactions.get() > stopAt);
+            running.set(false);
+            workload.join();
+
+            // a million rows compared as a count and a digest of them all, in each database
+            String digest = "SELECT count(*), md5(string_agg(id || ':' || rev || ':' || coalesce(note, '~'), ',' ORDER BY id)) FROM big";
+            h.awaitServiceMatchesMonolith(digest, digest, Duration.ofSeconds(120));
+            assertThat(h.serviceRows("SELECT id, count(*) FROM apply_log WHERE op = 'INSERT' GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 10"))
+                    .as("rows inserted twice (id, times)").isEmpty();
+            assertThat(Files.readString(logs.resolve("run-2.log"))).contains("resumes after key [" );
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM strangler_parked")).as("nothing left in the park").isZero();
+            strangler.destroy();
+            assertThat(strangler.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    /**
+     * Parents before children, a child whose parent is deleted after the child's chunk was read (the chunk is
+     * read again without it), and a service table that already holds rows: rows with a version stay, rows
+     * without one are overwritten by the copy.
+     */
+    @Test
+    void foreignKeysAndATableThatIsNotEmpty() {
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith("CREATE TABLE parent (id bigint PRIMARY KEY, name text)",
+                    "CREATE TABLE child (id bigint PRIMARY KEY, parent_id bigint NOT NULL REFERENCES parent ON DELETE CASCADE, name text)",
+                    "CREATE TABLE prefilled (id bigint PRIMARY KEY, name text)",
+                    "INSERT INTO parent SELECT g, 'parent ' || g FROM generate_series(1, 20000) g",
+                    "INSERT INTO child SELECT g, 1 + g % 20000, 'child ' || g FROM generate_series(1, 60000) g",
+                    "INSERT INTO prefilled SELECT g, 'monolith ' || g FROM generate_series(1, 5000) g", "ANALYZE");
+            h.givenService("CREATE TABLE parent (id bigint PRIMARY KEY, name text, strangler_version bigint)",
+                    "CREATE TABLE child (id bigint PRIMARY KEY, parent_id bigint NOT NULL REFERENCES parent ON DELETE CASCADE, name text, "
+                            + "strangler_version bigint)",
+                    "CREATE TABLE prefilled (id bigint PRIMARY KEY, name text, strangler_version bigint)",
+                    // rows loaded by hand before Strangler (no version) and a row the monolith does not have
+                    "INSERT INTO prefilled SELECT g, 'stale ' || g, NULL FROM generate_series(1, 1000) g");
+            String tables = "- from: public.parent\n- from: public.child\n- from: public.prefilled";
+            h.startStranglerWith(h.config(tables).replace("capture:\n", "capture:\n  snapshot: copy\n  copyChunkRows: 1000\n"));
+            // while the copy runs: parents deleted with their children (some while their children are being copied),
+            // new parents with new children, children changed
+            String childDone = "SELECT count(*) FROM strangler_copy WHERE target_table = 'public.child' AND done";
+            for (int i = 0; i < 400 && h.count(h.serviceDb, childDone) == 0; i++) {
+                h.inMonolith("DELETE FROM parent WHERE id IN (SELECT id FROM parent WHERE id % 400 = " + i + " LIMIT 10)",
+                        "INSERT INTO parent VALUES (" + (100_000 + i) + ", 'new')",
+                        "INSERT INTO child VALUES (" + (100_000 + i) + ", " + (100_000 + i) + ", 'new child')",
+                        "UPDATE child SET name = 'changed' WHERE id % 997 = " + i);
+                java.util.concurrent.locks.LockSupport.parkNanos(20_000_000);
+            }
+            h.inMonolith("UPDATE prefilled SET name = 'changed' WHERE id % 100 = 0");
+            for (String table : List.of("parent", "child", "prefilled")) {
+                String rows = "SELECT * FROM " + table + " ORDER BY id";
+                String serviceRows = "SELECT " + (table.equals("child") ? "id, parent_id, name" : "id, name") + " FROM " + table + " ORDER BY id";
+                h.awaitServiceMatchesMonolith(rows, serviceRows, Duration.ofSeconds(120));
+            }
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM strangler_copy WHERE done")).isEqualTo(3);
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM strangler_parked")).isZero();
+        }
+    }
+
+    private static void workload(StranglerHarness h, AtomicBoolean running, AtomicLong transactions) {
+        Random random = new Random(11);
+        long nextId = 2_000_000;
+        try (Connection c = h.postgres.connect(h.monolithDb)) {
+            c.setAutoCommit(false);
+            while (running.get()) {
+                int dice = random.nextInt(10);
+                long id = 1 + random.nextInt(ROWS);
+                String sql = dice < 6 ? "UPDATE big SET rev = rev + 1, note = 'update ' || rev WHERE id = ?"
+                        : dice < 8 ? "DELETE FROM big WHERE id = ?" : "INSERT INTO big VALUES (?, 0, 'new')";
+                try (PreparedStatement ps = c.prepareStatement(sql)) {
+                    ps.setLong(1, dice < 8 ? id : nextId++);
+                    ps.executeUpdate();
+                }
+                c.commit();
+                transactions.incrementAndGet();
+                java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("workload failed", e);
+        }
+    }
+
+    private static String awaitHealthAddress(Path log) {
+        Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+                .until(() -> Files.exists(log) && Files.readString(log).contains("health and metrics on"));
+        try {
+            return Files.readString(log).replaceAll("(?s).*dashboard on (http://[^/]+)/.*", "$1") + "/health";
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}

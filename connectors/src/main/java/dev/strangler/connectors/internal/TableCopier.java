@@ -1,0 +1,457 @@
+package dev.strangler.connectors.internal;
+
+import dev.strangler.connectors.PostgresNames;
+import dev.strangler.connectors.TableSchema;
+import dev.strangler.core.TableId;
+import dev.strangler.core.config.TableRoute;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyOut;
+import org.postgresql.copy.PGCopyOutputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
+
+/**
+ * Copies the existing rows of a service's tables from a PostgreSQL monolith with PostgreSQL's COPY
+ * ({@code capture.snapshot: copy}): table by table (parents first), in chunks of key ranges, each chunk read
+ * in one repeatable-read snapshot of the monolith and written with its progress row in one service
+ * transaction, so a restart resumes after the last chunk that committed.
+ *
+ * <p>Why rows are never lost or left behind: the capture's replication slot exists before the first chunk
+ * is read, so every change committed after a chunk's snapshot is in the stream; while a table is copied
+ * the writer parks its changes (newest per key) instead of applying them, and applies them over the copy
+ * once the table is done. Copied rows carry version 0, older than any streamed change, so each parked
+ * change wins over the copied row, and a parked delete removes a row the copy read before it was deleted.
+ *
+ * <p>A chunk is COPYed straight into the service table. Where the table already holds rows of the range
+ * (a table that was not empty), the chunk goes through a temporary table and an upsert that keeps every
+ * row with a version (a row synced before, or one the version guard knows) and fills the rest. A chunk a
+ * foreign key rejects (its parent row was deleted since the chunk's snapshot, or a new parent has not
+ * been applied yet) is read again, leaving out rows the monolith no longer has, and retried.
+ */
+public final class TableCopier {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TableCopier.class);
+
+    /** The service's table of copy progress: one row per writer and service table. */
+    public static final String PROGRESS_TABLE = "strangler_copy";
+    private static final String UNIQUE_VIOLATION = "23505";
+    private static final String FOREIGN_KEY_VIOLATION = "23503";
+    private static final int FOREIGN_KEY_ATTEMPTS = 120;
+
+    /** Opens a connection; the copier owns and closes it. */
+    @FunctionalInterface
+    public interface Connector {
+        Connection open() throws SQLException;
+    }
+
+    /** What the copier tells its writer. */
+    public interface Listener {
+        /** Every row of the table is copied: its parked changes can be applied. */
+        void copied(TableId serviceTable);
+    }
+
+    /** The copy of one route as the progress table holds it. */
+    record Progress(Optional<List<String>> lastKey, long rows, boolean done) {
+    }
+
+    private final String writer;
+    private final String slotName;
+    private final int chunkRows;
+    private final Connector monolith;
+    private final Connector service;
+    private final Listener listener;
+    private final BooleanSupplier running;
+    private final Map<TableId, AtomicLong> rowsCopied = new ConcurrentHashMap<>();
+    private volatile int tablesLeft;
+
+    public TableCopier(String writer, String slotName, int chunkRows, Connector monolith, Connector service, Listener listener,
+                       BooleanSupplier running) {
+        this.writer = writer;
+        this.slotName = slotName;
+        this.chunkRows = chunkRows;
+        this.monolith = monolith;
+        this.service = service;
+        this.listener = listener;
+        this.running = running;
+    }
+
+    public static String createProgressTable() {
+        return "CREATE TABLE IF NOT EXISTS " + PROGRESS_TABLE + " (writer text NOT NULL, target_table text NOT NULL, "
+                + "source_table text NOT NULL, last_key text[], rows_copied bigint NOT NULL DEFAULT 0, done boolean NOT NULL DEFAULT false, "
+                + "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (writer, target_table))";
+    }
+
+    /** The service tables of a writer whose copy is done. Parameters: writer. */
+    public static String doneTables() {
+        return "SELECT target_table FROM " + PROGRESS_TABLE + " WHERE writer = ? AND done";
+    }
+
+    /** Rows copied so far per monolith table (every route of it summed). */
+    public Map<TableId, Long> rowsCopied() {
+        Map<TableId, Long> out = new java.util.HashMap<>();
+        rowsCopied.forEach((t, n) -> out.put(t, n.get()));
+        return out;
+    }
+
+    public int tablesLeft() {
+        return tablesLeft;
+    }
+
+    /** A route to copy, with the monolith table's definition. */
+    public record Job(TableRoute route, TableSchema source) {
+    }
+
+    /**
+     * Copies the jobs in order; returns when all are done or the copier is stopped.
+     *
+     * @throws SQLException when a database fails beyond what a retry mends
+     */
+    public void run(List<Job> jobs) throws SQLException, InterruptedException {
+        tablesLeft = jobs.size();
+        jobs.forEach(j -> rowsCopied.computeIfAbsent(j.route().from(), t -> new AtomicLong()));
+        awaitSlot();
+        for (Job job : jobs) {
+            if (!running.getAsBoolean()) {
+                return;
+            }
+            copy(job);
+            if (!running.getAsBoolean()) {
+                return;
+            }
+            tablesLeft--;
+            listener.copied(job.route().to());
+        }
+    }
+
+    /**
+     * The slot must be consistent before the first chunk's snapshot: then every change that snapshot does not
+     * see is in the stream. A slot being created is listed at once, but its {@code confirmed_flush_lsn} is set
+     * only when it reached its consistent point (a transaction that commits before that is not streamed).
+     */
+    private void awaitSlot() throws SQLException, InterruptedException {
+        long logged = 0;
+        while (running.getAsBoolean()) {
+            try (Connection c = monolith.open(); PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_replication_slots WHERE slot_name = ? AND confirmed_flush_lsn IS NOT NULL")) {
+                ps.setString(1, slotName);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        return;
+                    }
+                }
+            }
+            if (System.nanoTime() - logged > 30_000_000_000L) {
+                LOG.info("copy {}: waiting for the capture's replication slot {} before copying existing rows", writer, slotName);
+                logged = System.nanoTime();
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private void copy(Job job) throws SQLException, InterruptedException {
+        TableRoute route = job.route();
+        List<String> key = route.keyOr(job.source().primaryKey());
+        List<String> keyTypes = key.stream().map(k -> job.source().column(k).orElseThrow().type()).toList();
+        List<String> sourceColumns = job.source().columnNames().stream().filter(c -> route.targetColumn(c).isPresent()).toList();
+        List<String> targetColumns = sourceColumns.stream().map(c -> route.targetColumn(c).orElseThrow()).toList();
+        List<String> targetKey = key.stream().map(k -> route.targetColumn(k).orElseThrow()).toList();
+        Statements sql = new Statements(route, key, keyTypes, sourceColumns, targetColumns, targetKey);
+        try (Connection m = monolith.open(); Connection s = service.open()) {
+            prepare(m);
+            prepare(s);
+            m.setAutoCommit(false);
+            m.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            m.setReadOnly(true);
+            s.setAutoCommit(false);
+            Progress progress = readProgress(s, route);
+            rowsCopied.get(route.from()).addAndGet(progress.rows());
+            if (progress.done()) {
+                return;
+            }
+            LOG.info("copy {}: {} → {} {}", writer, route.from(), route.to(),
+                    progress.lastKey().map(k -> "resumes after key " + k + " (" + progress.rows() + " rows copied before)").orElse("starts"));
+            long started = System.nanoTime();
+            long rows = progress.rows();
+            Optional<List<String>> last = progress.lastKey();
+            boolean viaStage = false;
+            int foreignKeyAttempts = 0;
+            int readAgain = 0;
+            while (running.getAsBoolean()) {
+                Optional<List<String>> high = boundary(m, sql, last);
+                long copied;
+                try {
+                    copied = viaStage || foreignKeyAttempts > 0
+                            ? copyViaStage(m, s, sql, last, high, foreignKeyAttempts > 0)
+                            : copyStraight(m, s, sql, last, high);
+                    saveProgress(s, route, high, copied, high.isEmpty());
+                    s.commit();
+                    m.commit();
+                } catch (SQLException e) {
+                    s.rollback();
+                    m.rollback();
+                    if (UNIQUE_VIOLATION.equals(e.getSQLState()) && !viaStage) {
+                        LOG.info("copy {}: {} already holds rows of the range after {}: chunks go through an upsert from now on",
+                                writer, route.to(), last.orElse(List.of()));
+                        viaStage = true;
+                        continue;
+                    }
+                    if (FOREIGN_KEY_VIOLATION.equals(e.getSQLState()) && foreignKeyAttempts < FOREIGN_KEY_ATTEMPTS) {
+                        // a parent deleted since the chunk's snapshot (the child's delete waits in the park), or a new
+                        // parent the writer has not applied yet: the chunk again, without rows the monolith no longer has
+                        foreignKeyAttempts++;
+                        readAgain++;
+                        LOG.debug("copy {}: a foreign key rejected a chunk of {} ({}); retrying", writer, route.to(), e.getMessage());
+                        Thread.sleep(Math.min(1000, 50L * foreignKeyAttempts));
+                        continue;
+                    }
+                    throw new SQLException("copy of " + route.from() + " into " + route.to() + " after key " + last.orElse(List.of())
+                            + " failed: " + e.getMessage(), e.getSQLState(), e);
+                }
+                foreignKeyAttempts = 0;
+                rows += copied;
+                rowsCopied.get(route.from()).addAndGet(copied);
+                if (high.isEmpty()) {
+                    double seconds = (System.nanoTime() - started) / 1e9;
+                    LOG.info("copy {}: {} → {} done: {} rows ({} s, {} rows/s this run{})", writer, route.from(), route.to(), rows,
+                            String.format("%.1f", seconds), Math.round((rows - progress.rows()) / Math.max(seconds, 0.001)),
+                            readAgain == 0 ? "" : "; " + readAgain + " chunks read again after a foreign key rejected them");
+                    return;
+                }
+                last = high;
+            }
+        }
+    }
+
+    private static void prepare(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            // both ends render and read values alike: text COPY of timestamptz, intervals, bytea, floats
+            st.execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; "
+                    + "SET extra_float_digits = 3; SET bytea_output = 'hex'");
+        }
+    }
+
+    private Progress readProgress(Connection s, TableRoute route) throws SQLException {
+        try (PreparedStatement ps = s.prepareStatement("SELECT last_key, rows_copied, done FROM " + PROGRESS_TABLE
+                + " WHERE writer = ? AND target_table = ?")) {
+            ps.setString(1, writer);
+            ps.setString(2, route.to().toString());
+            try (ResultSet rs = ps.executeQuery()) {
+                Progress p = new Progress(Optional.empty(), 0, false);
+                if (rs.next()) {
+                    Array a = rs.getArray(1);
+                    p = new Progress(a == null ? Optional.empty() : Optional.of(List.of((String[]) a.getArray())), rs.getLong(2), rs.getBoolean(3));
+                }
+                s.commit();
+                return p;
+            }
+        }
+    }
+
+    private void saveProgress(Connection s, TableRoute route, Optional<List<String>> high, long rows, boolean done) throws SQLException {
+        try (PreparedStatement ps = s.prepareStatement("INSERT INTO " + PROGRESS_TABLE
+                + " AS p (writer, target_table, source_table, last_key, rows_copied, done, updated_at) VALUES (?, ?, ?, ?, ?, ?, now()) "
+                + "ON CONFLICT (writer, target_table) DO UPDATE SET last_key = EXCLUDED.last_key, rows_copied = p.rows_copied + EXCLUDED.rows_copied, "
+                + "done = EXCLUDED.done, updated_at = now()")) {
+            ps.setString(1, writer);
+            ps.setString(2, route.to().toString());
+            ps.setString(3, route.from().toString());
+            ps.setArray(4, high.isEmpty() ? null : s.createArrayOf("text", high.get().toArray()));
+            ps.setLong(5, rows);
+            ps.setBoolean(6, done);
+            ps.executeUpdate();
+        }
+    }
+
+    /** The last key of the next chunk, or empty when fewer than a chunk's rows are left (the last chunk). */
+    private Optional<List<String>> boundary(Connection m, Statements sql, Optional<List<String>> last) throws SQLException {
+        try (PreparedStatement ps = m.prepareStatement(sql.boundary(last.isPresent()))) {
+            int i = sql.bindKey(ps, 1, last);
+            ps.setInt(i, chunkRows - 1);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                List<String> high = new ArrayList<>();
+                for (int c = 1; c <= sql.key.size(); c++) {
+                    high.add(rs.getString(c));
+                }
+                return Optional.of(high);
+            }
+        }
+    }
+
+    /** COPY of the chunk from the monolith straight into the service table. */
+    private long copyStraight(Connection m, Connection s, Statements sql, Optional<List<String>> last, Optional<List<String>> high)
+            throws SQLException {
+        return pipe(m, sql.read(last, high), s, "COPY " + sql.target + " (" + sql.targetList() + ", " + TableRoute.VERSION_COLUMN
+                + ") FROM STDIN");
+    }
+
+    /**
+     * The chunk into a temporary table, then an upsert with the writer's guard (version 0: only rows without a
+     * version, or with a forgotten one, are overwritten).
+     *
+     * @param recheck leave out rows whose key the monolith no longer has (or its filter no longer selects)
+     */
+    private long copyViaStage(Connection m, Connection s, Statements sql, Optional<List<String>> last, Optional<List<String>> high,
+                              boolean recheck) throws SQLException {
+        try (Statement st = s.createStatement()) {
+            st.execute("DROP TABLE IF EXISTS pg_temp.strangler_copy_stage, pg_temp.strangler_copy_keys");
+            st.execute("CREATE TEMP TABLE strangler_copy_stage AS SELECT " + sql.targetList() + ", " + TableRoute.VERSION_COLUMN
+                    + " FROM " + sql.target + " WITH NO DATA");
+        }
+        pipe(m, sql.read(last, high), s, "COPY pg_temp.strangler_copy_stage FROM STDIN");
+        if (recheck) {
+            try (Statement st = s.createStatement()) {
+                st.execute("CREATE TEMP TABLE strangler_copy_keys AS SELECT " + sql.targetKeyList() + " FROM " + sql.target + " WITH NO DATA");
+            }
+            // the monolith now, not the chunk's snapshot
+            try (Connection now = monolith.open()) {
+                prepare(now);
+                pipe(now, sql.readKeys(last, high), s, "COPY pg_temp.strangler_copy_keys FROM STDIN");
+            }
+            try (Statement st = s.createStatement()) {
+                st.executeUpdate("DELETE FROM pg_temp.strangler_copy_stage s WHERE NOT EXISTS (SELECT 1 FROM pg_temp.strangler_copy_keys k WHERE "
+                        + sql.targetKey.stream().map(k -> "k." + q(k) + " = s." + q(k)).collect(Collectors.joining(" AND ")) + ")");
+            }
+        }
+        try (Statement st = s.createStatement()) {
+            List<String> sets = new ArrayList<>();
+            sql.targetColumns.stream().filter(c -> !sql.targetKey.contains(c)).forEach(c -> sets.add(q(c) + " = EXCLUDED." + q(c)));
+            sets.add(TableRoute.VERSION_COLUMN + " = EXCLUDED." + TableRoute.VERSION_COLUMN);
+            return st.executeUpdate("INSERT INTO " + sql.target + " AS t (" + sql.targetList() + ", " + TableRoute.VERSION_COLUMN + ") SELECT "
+                    + sql.targetList() + ", " + TableRoute.VERSION_COLUMN + " FROM pg_temp.strangler_copy_stage ON CONFLICT ("
+                    + sql.targetKeyList() + ") DO UPDATE SET " + String.join(", ", sets) + " WHERE t." + TableRoute.VERSION_COLUMN
+                    + " IS NULL OR t." + TableRoute.VERSION_COLUMN + " < EXCLUDED." + TableRoute.VERSION_COLUMN);
+        }
+    }
+
+    /** COPY out of one connection into another, a row at a time, through a buffered COPY in. */
+    private static long pipe(Connection from, String copyOut, Connection to, String copyIn) throws SQLException {
+        CopyOut out = from.unwrap(PGConnection.class).getCopyAPI().copyOut(copyOut);
+        try (PGCopyOutputStream in = new PGCopyOutputStream(to.unwrap(PGConnection.class), copyIn, 1 << 16)) {
+            byte[] row;
+            while ((row = out.readFromCopy()) != null) {
+                in.write(row);
+            }
+            in.endCopy();
+            return out.getHandledRowCount();
+        } catch (IOException e) {
+            if (out.isActive()) {
+                out.cancelCopy();
+            }
+            if (e.getCause() instanceof SQLException sqlError) {
+                throw sqlError;
+            }
+            throw new SQLException("COPY into the service failed: " + e.getMessage(), "08006", e);
+        } catch (SQLException e) {
+            if (out.isActive()) {
+                out.cancelCopy();
+            }
+            throw e;
+        }
+    }
+
+    private static String q(String identifier) {
+        return PostgresNames.quote(identifier);
+    }
+
+    /** The SQL of one route's copy. */
+    private static final class Statements {
+        final TableRoute route;
+        final List<String> key;
+        final List<String> keyTypes;
+        final List<String> sourceColumns;
+        final List<String> targetColumns;
+        final List<String> targetKey;
+        final String source;
+        final String target;
+
+        Statements(TableRoute route, List<String> key, List<String> keyTypes, List<String> sourceColumns, List<String> targetColumns,
+                   List<String> targetKey) {
+            this.route = route;
+            this.key = key;
+            this.keyTypes = keyTypes;
+            this.sourceColumns = sourceColumns;
+            this.targetColumns = targetColumns;
+            this.targetKey = targetKey;
+            this.source = PostgresNames.qualified(route.from());
+            this.target = PostgresNames.qualified(route.to());
+        }
+
+        String targetList() {
+            return targetColumns.stream().map(TableCopier::q).collect(Collectors.joining(", "));
+        }
+
+        String targetKeyList() {
+            return targetKey.stream().map(TableCopier::q).collect(Collectors.joining(", "));
+        }
+
+        private String keyTuple() {
+            return "(" + key.stream().map(TableCopier::q).collect(Collectors.joining(", ")) + ")";
+        }
+
+        /** {@code (?::type, ...)}: a key bound as text, read as the key columns' types. */
+        private String keyParams() {
+            return "(" + keyTypes.stream().map(t -> "?::" + t).collect(Collectors.joining(", ")) + ")";
+        }
+
+        /** Parameters: the last key (when after), the offset. */
+        String boundary(boolean after) {
+            return "SELECT " + key.stream().map(k -> q(k) + "::text").collect(Collectors.joining(", ")) + " FROM " + source
+                    + (after ? " WHERE " + keyTuple() + " > " + keyParams() : "") + " ORDER BY " + key.stream().map(TableCopier::q)
+                    .collect(Collectors.joining(", ")) + " OFFSET ? LIMIT 1";
+        }
+
+        int bindKey(PreparedStatement ps, int index, Optional<List<String>> value) throws SQLException {
+            if (value.isPresent()) {
+                for (String v : value.get()) {
+                    ps.setString(index++, v);
+                }
+            }
+            return index;
+        }
+
+        /** The range's condition with the keys inlined as literals (COPY takes no parameters). */
+        private String range(Optional<List<String>> last, Optional<List<String>> high) {
+            List<String> conditions = new ArrayList<>();
+            last.ifPresent(l -> conditions.add(keyTuple() + " > " + literal(l)));
+            high.ifPresent(h -> conditions.add(keyTuple() + " <= " + literal(h)));
+            route.where().ifPresent(w -> conditions.add("(" + w.text() + ")"));
+            return conditions.isEmpty() ? "" : " WHERE " + String.join(" AND ", conditions);
+        }
+
+        private String literal(List<String> values) {
+            List<String> parts = new ArrayList<>();
+            for (int i = 0; i < values.size(); i++) {
+                parts.add("'" + values.get(i).replace("'", "''") + "'::" + keyTypes.get(i));
+            }
+            return "(" + String.join(", ", parts) + ")";
+        }
+
+        String read(Optional<List<String>> last, Optional<List<String>> high) {
+            return "COPY (SELECT " + sourceColumns.stream().map(TableCopier::q).collect(Collectors.joining(", ")) + ", 0::bigint FROM "
+                    + source + range(last, high) + ") TO STDOUT";
+        }
+
+        String readKeys(Optional<List<String>> last, Optional<List<String>> high) {
+            return "COPY (SELECT " + key.stream().map(TableCopier::q).collect(Collectors.joining(", ")) + " FROM " + source
+                    + range(last, high) + ") TO STDOUT";
+        }
+    }
+}
