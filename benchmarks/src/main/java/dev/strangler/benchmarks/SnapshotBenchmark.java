@@ -58,6 +58,9 @@ final class SnapshotBenchmark implements java.util.concurrent.Callable<Integer> 
             + "resumable snapshot) or initial (Debezium's blocking snapshot).")
     String mode;
 
+    @Option(names = "--chunk-rows", defaultValue = "50000", description = "capture.copyChunkRows for --mode copy (default: ${DEFAULT-VALUE}).")
+    int chunkRows;
+
     @Option(names = "--ceiling-runs", defaultValue = "3", description = "Dump/restore runs (the median is reported).")
     int ceilingRuns;
 
@@ -81,6 +84,9 @@ final class SnapshotBenchmark implements java.util.concurrent.Callable<Integer> 
         result.put("java", System.getProperty("java.version"));
         result.put("rows", rows);
         result.put("mode", mode);
+        if (mode.equals("copy")) {
+            result.put("copyChunkRows", chunkRows);
+        }
         result.put("changeRatePerSecond", changeRate);
         Path work = Files.createTempDirectory("strangler-bench-snapshot");
         try (EmbeddedKafka kafka = EmbeddedKafka.startTemporary(); EmbeddedPostgres postgres = EmbeddedPostgres.start()) {
@@ -269,7 +275,7 @@ final class SnapshotBenchmark implements java.util.concurrent.Callable<Integer> 
         return """
                 kafka: {bootstrap: "%s", topicPrefix: bench}
                 monolith: {url: "%s", user: postgres, password: postgres}
-                capture: {snapshot: %s}
+                capture: {snapshot: %s, copyChunkRows: %d}
                 sync: {stateDir: "%s"}
                 services:
                   svc:
@@ -277,6 +283,6 @@ final class SnapshotBenchmark implements java.util.concurrent.Callable<Integer> 
                     user: postgres
                     password: postgres
                     tables: [{from: public.items}]
-                """.formatted(kafka.bootstrapServers(), postgres.jdbcUrl("monolith"), mode, work.resolve("streams"), postgres.jdbcUrl("service"));
+                """.formatted(kafka.bootstrapServers(), postgres.jdbcUrl("monolith"), mode, chunkRows, work.resolve("streams"), postgres.jdbcUrl("service"));
     }
 }

@@ -212,7 +212,7 @@ final class ResetCommand implements Callable<Integer> {
         for (ServiceSettings s : services) {
             try (Connection c = dev.strangler.connectors.StartupChecks.connect(s.database()); var st = c.createStatement()) {
                 if (whole) {
-                    st.execute("DROP TABLE IF EXISTS strangler_offsets, strangler_parked");
+                    st.execute("DROP TABLE IF EXISTS strangler_offsets, strangler_parked, strangler_copy");
                     // the next initial copy gives its rows version 0, which never overwrites a streamed version: without
                     // this, rows changed while Strangler was stopped would keep their old values
                     JdbcApplyWriter.forgetVersions(s, c);
@@ -233,9 +233,9 @@ final class ResetCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** A writer's stored offsets and parked rows, in whichever database (a table not there yet: nothing to delete). */
+    /** A writer's stored offsets, parked rows and copy progress ({@code capture.snapshot: copy}), in whichever database (a table not there yet: nothing to delete). */
     private static void deleteWriterRows(java.sql.Statement st, String writerName) throws SQLException {
-        for (String table : List.of("strangler_offsets", "strangler_parked")) {
+        for (String table : List.of("strangler_offsets", "strangler_parked", "strangler_copy")) {
             try (PreparedStatement ps = st.getConnection().prepareStatement("DELETE FROM " + table + " WHERE writer = ?")) {
                 ps.setString(1, writerName);
                 ps.executeUpdate();

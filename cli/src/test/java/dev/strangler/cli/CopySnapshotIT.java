@@ -96,8 +96,8 @@ class CopySnapshotIT extends SandboxTestBase {
             h.givenMonolith("CREATE TABLE parent (id bigint PRIMARY KEY, name text)",
                     "CREATE TABLE child (id bigint PRIMARY KEY, parent_id bigint NOT NULL REFERENCES parent ON DELETE CASCADE, name text)",
                     "CREATE TABLE prefilled (id bigint PRIMARY KEY, name text)",
-                    "INSERT INTO parent SELECT g, 'parent ' || g FROM generate_series(1, 20000) g",
-                    "INSERT INTO child SELECT g, 1 + g % 20000, 'child ' || g FROM generate_series(1, 60000) g",
+                    "INSERT INTO parent SELECT g, 'parent ' || g FROM generate_series(1, 5000) g",
+                    "INSERT INTO child SELECT g, 1 + g % 5000, 'child ' || g FROM generate_series(1, 20000) g",
                     "INSERT INTO prefilled SELECT g, 'monolith ' || g FROM generate_series(1, 5000) g", "ANALYZE");
             h.givenService("CREATE TABLE parent (id bigint PRIMARY KEY, name text, strangler_version bigint)",
                     "CREATE TABLE child (id bigint PRIMARY KEY, parent_id bigint NOT NULL REFERENCES parent ON DELETE CASCADE, name text, "
@@ -111,7 +111,7 @@ class CopySnapshotIT extends SandboxTestBase {
             // new parents with new children, children changed
             String childDone = "SELECT count(*) FROM strangler_copy WHERE target_table = 'public.child' AND done";
             for (int i = 0; i < 400 && h.count(h.serviceDb, childDone) == 0; i++) {
-                h.inMonolith("DELETE FROM parent WHERE id IN (SELECT id FROM parent WHERE id % 400 = " + i + " LIMIT 10)",
+                h.inMonolith("DELETE FROM parent WHERE id IN (SELECT id FROM parent WHERE id % 400 = " + i + " LIMIT 3)",
                         "INSERT INTO parent VALUES (" + (100_000 + i) + ", 'new')",
                         "INSERT INTO child VALUES (" + (100_000 + i) + ", " + (100_000 + i) + ", 'new child')",
                         "UPDATE child SET name = 'changed' WHERE id % 997 = " + i);

@@ -126,9 +126,10 @@ public final class JdbcApplyWriter implements Component {
     /**
      * Where {@code capture.snapshot: copy} reads existing rows.
      *
-     * @param slotName the capture's replication slot, which must exist before the first chunk is read
+     * @param slotName        the capture's replication slot, which must be consistent before the first chunk is read
+     * @param publicationName the capture's publication, which must hold a table before its first chunk is read
      */
-    public record CopyFrom(dev.strangler.core.config.DatabaseSettings monolith, String slotName, int chunkRows) {
+    public record CopyFrom(dev.strangler.core.config.DatabaseSettings monolith, String slotName, String publicationName, int chunkRows) {
     }
 
     /** The copy of existing rows as far as it got: running, service tables left, rows copied per monolith table. */
@@ -281,8 +282,9 @@ public final class JdbcApplyWriter implements Component {
         List<dev.strangler.connectors.internal.TableCopier.Job> jobs = new ArrayList<>();
         service.tables().stream().filter(r -> copying.contains(r.to()))
                 .sorted(java.util.Comparator.comparing(r -> order.positions().getOrDefault(r.to(), 0)))
-                .forEach(r -> jobs.add(new dev.strangler.connectors.internal.TableCopier.Job(r, sourceSchemas.get(r.from()))));
-        copier = new dev.strangler.connectors.internal.TableCopier(writerName, from.slotName(), from.chunkRows(),
+                .forEach(r -> jobs.add(new dev.strangler.connectors.internal.TableCopier.Job(r, sourceSchemas.get(r.from()),
+                        targetSchemas.get(r.to()))));
+        copier = new dev.strangler.connectors.internal.TableCopier(writerName, from.slotName(), from.publicationName(), from.chunkRows(),
                 () -> StartupChecks.connect(from.monolith()), this::connect, table -> {
                     copying.remove(table);
                     copiedSinceRetry.set(true);
