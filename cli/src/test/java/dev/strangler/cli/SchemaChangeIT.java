@@ -78,6 +78,24 @@ class SchemaChangeIT extends SandboxTestBase {
             h.awaitServiceMatchesMonolith(withoutColor, withoutColor, Duration.ofSeconds(30));
             Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(h.serviceRows(
                     "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'color'")).containsExactly(List.of("0")));
+
+            // narrowed (varchar(20) followed earlier, now 16): not followed; the table pauses until the service column matches
+            h.inMonolith("ALTER TABLE items ALTER COLUMN code TYPE varchar(16)");
+            Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(h.metrics.get(MetricNames.WRITER_TABLE_PAUSED)
+                    .tag(MetricNames.TAG_TARGET_TABLE, "public.items").gauge().value()).isEqualTo(1.0));
+            h.inMonolith("INSERT INTO items VALUES (9, 'i', 9)", "INSERT INTO other VALUES (3, 'flows on')");
+            Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                    assertThat(h.serviceRows("SELECT count(*) FROM other")).containsExactly(List.of("3")));
+            Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(h.serviceRows(
+                    "SELECT count(*) FROM strangler_parked WHERE reason LIKE 'paused: %narrowed code from character varying(20) to "
+                            + "character varying(16)%ALTER TABLE \"public\".\"items\" ALTER COLUMN \"code\" TYPE character varying(16)%'"))
+                    .containsExactly(List.of("1")));
+            assertThat(h.serviceRows("SELECT count(*) FROM items WHERE id = 9")).containsExactly(List.of("0"));
+            h.givenService("ALTER TABLE items ALTER COLUMN code TYPE varchar(16)");
+            h.awaitServiceMatchesMonolith(withoutColor, withoutColor, Duration.ofSeconds(30));
+            Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(h.metrics.get(MetricNames.WRITER_TABLE_PAUSED)
+                    .tag(MetricNames.TAG_TARGET_TABLE, "public.items").gauge().value()).isZero());
+            assertThat(h.serviceRows("SELECT count(*) FROM strangler_parked")).containsExactly(List.of("0"));
         }
     }
 }

@@ -178,8 +178,8 @@ public final class JdbcApplyWriter implements Component {
     private volatile Thread thread;
     /** service tables whose existing rows are being copied: their changes are parked until the copy is done */
     private final Set<TableId> copying = ConcurrentHashMap.newKeySet();
-    /** set by the copier when a table is done: its parked changes are applied */
-    private final java.util.concurrent.atomic.AtomicBoolean copiedSinceRetry = new java.util.concurrent.atomic.AtomicBoolean();
+    /** set when a table's rows may go in again (its copy is done, a narrowing was matched): its parked changes are applied */
+    private final java.util.concurrent.atomic.AtomicBoolean releasedSinceRetry = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile dev.strangler.connectors.internal.TableCopier copier;
     private volatile Thread copyThread;
     private KafkaProducer<byte[], byte[]> deadLetterProducer;
@@ -287,7 +287,7 @@ public final class JdbcApplyWriter implements Component {
         copier = new dev.strangler.connectors.internal.TableCopier(writerName, from.slotName(), from.publicationName(), from.chunkRows(),
                 () -> StartupChecks.connect(from.monolith()), this::connect, table -> {
                     copying.remove(table);
-                    copiedSinceRetry.set(true);
+                    releasedSinceRetry.set(true);
                     LOG.info("writer {}: {} is copied; its changes parked meanwhile are applied now", service.name(), table);
                 }, () -> state.get() == ComponentState.STARTING || state.get() == ComponentState.RUNNING);
         copyThread = new Thread(() -> {
@@ -524,8 +524,9 @@ public final class JdbcApplyWriter implements Component {
                     } else if (!parked.isEmpty() && (lastRetryFreedRows > 0 || clock.millis() - lastParkedRetryMs > PARKED_RETRY_IDLE_MS)) {
                         retryParkedAlone(connection);
                     }
-                    if (copiedSinceRetry.getAndSet(false)) {
-                        // a table's copy is done: the changes parked meanwhile go in now, page by page
+                    checkNarrowing(connection);
+                    if (releasedSinceRetry.getAndSet(false)) {
+                        // a table's copy is done, or its narrowing matched: the changes parked meanwhile go in now, page by page
                         do {
                             retryParkedAlone(connection);
                         } while (lastRetryFreedRows > 0);
@@ -726,6 +727,11 @@ public final class JdbcApplyWriter implements Component {
             parkAll(c, group.rows(), COPYING_REASON, parking);
             return;
         }
+        String narrowing = narrowed.get(group.table());
+        if (narrowing != null && group.kind() != ApplyBatch.Kind.TRUNCATE) {
+            parkAll(c, group.rows(), PAUSED_PREFIX + narrowing, parking);
+            return;
+        }
         if (group.kind() == ApplyBatch.Kind.TRUNCATE) {
             truncate(c, group, rejected, parking);
             return;
@@ -777,6 +783,100 @@ public final class JdbcApplyWriter implements Component {
                 }
             }
         }
+    }
+
+    /** How often the monolith's catalog is compared with what the writer knows of it, for a narrowed column. */
+    private static final long NARROWING_CHECK_MS = 10_000;
+    private long lastNarrowingCheckMs;
+    /** per service table, the monolith column types the writer last knew (at start, or followed since) */
+    private final Map<TableId, Map<String, String>> knownSourceTypes = new HashMap<>();
+    /** service tables paused because the monolith narrowed a column, with the note saying what to do */
+    private final Map<TableId, String> narrowed = new ConcurrentHashMap<>();
+
+    /**
+     * A column the monolith narrowed (a shorter varchar, a smaller integer or numeric) is not followed: values the
+     * service holds may not fit, so the operator decides. The table pauses (its rows wait in the park, the paused
+     * gauge is 1) until the service column has the monolith's new type; a restart also accepts the change.
+     * Checked every {@link #NARROWING_CHECK_MS} against the monolith's catalog (a narrowing changes no row's shape).
+     */
+    private void checkNarrowing(Connection c) {
+        if (options.source().isEmpty() || clock.millis() - lastNarrowingCheckMs < NARROWING_CHECK_MS) {
+            return;
+        }
+        lastNarrowingCheckMs = clock.millis();
+        try {
+            compareWithSourceCatalog(c);
+        } catch (SQLException e) {
+            // the check waits for its next turn; a monolith that cannot be read does not stop the writer
+            rollbackQuietly(c);
+            LOG.warn("writer {}: could not compare the monolith's column types with what it knows: {}", service.name(), e.getMessage());
+        }
+    }
+
+    private void compareWithSourceCatalog(Connection c) throws SQLException {
+        ServiceCatalog serviceCatalog = null;
+        try (Connection source = StartupChecks.connect(options.source().get())) {
+            SourceCatalog catalog = sourceCatalog(source);
+            for (TableRoute route : service.tables()) {
+                if (copying.contains(route.to())) {
+                    continue;
+                }
+                Optional<TableSchema> live = catalog.table(route.from());
+                if (live.isEmpty()) {
+                    continue;
+                }
+                Map<String, String> known = knownSourceTypes.computeIfAbsent(route.to(), t -> {
+                    Map<String, String> types = new HashMap<>();
+                    TableSchema atStart = sourceSchemas.get(route.from());
+                    if (atStart != null) {
+                        atStart.columns().forEach(col -> types.put(col.name(), col.type()));
+                    }
+                    return types;
+                });
+                List<String> narrowings = new ArrayList<>();
+                List<String> fixes = new ArrayList<>();
+                boolean matched = true;
+                for (ColumnSchema column : live.get().columns()) {
+                    Optional<String> target = route.targetColumn(column.name());
+                    String before = known.get(column.name());
+                    if (target.isEmpty() || before == null || before.equals(column.type())) {
+                        continue;
+                    }
+                    if (!dev.strangler.connectors.internal.TypeWidening.widens(column.type(), before)) {
+                        known.put(column.name(), column.type());    // widened or otherwise changed: followed on its first rejected row
+                        continue;
+                    }
+                    if (serviceCatalog == null) {
+                        serviceCatalog = dialect.catalog(c);
+                    }
+                    String serviceType = serviceCatalog.table(route.to()).flatMap(t -> t.column(target.get())).map(ColumnSchema::type).orElse("");
+                    if (serviceType.equals(column.type())) {
+                        known.put(column.name(), column.type());    // the operator narrowed the service column too
+                        continue;
+                    }
+                    matched = false;
+                    narrowings.add(column.name() + " from " + before + " to " + column.type());
+                    fixes.add(dialect.widenColumn(route.to(), target.get(), column.type()));
+                }
+                if (!matched) {
+                    String note = "in the source, " + route.from() + " narrowed " + String.join(", ", narrowings) + ": not followed (values "
+                            + service.name() + " holds may not fit). Narrow the service column to match (" + String.join("; ", fixes)
+                            + ") and its rows flow again; or restart Strangler to keep the wider service column";
+                    if (narrowed.put(route.to(), note) == null) {
+                        pause(route.to(), note);
+                    }
+                } else if (narrowed.remove(route.to()) != null) {
+                    if (serviceCatalog == null) {
+                        serviceCatalog = dialect.catalog(c);
+                    }
+                    serviceCatalog.table(route.to()).ifPresent(t -> targetSchemas.put(route.to(), t));
+                    c.commit();
+                    resumeIfPaused(route.to());
+                    releasedSinceRetry.set(true);
+                }
+            }
+        }
+        c.commit();
     }
 
     /** The reason of a parked row that waits for its paused table: such rows never expire into dead letters. */
@@ -848,6 +948,10 @@ public final class JdbcApplyWriter implements Component {
         if (live.isEmpty()) {
             return false;
         }
+        // what the monolith's columns are now: a later narrowing is measured from here
+        Map<String, String> known = new HashMap<>();
+        live.get().columns().forEach(col -> known.put(col.name(), col.type()));
+        knownSourceTypes.put(targetTable, known);
         String signature = live.get().columns().toString();
         if (signature.equals(followedSchema.get(targetTable))) {
             return false;    // already followed this shape: the rejection has another cause
@@ -1262,6 +1366,7 @@ public final class JdbcApplyWriter implements Component {
         // rows of tables being copied wait for the copy's end
         Set<TableId> tables = new HashSet<>(asked);
         tables.removeAll(copying);
+        tables.removeAll(narrowed.keySet());
         if (tables.isEmpty()) {
             lastRetryFreedRows = 0;
             return;

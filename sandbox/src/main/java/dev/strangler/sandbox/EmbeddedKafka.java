@@ -65,8 +65,21 @@ public final class EmbeddedKafka implements AutoCloseable {
             throw new UncheckedIOException("cannot create the embedded broker's log directory " + logDir
                     + "; set kafka.dataDir to a writable directory", e);
         }
-        int port = requestedPort == 0 ? FreePorts.next() : requestedPort;
-        int controllerPort = FreePorts.next();
+        // a port picked free can be taken before the broker binds it: then again with other ports (not a requested one)
+        for (int attempt = 1; ; attempt++) {
+            int port = requestedPort == 0 ? FreePorts.next() : requestedPort;
+            try {
+                return start(logDir, temporary, port, FreePorts.next());
+            } catch (RuntimeException e) {
+                if (attempt >= 3) {
+                    throw e;
+                }
+                LOG.warn("embedded Kafka broker did not start on port {} ({}); trying other ports", port, e.getMessage());
+            }
+        }
+    }
+
+    private static EmbeddedKafka start(Path logDir, boolean temporary, int port, int controllerPort) {
         Properties props = new Properties();
         props.put("process.roles", "broker,controller");
         props.put("node.id", "1");
@@ -91,7 +104,17 @@ public final class EmbeddedKafka implements AutoCloseable {
         props.put("log.segment.bytes", String.valueOf(64 * 1024 * 1024));
         format(logDir, props);
         KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
-        server.startup();
+        try {
+            server.startup();
+        } catch (RuntimeException e) {
+            try {
+                server.shutdown();
+                server.awaitShutdown();
+            } catch (RuntimeException ignored) {
+                // what started is stopped as far as it goes
+            }
+            throw e;
+        }
         String bootstrap = "127.0.0.1:" + port;
         LOG.info("embedded Kafka broker on {} (log {})", bootstrap, logDir);
         if (!temporary) {
