@@ -80,7 +80,7 @@ final class ResetCommand implements Callable<Integer> {
         boolean whole = service == null;
         if (whole) {
             plan.add(loaded.monolith().type().binlog()
-                    ? "monolith (MariaDB): nothing to drop there; its binlog position and schema history go with the prefix's topics"
+                    ? "monolith (MariaDB/MySQL): the initial copy's signal row in strangler_signal; its binlog position and schema history go with the prefix's topics"
                     : "monolith: drop replication slot " + loaded.capture().slotName() + " and publication " + loaded.capture().publicationName()
                     + " (if they exist), and the slot's initial-copy signal in public.strangler_signal (so that a fresh start copies again)");
             kafkaClient = kafkaClient(loaded);
@@ -165,6 +165,14 @@ final class ResetCommand implements Callable<Integer> {
             }
         }
         boolean mariadb = loaded.monolith().type().binlog();
+        if (whole && mariadb) {
+            try {
+                // the signalling table's row of the initial incremental copy: a fresh start copies again
+                dev.strangler.connectors.BinlogCapture.forgetInitialCopy(loaded.monolith(), loaded.capturedTables(), loaded.capture());
+            } catch (SQLException e) {
+                failures.add("monolith: " + Strings.firstLine(e.getMessage()));
+            }
+        }
         if (whole && !mariadb) {
             try (Connection c = dev.strangler.connectors.StartupChecks.connect(loaded.monolith())) {
                 dropSlotAndPublication(c, loaded.capture().slotName(), loaded.capture().publicationName(), failures);

@@ -40,11 +40,6 @@ final class SnapshotCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         StranglerConfig loaded = ConfigLoader.fromEnvironment().load(config);
-        if (loaded.monolith().type() != dev.strangler.core.config.DatabaseType.POSTGRES) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "strangler snapshot needs a PostgreSQL monolith (it signals Debezium "
-                    + "through public.strangler_signal); with a MariaDB monolith it is not built yet (docs/configuration.md, "
-                    + "A MariaDB monolith)");
-        }
         List<TableId> ids = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         for (String table : tables) {
@@ -65,8 +60,12 @@ final class SnapshotCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         try {
-            String id = PostgresCapture.requestSnapshot(loaded.monolith(), ids);
-            out.println("incremental snapshot of " + ids + " requested (signal " + id + " in public.strangler_signal): the running capture "
+            boolean binlog = loaded.monolith().type().binlog();
+            String id = binlog ? dev.strangler.connectors.BinlogCapture.requestSnapshot(loaded.monolith(), ids, loaded.capturedTables())
+                    : PostgresCapture.requestSnapshot(loaded.monolith(), ids);
+            TableId signal = binlog ? dev.strangler.connectors.BinlogCapture.signalTable(loaded.capturedTables())
+                    : new TableId("public", "strangler_signal");
+            out.println("incremental snapshot of " + ids + " requested (signal " + id + " in " + signal + "): the running capture "
                     + "copies the rows in chunks of 1,024 while changes keep flowing, and resumes after a restart from the last chunk");
             out.flush();
             return 0;

@@ -50,7 +50,8 @@ abstract class BinlogCrashIT extends SandboxTestBase {
                     "CREATE TRIGGER log_update AFTER UPDATE ON accounts FOR EACH ROW IF NOT (NEW.strangler_version <=> OLD.strangler_version) "
                             + "THEN INSERT INTO apply_log VALUES (NEW.id, NEW.rev, 'UPDATE'); END IF",
                     "CREATE TRIGGER log_delete AFTER DELETE ON accounts FOR EACH ROW INSERT INTO apply_log VALUES (OLD.id, OLD.rev, 'DELETE')");
-            String yaml = h.config("- {from: bank.accounts, to: public.accounts}")
+            // the initial copy as a Debezium incremental snapshot, signalled through bank.strangler_signal
+            String yaml = h.config("- {from: bank.accounts, to: public.accounts}").replace("capture:\n", "capture:\n  snapshot: incremental\n")
                     .replace("  url: " + postgres.jdbcUrl(h.monolithDb) + "\n  user: postgres\n  password: postgres",
                             "  type: " + server.type() + "\n  url: " + server.jdbcUrl("bank") + "\n  user: " + server.user()
                                     + "\n  password: " + server.password())
@@ -104,6 +105,20 @@ abstract class BinlogCrashIT extends SandboxTestBase {
             assertThat(h.serviceRows("SELECT id, rev, op, count(*) FROM apply_log WHERE op <> 'DELETE' AND rev > 0 GROUP BY id, rev, op "
                     + "HAVING count(*) > 1 ORDER BY id LIMIT 10")).as("row versions applied more than once (id, rev, op, times)").isEmpty();
             assertThat(h.count(h.serviceDb, "SELECT count(*) FROM apply_log WHERE rev > 0")).isGreaterThan(100);
+
+            // strangler snapshot copies the table again through the running capture: every row read once more, nothing changed
+            String cdcTopic = h.topicPrefix() + ".cdc.monolith.bank.accounts";
+            long before = CrashSafetyIT.endOffset(cdcTopic);
+            long rowsNow;
+            try (Connection bank = server.connect("bank")) {
+                rowsNow = Long.parseLong(StranglerHarness.rows(bank, "SELECT count(*) FROM accounts").get(0).get(0));
+            }
+            CliResult snapshot = runCli("snapshot", "--table", "bank.accounts", "-c", config.toString());
+            assertThat(snapshot.exitCode()).as(snapshot.stderr()).isZero();
+            assertThat(snapshot.stdout()).contains("in bank.strangler_signal");
+            Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> CrashSafetyIT.endOffset(cdcTopic) >= before + rowsNow);
+            awaitEqual(h, server, Duration.ofSeconds(60));
             strangler.destroy();
             assertThat(strangler.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         }

@@ -88,7 +88,8 @@ class ConsoleIT extends SandboxTestBase {
                         .header("Authorization", "Bearer console-secret").POST(HttpRequest.BodyPublishers.ofString("{\"weight\":\"25%\"}")).build(),
                         HttpResponse.BodyHandlers.ofString());
                 assertThat(set.statusCode()).as(set.body()).isEqualTo(200);
-                Awaitility.await().atMost(Duration.ofSeconds(5)).until(() ->
+                // through the routes topic to this process's router: seconds on a loaded machine
+                Awaitility.await().atMost(Duration.ofSeconds(30)).until(() ->
                         pipeline.router().orElseThrow().routeState("items-read").weight().equals(Weight.parse("25%")));
                 assertThat(pipeline.router().orElseThrow().routeState("items-read").updatedBy()).isEqualTo("console");
                 assertThat(console.get()).isZero();

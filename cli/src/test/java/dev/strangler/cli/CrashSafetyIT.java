@@ -363,7 +363,7 @@ class CrashSafetyIT extends SandboxTestBase {
     }
 
     /** How many records a one-partition topic of the test broker holds. */
-    private static long endOffset(String topic) throws Exception {
+    static long endOffset(String topic) throws Exception {
         try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
                 java.util.Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
             org.apache.kafka.common.TopicPartition partition = new org.apache.kafka.common.TopicPartition(topic, 0);

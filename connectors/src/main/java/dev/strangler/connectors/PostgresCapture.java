@@ -39,6 +39,15 @@ public final class PostgresCapture extends DebeziumCapture {
      */
     public static final Set<String> UNPUBLISHED_TABLES = Set.of(PostgresDialect.SIGNAL_TABLE_ID.toString());
 
+    /**
+     * Whether a table (as Debezium names it in {@code data_collections}) is one a capture reads but does not
+     * publish: the signalling table, {@code public.strangler_signal} in PostgreSQL, {@code <database>.strangler_signal}
+     * in a MariaDB or MySQL monolith.
+     */
+    public static boolean unpublished(String dataCollection) {
+        return UNPUBLISHED_TABLES.contains(dataCollection) || dataCollection.endsWith("." + PostgresDialect.SIGNAL_TABLE);
+    }
+
     public PostgresCapture(String origin, DatabaseSettings database, CaptureSettings settings, Set<TableId> tables,
                            boolean transactionMetadata, KafkaEndpoint kafka, TopicNames topics, MeterRegistry metrics, Clock clock) {
         this(origin, database, settings, tables, Map.of(), transactionMetadata, kafka, topics, metrics, clock);

@@ -105,4 +105,47 @@ class MariaDbCaptureIT {
             }
         }
     }
+
+    /** {@code capture.snapshot: incremental}: the initial copy as a Debezium incremental snapshot signalled through shop.strangler_signal. */
+    @Test
+    void theInitialCopyIsAnIncrementalSnapshotSignalledThroughTheMonolith() throws Exception {
+        try (EmbeddedKafka kafka = EmbeddedKafka.startTemporary(); EmbeddedMariaDb mariadb = EmbeddedMariaDb.start()) {
+            mariadb.createDatabase("shop");
+            StringBuilder rows = new StringBuilder("INSERT INTO items VALUES ");
+            for (int i = 1; i <= 3000; i++) {
+                rows.append(i == 1 ? "" : ",").append("(").append(i).append(", 'row ").append(i).append("')");
+            }
+            mariadb.execute("shop", "CREATE TABLE items (id INT PRIMARY KEY, note VARCHAR(40))", rows.toString());
+            TopicNames topics = new TopicNames("m2");
+            KafkaEndpoint endpoint = new KafkaEndpoint(kafka.bootstrapServers(), Map.of(), 1, (short) 1);
+            TableId items = new TableId("shop", "items");
+            String cdc = topics.cdc(TopicNames.MONOLITH_ORIGIN, items);
+            new KafkaTopics(endpoint).ensureLog(Set.of(cdc, topics.transactions(TopicNames.MONOLITH_ORIGIN)), 1);
+            DatabaseSettings database = new DatabaseSettings(DatabaseType.MARIADB, mariadb.jdbcUrl("shop"), EmbeddedMariaDb.USER,
+                    Secret.of(EmbeddedMariaDb.PASSWORD));
+            CaptureSettings settings = new CaptureSettings(CaptureSettings.SnapshotMode.INCREMENTAL, Duration.ofMillis(10), Duration.ofSeconds(1), "m2", "m2");
+            BinlogCapture capture = new BinlogCapture(TopicNames.MONOLITH_ORIGIN, database, settings, Set.of(items), Map.of(), true,
+                    endpoint, topics, new SimpleMeterRegistry(), Clock.systemUTC());
+            capture.start();
+            try {
+                Set<String> copied = new java.util.HashSet<>();
+                try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of("bootstrap.servers", kafka.bootstrapServers(),
+                        "auto.offset.reset", "earliest", "group.id", "test-" + System.nanoTime()), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+                    consumer.subscribe(List.of(cdc));
+                    Awaitility.await().atMost(Duration.ofSeconds(90)).until(() -> {
+                        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                            DebeziumEnvelope.parse(r.key(), r.value()).filter(c -> c.op() == ChangeEvent.Op.READ)
+                                    .ifPresent(c -> copied.add(c.key().toString()));
+                        }
+                        return copied.size() >= 3000;
+                    });
+                }
+                assertThat(copied).hasSize(3000);
+                assertThat(mariadb.connect("shop").createStatement().executeQuery(
+                        "SELECT count(*) FROM strangler_signal WHERE id = 'strangler-initial-copy-m2'").next()).isTrue();
+            } finally {
+                capture.stop();
+            }
+        }
+    }
 }

@@ -29,15 +29,25 @@ import java.util.Set;
 public final class SnapshotProgress {
 
     private final MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+    private final String domain;
     private final String serverName;
 
-    private SnapshotProgress(String serverName) {
+    private SnapshotProgress(String domain, String serverName) {
+        this.domain = domain;
         this.serverName = serverName;
     }
 
-    /** Registers the snapshot gauges of one capture; {@code estimates} may be read from the monolith with {@link #estimates}. */
+    /** Registers the snapshot gauges of one PostgreSQL capture; {@code estimates} may be read from the monolith with {@link #estimates}. */
     public static void register(MeterRegistry metrics, String debeziumTopicPrefix, Map<TableId, Long> estimates) {
-        SnapshotProgress p = new SnapshotProgress(debeziumTopicPrefix);
+        register(metrics, "debezium.postgres", debeziumTopicPrefix, estimates);
+    }
+
+    /**
+     * Registers the snapshot gauges of one capture whose connector's MBeans are in {@code domain}
+     * ({@code debezium.postgres}, {@code debezium.mariadb}, {@code debezium.mysql}).
+     */
+    public static void register(MeterRegistry metrics, String domain, String debeziumTopicPrefix, Map<TableId, Long> estimates) {
+        SnapshotProgress p = new SnapshotProgress(domain, debeziumTopicPrefix);
         // suppliers hold the progress object strongly (a gauge's state object is only weakly held)
         Gauge.builder(MetricNames.SNAPSHOT_RUNNING, () -> p.attribute("SnapshotRunning") instanceof Boolean b && b ? 1 : 0)
                 .description("1 while the initial copy runs").register(metrics);
@@ -78,6 +88,22 @@ public final class SnapshotProgress {
     public record CopyCounts(boolean running, int tablesLeft, Map<TableId, Long> rowsCopied) {
     }
 
+    /** Row estimates of MariaDB or MySQL tables ({@code information_schema.tables.table_rows}, InnoDB's estimate). */
+    public static Map<TableId, Long> binlogEstimates(Connection c, Collection<TableId> tables) throws SQLException {
+        Map<TableId, Long> out = new java.util.LinkedHashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(table_rows, 0) FROM information_schema.tables "
+                + "WHERE table_schema = ? AND table_name = ?")) {
+            for (TableId table : tables) {
+                ps.setString(1, table.schema());
+                ps.setString(2, table.table());
+                try (ResultSet rs = ps.executeQuery()) {
+                    out.put(table, rs.next() ? rs.getLong(1) : 0L);
+                }
+            }
+        }
+        return out;
+    }
+
     /** Row estimates of the tables (0 for a table never analyzed). */
     public static Map<TableId, Long> estimates(Connection c, Collection<TableId> tables) throws SQLException {
         Map<TableId, Long> out = new java.util.LinkedHashMap<>();
@@ -94,10 +120,10 @@ public final class SnapshotProgress {
 
     private Object attribute(String name) {
         try {
-            Set<ObjectName> names = server.queryNames(new ObjectName("debezium.postgres:type=connector-metrics,context=snapshot,server="
+            Set<ObjectName> names = server.queryNames(new ObjectName(domain + ":type=connector-metrics,context=snapshot,server="
                     + ObjectName.quote(serverName) + ",*"), null);
             if (names.isEmpty()) {
-                names = server.queryNames(new ObjectName("debezium.postgres:type=connector-metrics,context=snapshot,*"), null).stream()
+                names = server.queryNames(new ObjectName("debezium.*:type=connector-metrics,context=snapshot,*"), null).stream()
                         .filter(n -> serverName.equals(n.getKeyProperty("server"))).collect(java.util.stream.Collectors.toSet());
             }
             return names.isEmpty() ? null : server.getAttribute(names.iterator().next(), name);

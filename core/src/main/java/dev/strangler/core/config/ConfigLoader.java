@@ -130,10 +130,6 @@ public final class ConfigLoader {
             checkCopy(root, monolith, services);
         }
         if (monolith.type().binlog()) {
-            if (capture.snapshot() == CaptureSettings.SnapshotMode.INCREMENTAL) {
-                root.problem("capture.snapshot", "incremental is not supported with a " + monolith.type().configName()
-                        + " monolith yet; use initial or never");
-            }
             services.values().forEach(s -> s.tables().stream().filter(TableRoute::twoWay).forEach(r ->
                     root.problem(r.path() + ".direction", "two-way sync needs a PostgreSQL monolith (a " + monolith.type().configName()
                             + " monolith is one-way for now)")));

@@ -292,7 +292,7 @@ public final class SequencerProcessor implements Processor<byte[], byte[], byte[
     /** Whether every change of the transaction is in a table the capture reads but does not publish. */
     private static boolean onlyUnpublishedTables(TransactionEnd end) {
         return !end.eventsPerTable().isEmpty()
-                && end.eventsPerTable().keySet().stream().allMatch(PostgresCapture.UNPUBLISHED_TABLES::contains);
+                && end.eventsPerTable().keySet().stream().allMatch(PostgresCapture::unpublished);
     }
 
     /** Emits complete transactions from the head of the END queue, in commit order. */
