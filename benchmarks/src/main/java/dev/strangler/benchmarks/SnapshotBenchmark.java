@@ -228,37 +228,26 @@ final class SnapshotBenchmark implements java.util.concurrent.Callable<Integer> 
     }
 
     private static long count(Connection c) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM items")) {
-            rs.next();
-            return rs.getLong(1);
-        } catch (SQLException e) {
-            if ("42P01".equals(e.getSQLState())) {
-                return 0;
-            }
-            throw e;
-        }
+        return firstLong(c, "SELECT count(*) FROM items");
     }
 
     /** Rows the copy has committed ({@code capture.snapshot: copy}), from its progress table. */
     private static long copyProgress(Connection c) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT coalesce(sum(rows_copied), 0) FROM strangler_copy")) {
+        return firstLong(c, "SELECT coalesce(sum(rows_copied), 0) FROM strangler_copy");
+    }
+
+    private static boolean copyDone(Connection c) throws SQLException {
+        return firstLong(c, "SELECT count(*) FROM strangler_copy WHERE done") == 1;
+    }
+
+    /** The first column of the query's first row; 0 while its table does not exist yet (42P01). */
+    private static long firstLong(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         } catch (SQLException e) {
             if ("42P01".equals(e.getSQLState())) {
                 return 0;
-            }
-            throw e;
-        }
-    }
-
-    private static boolean copyDone(Connection c) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM strangler_copy WHERE done")) {
-            rs.next();
-            return rs.getLong(1) == 1;
-        } catch (SQLException e) {
-            if ("42P01".equals(e.getSQLState())) {
-                return false;
             }
             throw e;
         }

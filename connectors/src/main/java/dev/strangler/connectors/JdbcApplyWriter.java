@@ -1259,22 +1259,7 @@ public final class JdbcApplyWriter implements Component {
     }
 
     private void park(Connection c, ApplyBatch.Row row, String reason, ParkChanges parking) throws SQLException {
-        String key = row.record().kafkaKey();
-        ConsumerRecord<byte[], byte[]> source = row.source();
-        try (PreparedStatement ps = c.prepareStatement(dialect.park())) {
-            ps.setString(1, writerName);
-            ps.setString(2, key);
-            ps.setString(3, row.record().table().toString());
-            ps.setLong(4, row.record().version());
-            ps.setString(5, reason);
-            ps.setBytes(6, source.value());
-            ps.setString(7, source.topic());
-            ps.setInt(8, source.partition());
-            ps.setLong(9, source.offset());
-            ps.executeUpdate();
-        }
-        parking.unparked.remove(key);
-        parking.parkedNow.put(key, new ParkedRow(row.record().version(), row.record().table()));
+        parkAll(c, List.of(row), reason, parking);
         LOG.debug("{}; parked until its parent row arrives", reason);
     }
 

@@ -15,14 +15,31 @@ public interface BinlogDatabase extends AutoCloseable {
 
     String jdbcUrl(String database);
 
-    Connection connect(String database) throws SQLException;
+    default Connection connect(String database) throws SQLException {
+        return java.sql.DriverManager.getConnection(jdbcUrl(database), user(), password());
+    }
 
     /** Runs statements one after another, autocommit. */
-    void execute(String database, String... sql);
+    default void execute(String database, String... sql) {
+        try (Connection c = connect(database); java.sql.Statement s = c.createStatement()) {
+            for (String statement : sql) {
+                s.execute(statement);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("SQL failed in " + type() + " database " + database + ": " + e.getMessage(), e);
+        }
+    }
 
     void createDatabase(String name);
 
-    String version();
+    default String version() {
+        try (Connection c = connect("mysql"); java.sql.Statement s = c.createStatement(); var rs = s.executeQuery("SELECT version()")) {
+            rs.next();
+            return rs.getString(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     @Override
     void close();

@@ -291,33 +291,6 @@ public final class EmbeddedMySql implements BinlogDatabase {
     }
 
     @Override
-    public Connection connect(String database) throws SQLException {
-        return DriverManager.getConnection(jdbcUrl(database), USER, PASSWORD);
-    }
-
-    /** Runs statements one after another, autocommit. */
-    @Override
-    public void execute(String database, String... sql) {
-        try (Connection c = connect(database); Statement s = c.createStatement()) {
-            for (String statement : sql) {
-                s.execute(statement);
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException("SQL failed in MySQL database " + database + ": " + e.getMessage(), e);
-        }
-    }
-
-    @Override
-    public String version() {
-        try (Connection c = connect("mysql"); Statement s = c.createStatement(); var rs = s.executeQuery("SELECT version()")) {
-            rs.next();
-            return rs.getString(1);
-        } catch (SQLException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    @Override
     public void close() {
         process.destroy();
         try {
