@@ -37,7 +37,10 @@ class CopySnapshotIT extends SandboxTestBase {
         try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
             h.givenMonolith("CREATE TABLE big (id bigint PRIMARY KEY, rev int NOT NULL, note text)",
                     "INSERT INTO big SELECT g, 0, 'row ' || g FROM generate_series(1, " + ROWS + ") g", "ANALYZE big");
-            h.givenServiceWithApplyLog("big", "CREATE TABLE big (id bigint PRIMARY KEY, rev int NOT NULL, note text, strangler_version bigint)");
+            // a per-row trigger log of a million copied rows would cost more than the copy; a row copied twice cannot hide:
+            // the copy COPYs into the primary key, so a second copy of a row fails instead of doubling it (and the
+            // progress row commits with its chunk). Inserts by the writer after the copy are logged.
+            h.givenService("CREATE TABLE big (id bigint PRIMARY KEY, rev int NOT NULL, note text, strangler_version bigint)");
             Path logs = Files.createDirectories(Path.of("target", "it-logs", "copy-" + System.nanoTime()).toAbsolutePath());
             Path config = h.writeConfigText(h.config("- from: public.big")
                     .replace("capture:\n", "capture:\n  snapshot: copy\n  copyChunkRows: 20000\n"));
@@ -76,8 +79,9 @@ class CopySnapshotIT extends SandboxTestBase {
             // a million rows compared as a count and a digest of them all, in each database
             String digest = "SELECT count(*), md5(string_agg(id || ':' || rev || ':' || coalesce(note, '~'), ',' ORDER BY id)) FROM big";
             h.awaitServiceMatchesMonolith(digest, digest, Duration.ofSeconds(120));
-            assertThat(h.serviceRows("SELECT id, count(*) FROM apply_log WHERE op = 'INSERT' GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 10"))
-                    .as("rows inserted twice (id, times)").isEmpty();
+            assertThat(h.count(h.serviceDb, "SELECT max(rows_copied) FROM strangler_copy"))
+                    .as("rows copied across both runs: each chunk once (the table had 1,000,000 rows, give or take the workload's)")
+                    .isBetween(ROWS - 20_000L, ROWS + 20_000L);
             assertThat(Files.readString(logs.resolve("run-2.log"))).contains("resumes after key [" );
             assertThat(h.count(h.serviceDb, "SELECT count(*) FROM strangler_parked")).as("nothing left in the park").isZero();
             strangler.destroy();

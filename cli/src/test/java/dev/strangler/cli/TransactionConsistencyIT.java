@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class TransactionConsistencyIT extends SandboxTestBase {
 
     private static final Logger LOG = LoggerFactory.getLogger(TransactionConsistencyIT.class);
-    private static final Duration WORKLOAD = Duration.ofSeconds(Long.getLong("strangler.it.workloadSeconds", 60));
+    private static final Duration WORKLOAD = Duration.ofSeconds(Long.getLong("strangler.it.workloadSeconds", 30));
     private static final String INVARIANT_BROKEN_DETAIL = """
             SELECT o.id, o.total, o.strangler_version, s.sum, s.items FROM orders o
             LEFT JOIN LATERAL (SELECT coalesce(sum(i.quantity * i.unit_price), 0) AS sum,
