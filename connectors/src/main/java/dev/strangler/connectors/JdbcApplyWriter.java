@@ -477,26 +477,6 @@ public final class JdbcApplyWriter implements Component {
                 ? new MariaDbCatalog(source) : new PostgresCatalog(source);
     }
 
-    /**
-     * The apply topic's partitions. A topic created a moment ago may not be in the broker's metadata yet
-     * (seen with 200 tables, whose topics are created just before): wait for it rather than assign nothing.
-     */
-    private List<TopicPartition> partitionsOf(KafkaConsumer<byte[], byte[]> kafkaConsumer) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (true) {
-            List<TopicPartition> partitions = kafkaConsumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-            if (!partitions.isEmpty()) {
-                return partitions;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("the apply topic " + topic + " has no partitions in Kafka's metadata after 60 s: "
-                        + "does it exist? (strangler run creates it; check the broker and the topic prefix)");
-            }
-            sleep(Duration.ofMillis(200));
-        }
-    }
-
     private void runLoop() {
         MDC.put("component", name());
         Duration backoff = Duration.ofMillis(200);
@@ -505,7 +485,7 @@ public final class JdbcApplyWriter implements Component {
                  KafkaConsumer<byte[], byte[]> kafkaConsumer = newConsumer()) {
                 connection.setAutoCommit(false);
                 consumer = kafkaConsumer;
-                List<TopicPartition> partitions = partitionsOf(kafkaConsumer);
+                List<TopicPartition> partitions = KafkaTopics.partitionsOf(kafkaConsumer, topic, Duration.ofSeconds(60));
                 kafkaConsumer.assign(partitions);
                 seekToStoredOffsets(connection, kafkaConsumer, partitions);
                 loadParked(connection);

@@ -41,6 +41,36 @@ public final class KafkaTopics {
         ensure(names, 1, Map.of("cleanup.policy", "compact"));
     }
 
+    /**
+     * A topic's partitions as a consumer sees them. A topic created a moment ago may not be in the
+     * broker's metadata yet, and {@code partitionsFor} then answers an empty list (seen: the router
+     * following its routes topic assigned nothing and never saw a weight change; the writer with 200
+     * tables): wait for the partitions rather than assign nothing.
+     *
+     * @throws IllegalStateException when the topic has no partitions within {@code timeout}
+     */
+    public static List<org.apache.kafka.common.TopicPartition> partitionsOf(org.apache.kafka.clients.consumer.Consumer<?, ?> consumer,
+                                                                           String topic, java.time.Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            List<org.apache.kafka.common.TopicPartition> partitions = consumer.partitionsFor(topic, timeout).stream()
+                    .map(p -> new org.apache.kafka.common.TopicPartition(p.topic(), p.partition())).toList();
+            if (!partitions.isEmpty()) {
+                return partitions;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("topic " + topic + " has no partitions in Kafka's metadata after " + timeout.toSeconds()
+                        + " s: does it exist? (strangler run creates it; check the broker and the topic prefix)");
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the partitions of " + topic, e);
+            }
+        }
+    }
+
     /** Reads every record of a topic, from its beginning to its end as it is now (control topics: small, compacted). */
     public void readToEnd(String topic, java.util.function.Consumer<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> each) {
         Map<String, Object> config = kafka.clientConfig(Map.of("client.id", "strangler-reader-" + topic));
@@ -49,8 +79,7 @@ public final class KafkaTopics {
         config.put("isolation.level", "read_committed");
         try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(config,
                 new org.apache.kafka.common.serialization.ByteArrayDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
-            List<org.apache.kafka.common.TopicPartition> partitions = consumer.partitionsFor(topic, java.time.Duration.ofSeconds(30)).stream()
-                    .map(p -> new org.apache.kafka.common.TopicPartition(p.topic(), p.partition())).toList();
+            List<org.apache.kafka.common.TopicPartition> partitions = partitionsOf(consumer, topic, java.time.Duration.ofSeconds(30));
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             Map<org.apache.kafka.common.TopicPartition, Long> end = consumer.endOffsets(partitions);

@@ -1,6 +1,7 @@
 package dev.strangler.syncengine;
 
 import dev.strangler.connectors.KafkaEndpoint;
+import dev.strangler.connectors.KafkaTopics;
 import dev.strangler.core.ConflictRule;
 import dev.strangler.core.CustomConflictRule;
 import dev.strangler.core.MetricNames;
@@ -160,8 +161,7 @@ public final class RuleBook implements AutoCloseable {
         Map<String, Object> config = kafka.clientConfig(Map.of("client.id", "strangler-rules-" + topic));
         config.put("enable.auto.commit", "false");
         KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        List<TopicPartition> partitions = c.partitionsFor(topic, startTimeout).stream()
-                .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+        List<TopicPartition> partitions = KafkaTopics.partitionsOf(c, topic, startTimeout);
         c.assign(partitions);
         c.seekToBeginning(partitions);
         Map<TopicPartition, Long> end = c.endOffsets(partitions, startTimeout);

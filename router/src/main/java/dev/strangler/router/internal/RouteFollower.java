@@ -1,6 +1,7 @@
 package dev.strangler.router.internal;
 
 import dev.strangler.connectors.KafkaEndpoint;
+import dev.strangler.connectors.KafkaTopics;
 import dev.strangler.core.MetricNames;
 import dev.strangler.router.RouteControl;
 import dev.strangler.router.RouteState;
@@ -54,8 +55,7 @@ public final class RouteFollower implements AutoCloseable {
 
     /** Reads the topic to its end (the state in force at start), then follows it on a thread. */
     public void start() {
-        List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+        List<TopicPartition> partitions = KafkaTopics.partitionsOf(consumer, topic, Duration.ofSeconds(30));
         consumer.assign(partitions);
         consumer.seekToBeginning(partitions);
         Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
