@@ -219,6 +219,15 @@ final class ResetCommand implements Callable<Integer> {
         }
         for (ServiceSettings s : services) {
             try (Connection c = dev.strangler.connectors.StartupChecks.connect(s.database()); var st = c.createStatement()) {
+                if (s.database().type() == dev.strangler.core.config.DatabaseType.POSTGRES) {
+                    // an unfinished copy may have dropped indexes and keys to build them at its end; the progress table
+                    // that keeps their definitions is about to be forgotten
+                    List<String> mended = JdbcApplyWriter.buildWhatCopiesDropped(c,
+                            whole ? java.util.Optional.empty() : java.util.Optional.of(topics.writerName(s.name())));
+                    if (!mended.isEmpty()) {
+                        out.println("service " + s.name() + ": built again the indexes and keys an unfinished copy had dropped from " + mended);
+                    }
+                }
                 if (whole) {
                     st.execute("DROP TABLE IF EXISTS strangler_offsets, strangler_parked, strangler_copy");
                     // the next initial copy gives its rows version 0, which never overwrites a streamed version: without

@@ -38,9 +38,10 @@ class CopySnapshotIT extends SandboxTestBase {
             h.givenMonolith("CREATE TABLE big (id bigint PRIMARY KEY, rev int NOT NULL, note text)",
                     "INSERT INTO big SELECT g, 0, 'row ' || g FROM generate_series(1, " + ROWS + ") g", "ANALYZE big");
             // a per-row trigger log of a million copied rows would cost more than the copy; a row copied twice cannot hide:
-            // the copy COPYs into the primary key, so a second copy of a row fails instead of doubling it (and the
-            // progress row commits with its chunk). Inserts by the writer after the copy are logged.
-            h.givenService("CREATE TABLE big (id bigint PRIMARY KEY, rev int NOT NULL, note text, strangler_version bigint)");
+            // the table is empty, so the copy drops its primary key and builds it after the last chunk, which would fail
+            // on a doubled row (and each chunk commits with its progress row). The kill lands while the key is dropped.
+            h.givenService("CREATE TABLE big (id bigint PRIMARY KEY, rev int NOT NULL, note text, strangler_version bigint)",
+                    "CREATE INDEX big_rev ON big (rev)");
             Path logs = Files.createDirectories(Path.of("target", "it-logs", "copy-" + System.nanoTime()).toAbsolutePath());
             Path config = h.writeConfigText(h.config("- from: public.big")
                     .replace("capture:\n", "capture:\n  snapshot: copy\n  copyChunkRows: 20000\n"));
@@ -83,6 +84,11 @@ class CopySnapshotIT extends SandboxTestBase {
                     .as("rows copied across both runs: each chunk once (the table had 1,000,000 rows, give or take the workload's)")
                     .isBetween(ROWS - 20_000L, ROWS + 20_000L);
             assertThat(Files.readString(logs.resolve("run-2.log"))).contains("resumes after key [" );
+            assertThat(Files.readString(logs.resolve("run-1.log"))).contains("public.big is empty: it is copied without CONSTRAINT \"big_pkey\", INDEX");
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'big'::regclass AND contype = 'p'"))
+                    .as("the primary key, built again after the last chunk").isEqualTo(1);
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM pg_indexes WHERE indexname = 'big_rev'")).isEqualTo(1);
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM strangler_copy WHERE deferred IS NOT NULL")).isZero();
             assertThat(h.count(h.serviceDb, "SELECT count(*) FROM strangler_parked")).as("nothing left in the park").isZero();
             strangler.destroy();
             assertThat(strangler.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
@@ -91,8 +97,9 @@ class CopySnapshotIT extends SandboxTestBase {
 
     /**
      * Parents before children, a child whose parent is deleted after the child's chunk was read (the chunk is
-     * read again without it), and a service table that already holds rows: rows with a version stay, rows
-     * without one are overwritten by the copy.
+     * read again without it), a service table that already holds rows: rows with a version stay, rows
+     * without one are overwritten by the copy; and a table whose rows point at rows of later chunks (a foreign
+     * key to itself, dropped for the copy and validated after it) while rows they point at are deleted.
      */
     @Test
     void foreignKeysAndATableThatIsNotEmpty() {
@@ -100,6 +107,9 @@ class CopySnapshotIT extends SandboxTestBase {
             h.givenMonolith("CREATE TABLE parent (id bigint PRIMARY KEY, name text)",
                     "CREATE TABLE child (id bigint PRIMARY KEY, parent_id bigint NOT NULL REFERENCES parent ON DELETE CASCADE, name text)",
                     "CREATE TABLE prefilled (id bigint PRIMARY KEY, name text)",
+                    "CREATE TABLE node (id bigint PRIMARY KEY, up bigint REFERENCES node ON DELETE SET NULL, name text)",
+                    // every node points at one of a later chunk (1,000 rows a chunk), the last ones back at the first
+                    "INSERT INTO node SELECT g, 1 + (g + 2500) % 5000, 'node ' || g FROM generate_series(1, 5000) g",
                     "INSERT INTO parent SELECT g, 'parent ' || g FROM generate_series(1, 5000) g",
                     "INSERT INTO child SELECT g, 1 + g % 5000, 'child ' || g FROM generate_series(1, 20000) g",
                     "INSERT INTO prefilled SELECT g, 'monolith ' || g FROM generate_series(1, 5000) g", "ANALYZE");
@@ -107,9 +117,11 @@ class CopySnapshotIT extends SandboxTestBase {
                     "CREATE TABLE child (id bigint PRIMARY KEY, parent_id bigint NOT NULL REFERENCES parent ON DELETE CASCADE, name text, "
                             + "strangler_version bigint)",
                     "CREATE TABLE prefilled (id bigint PRIMARY KEY, name text, strangler_version bigint)",
+                    "CREATE TABLE node (id bigint PRIMARY KEY, up bigint REFERENCES node ON DELETE SET NULL, name text, strangler_version bigint)",
+                    "CREATE INDEX node_up ON node (up)",
                     // rows loaded by hand before Strangler (no version) and a row the monolith does not have
                     "INSERT INTO prefilled SELECT g, 'stale ' || g, NULL FROM generate_series(1, 1000) g");
-            String tables = "- from: public.parent\n- from: public.child\n- from: public.prefilled";
+            String tables = "- from: public.parent\n- from: public.child\n- from: public.prefilled\n- from: public.node";
             h.startStranglerWith(h.config(tables).replace("capture:\n", "capture:\n  snapshot: copy\n  copyChunkRows: 1000\n"));
             // while the copy runs: parents deleted with their children (some while their children are being copied),
             // new parents with new children, children changed
@@ -118,16 +130,27 @@ class CopySnapshotIT extends SandboxTestBase {
                 h.inMonolith("DELETE FROM parent WHERE id IN (SELECT id FROM parent WHERE id % 400 = " + i + " LIMIT 3)",
                         "INSERT INTO parent VALUES (" + (100_000 + i) + ", 'new')",
                         "INSERT INTO child VALUES (" + (100_000 + i) + ", " + (100_000 + i) + ", 'new child')",
-                        "UPDATE child SET name = 'changed' WHERE id % 997 = " + i);
+                        "UPDATE child SET name = 'changed' WHERE id % 997 = " + i,
+                        // nodes of later chunks, pointed at by nodes that may be copied already
+                        "DELETE FROM node WHERE id = " + (2600 + i * 5));
                 java.util.concurrent.locks.LockSupport.parkNanos(20_000_000);
             }
             h.inMonolith("UPDATE prefilled SET name = 'changed' WHERE id % 100 = 0");
-            for (String table : List.of("parent", "child", "prefilled")) {
+            h.inMonolith("DELETE FROM node WHERE id IN (4990, 2)");
+            for (String table : List.of("parent", "child", "prefilled", "node")) {
                 String rows = "SELECT * FROM " + table + " ORDER BY id";
-                String serviceRows = "SELECT " + (table.equals("child") ? "id, parent_id, name" : "id, name") + " FROM " + table + " ORDER BY id";
+                String serviceRows = "SELECT " + (table.equals("child") ? "id, parent_id, name" : table.equals("node") ? "id, up, name" : "id, name")
+                        + " FROM " + table + " ORDER BY id";
                 h.awaitServiceMatchesMonolith(rows, serviceRows, Duration.ofSeconds(120));
             }
-            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM strangler_copy WHERE done")).isEqualTo(3);
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM strangler_copy WHERE done")).isEqualTo(4);
+            // node's key, index and foreign key to itself were dropped for the copy and are back; the key of parent,
+            // which child's foreign key needs, stayed
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> h.count(h.serviceDb,
+                    "SELECT count(*) FROM pg_constraint WHERE conrelid = 'node'::regclass AND contype = 'f' AND convalidated") == 1);
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'node'::regclass AND contype = 'p'")).isEqualTo(1);
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM pg_indexes WHERE indexname = 'node_up'")).isEqualTo(1);
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'parent'::regclass AND contype = 'p'")).isEqualTo(1);
             assertThat(h.count(h.serviceDb, "SELECT count(*) FROM strangler_parked")).isZero();
         }
     }

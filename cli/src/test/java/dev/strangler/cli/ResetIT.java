@@ -45,8 +45,21 @@ class ResetIT extends SandboxTestBase {
             assertThat(unconfirmed.exitCode()).isEqualTo(Main.EXIT_CONFIG);
             assertThat(unconfirmed.stderr()).contains("add --yes");
 
+            // a copy (capture.snapshot: copy) killed while it had dropped a table's key and index to build them at its end
+            h.givenService("CREATE TABLE copied (id int NOT NULL, name text)", "INSERT INTO copied VALUES (1, 'a'), (2, 'b')",
+                    "CREATE TABLE strangler_copy (writer text NOT NULL, target_table text NOT NULL, source_table text NOT NULL, last_key text[], "
+                            + "rows_copied bigint NOT NULL DEFAULT 0, done boolean NOT NULL DEFAULT false, updated_at timestamptz NOT NULL DEFAULT now(), "
+                            + "deferred text[], PRIMARY KEY (writer, target_table))",
+                    "INSERT INTO strangler_copy (writer, target_table, source_table, last_key, rows_copied, deferred) VALUES ('w', 'public.copied', "
+                            + "'public.copied', '{2}', 2, ARRAY['CREATE INDEX copied_name ON public.copied USING btree (name)', "
+                            + "'ALTER TABLE public.copied ADD CONSTRAINT copied_pkey PRIMARY KEY (id)'])");
+
             CliResult reset = runCli("reset", "-c", config.toString(), "--yes");
             assertThat(reset.exitCode()).as(reset.stderr() + reset.stdout()).isZero();
+            assertThat(reset.stdout()).contains("service svc: built again the indexes and keys an unfinished copy had dropped from [public.copied]");
+            assertThat(h.serviceRows("SELECT count(*) FROM pg_constraint WHERE conrelid = 'copied'::regclass AND contype = 'p'"))
+                    .containsExactly(java.util.List.of("1"));
+            assertThat(h.serviceRows("SELECT count(*) FROM pg_indexes WHERE indexname = 'copied_name'")).containsExactly(java.util.List.of("1"));
             assertThat(topics()).noneMatch(t -> t.startsWith(prefix + ".cdc") || t.startsWith(prefix + ".apply") || t.startsWith(prefix + "-sync-engine"));
             assertThat(h.monolithRows("SELECT count(*) FROM pg_replication_slots WHERE database = current_database()")).containsExactly(java.util.List.of("0"));
             assertThat(h.serviceRows("SELECT to_regclass('strangler_offsets') IS NULL")).containsExactly(java.util.List.of("t"));

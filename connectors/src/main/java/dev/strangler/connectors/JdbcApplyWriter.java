@@ -149,7 +149,8 @@ public final class JdbcApplyWriter implements Component {
     private final ComponentLifecycle state;
     private final String writerName;
     private final String topic;
-    private final Map<TableId, TableSchema> targetSchemas = new HashMap<>();
+    /** the service tables as they are (read again after a copy that built their indexes at its end) */
+    private final Map<TableId, TableSchema> targetSchemas = new ConcurrentHashMap<>();
     private final Map<TableId, TableRoute> routesByTarget = new HashMap<>();
     private ForeignKeyOrder order;
     /** parked rows by key (the apply record's Kafka key): their version and table; mirrors strangler_parked */
@@ -286,6 +287,13 @@ public final class JdbcApplyWriter implements Component {
                         targetSchemas.get(r.to()))));
         copier = new dev.strangler.connectors.internal.TableCopier(writerName, from.slotName(), from.publicationName(), from.chunkRows(),
                 () -> StartupChecks.connect(from.monolith()), this::connect, table -> {
+                    // the copy may have built the table's primary key and indexes at its end: the writer's view of it first
+                    try (Connection c = connect()) {
+                        dialect.catalog(c).table(table).ifPresent(t -> targetSchemas.put(table, t));
+                    } catch (SQLException e) {
+                        throw new IllegalStateException("cannot read table " + table + " of service " + service.name() + " after its copy: "
+                                + e.getMessage(), e);
+                    }
                     copying.remove(table);
                     releasedSinceRetry.set(true);
                     LOG.info("writer {}: {} is copied; its changes parked meanwhile are applied now", service.name(), table);
@@ -360,7 +368,9 @@ public final class JdbcApplyWriter implements Component {
         if (options.copy().isPresent()) {
             Set<String> done = new HashSet<>();
             try (Statement s = c.createStatement()) {
-                s.execute(dev.strangler.connectors.internal.TableCopier.createProgressTable());
+                for (String ddl : dev.strangler.connectors.internal.TableCopier.createProgressTable()) {
+                    s.execute(ddl);
+                }
             }
             try (PreparedStatement ps = c.prepareStatement(dev.strangler.connectors.internal.TableCopier.doneTables())) {
                 ps.setString(1, writerName);
@@ -397,7 +407,8 @@ public final class JdbcApplyWriter implements Component {
                 LOG.info("added column {} to {} in service {}", WriterDialect.VERSION_COLUMN, route.to(), service.name());
             }
             TableSchema target = catalog.table(route.to()).orElseThrow();
-            if (target.primaryKey().isEmpty()) {
+            if (target.primaryKey().isEmpty() && !(copying.contains(route.to())
+                    && dev.strangler.connectors.internal.TableCopier.primaryKeyDeferred(c, writerName, route.to()))) {
                 throw new SQLException("table " + route.to() + " in service " + service.name()
                         + " has no primary key; add one (the writer upserts by key)");
             }
@@ -438,6 +449,17 @@ public final class JdbcApplyWriter implements Component {
         LOG.info("writer {} orders tables {} (parents first){}", service.name(), order.positions().entrySet().stream()
                 .sorted(Map.Entry.comparingByValue()).map(e -> e.getKey().toString()).toList(),
                 order.deferConstraints() ? "; a cycle of deferrable foreign keys: constraints are checked at commit" : "");
+    }
+
+    /**
+     * Builds again the indexes and keys that unfinished copies ({@code capture.snapshot: copy}) dropped into a
+     * PostgreSQL service, before {@code strangler reset} forgets the table that keeps their definitions.
+     *
+     * @param writerName only this writer's copies; empty: every writer's
+     * @return the service tables mended
+     */
+    public static List<String> buildWhatCopiesDropped(Connection c, Optional<String> writerName) throws SQLException {
+        return dev.strangler.connectors.internal.TableCopier.buildDeferredBeforeReset(c, writerName);
     }
 
     /**

@@ -43,6 +43,16 @@ import java.util.stream.Collectors;
  * row with a version (a row synced before, or one the version guard knows) and fills the rest. A chunk a
  * foreign key rejects (its parent row was deleted since the chunk's snapshot, or a new parent has not
  * been applied yet) is read again, leaving out rows the monolith no longer has, and retried.
+ *
+ * <p>Into an empty service table the copy goes without the indexes that would be kept up row by row, as
+ * pg_restore does: its plain (non-unique) indexes, its primary key when no other table's foreign key needs
+ * it, and its foreign keys to itself (a row may point at a row of a later chunk) are dropped before the
+ * first chunk, their definitions kept in the progress row (in the same transaction, so a crash cannot lose
+ * them), and built again in the last chunk's transaction. A row cannot be copied twice meanwhile: each
+ * chunk commits with its progress row, and the primary key built at the end would refuse a double. A
+ * foreign key to itself comes back {@code NOT VALID} (enforced for new rows at once) and is validated once
+ * the table's parked changes are applied: a row copied early may point at a row deleted before its chunk
+ * was read, and the change that mends it is among them.
  */
 public final class TableCopier {
 
@@ -66,9 +76,12 @@ public final class TableCopier {
         void copied(TableId serviceTable);
     }
 
-    /** The copy of one route as the progress table holds it. */
-    record Progress(Optional<List<String>> lastKey, long rows, boolean done) {
+    /** The copy of one route as the progress table holds it; {@code deferred}: statements that build the dropped indexes again. */
+    record Progress(Optional<List<String>> lastKey, long rows, boolean done, List<String> deferred) {
     }
+
+    /** How long the copier tries to validate a foreign key to the table itself after its copy (its parked changes may mend it). */
+    private static final java.time.Duration VALIDATE_FOR = java.time.Duration.ofMinutes(10);
 
     private final String writer;
     private final String slotName;
@@ -93,10 +106,64 @@ public final class TableCopier {
         this.running = running;
     }
 
-    public static String createProgressTable() {
-        return "CREATE TABLE IF NOT EXISTS " + PROGRESS_TABLE + " (writer text NOT NULL, target_table text NOT NULL, "
+    /** The progress table (and its {@code deferred} column, added in 0.1 to tables made before). */
+    public static List<String> createProgressTable() {
+        return List.of("CREATE TABLE IF NOT EXISTS " + PROGRESS_TABLE + " (writer text NOT NULL, target_table text NOT NULL, "
                 + "source_table text NOT NULL, last_key text[], rows_copied bigint NOT NULL DEFAULT 0, done boolean NOT NULL DEFAULT false, "
-                + "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (writer, target_table))";
+                + "updated_at timestamptz NOT NULL DEFAULT now(), deferred text[], PRIMARY KEY (writer, target_table))",
+                "ALTER TABLE " + PROGRESS_TABLE + " ADD COLUMN IF NOT EXISTS deferred text[]");
+    }
+
+    /**
+     * Builds again what unfinished copies dropped (indexes, primary keys, foreign keys to the table itself),
+     * for {@code strangler reset}, which forgets the progress table that keeps their definitions.
+     *
+     * @param writer only this writer's copies; empty: every writer's
+     * @return the service tables mended
+     * @throws SQLException naming the statement that failed (nothing is forgotten then)
+     */
+    public static List<String> buildDeferredBeforeReset(Connection service, Optional<String> writer) throws SQLException {
+        List<String> tables = new ArrayList<>();
+        List<String> statements = new ArrayList<>();
+        try (PreparedStatement ps = service.prepareStatement("SELECT target_table, deferred FROM " + PROGRESS_TABLE
+                + " WHERE NOT done AND deferred IS NOT NULL AND (? IS NULL OR writer = ?)")) {
+            ps.setString(1, writer.orElse(null));
+            ps.setString(2, writer.orElse(null));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    tables.add(rs.getString(1));
+                    statements.addAll(List.of((String[]) rs.getArray(2).getArray()));
+                }
+            }
+        } catch (SQLException e) {
+            if ("42P01".equals(e.getSQLState()) || "42703".equals(e.getSQLState())) {
+                return List.of(); // no progress table (or one from before deferred indexes): nothing was dropped
+            }
+            throw e;
+        }
+        for (String statement : statements) {
+            try (Statement st = service.createStatement()) {
+                st.execute(statement);
+            } catch (SQLException e) {
+                throw new SQLException("cannot build again what an unfinished copy dropped: " + statement + ": " + e.getMessage(), e.getSQLState(), e);
+            }
+        }
+        return tables;
+    }
+
+    /**
+     * Whether the copy of a service table dropped its primary key to build it at the end: the writer then
+     * starts without the key in the service table (the table's changes are parked until the copy is done).
+     */
+    public static boolean primaryKeyDeferred(Connection service, String writer, TableId table) throws SQLException {
+        try (PreparedStatement ps = service.prepareStatement("SELECT 1 FROM " + PROGRESS_TABLE + " WHERE writer = ? AND target_table = ? "
+                + "AND NOT done AND EXISTS (SELECT 1 FROM unnest(deferred) d WHERE d LIKE 'ALTER TABLE % PRIMARY KEY %')")) {
+            ps.setString(1, writer);
+            ps.setString(2, table.toString());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
     }
 
     /** The service tables of a writer whose copy is done. Parameters: writer. */
@@ -163,6 +230,74 @@ public final class TableCopier {
             }
             tablesLeft--;
             listener.copied(job.route().to());
+        }
+        validateForeignKeysToThemselves(jobs);
+    }
+
+    /**
+     * A foreign key to the table itself comes back {@code NOT VALID} after a copy that dropped it: validated
+     * here once the table's parked changes are applied (they may mend a row copied before its parent was deleted).
+     */
+    private void validateForeignKeysToThemselves(List<Job> jobs) throws SQLException, InterruptedException {
+        long deadline = System.nanoTime() + VALIDATE_FOR.toNanos();
+        List<TableId> left = new ArrayList<>(jobs.stream().map(j -> j.route().to()).toList());
+        while (!left.isEmpty() && running.getAsBoolean()) {
+            try (Connection s = service.open()) {
+                for (java.util.Iterator<TableId> it = left.iterator(); it.hasNext(); ) {
+                    TableId table = it.next();
+                    List<String> pending = notValidSelfReferences(s, table);
+                    if (pending.isEmpty()) {
+                        it.remove();
+                        continue;
+                    }
+                    if (parkedRows(s, table) > 0) {
+                        continue;
+                    }
+                    for (String constraint : pending) {
+                        String validate = "ALTER TABLE " + PostgresNames.qualified(table) + " VALIDATE CONSTRAINT " + q(constraint);
+                        try (Statement st = s.createStatement()) {
+                            st.execute(validate);
+                            LOG.info("copy {}: foreign key {} of {} validated", writer, constraint, table);
+                        } catch (SQLException e) {
+                            if (System.nanoTime() > deadline) {
+                                LOG.error("copy {}: foreign key {} of {} stays NOT VALID (it holds for every row written since the copy, "
+                                        + "but a row copied before does not satisfy it: {}). Find the row, mend it in the monolith, then run: {}",
+                                        writer, constraint, table, e.getMessage(), validate);
+                                it.remove();
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            if (!left.isEmpty()) {
+                Thread.sleep(1000);
+            }
+        }
+    }
+
+    private static List<String> notValidSelfReferences(Connection s, TableId table) throws SQLException {
+        List<String> names = new ArrayList<>();
+        try (PreparedStatement ps = s.prepareStatement("SELECT conname FROM pg_constraint WHERE conrelid = ?::regclass "
+                + "AND confrelid = conrelid AND contype = 'f' AND NOT convalidated")) {
+            ps.setString(1, PostgresNames.qualified(table));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    names.add(rs.getString(1));
+                }
+            }
+        }
+        return names;
+    }
+
+    private long parkedRows(Connection s, TableId table) throws SQLException {
+        try (PreparedStatement ps = s.prepareStatement("SELECT count(*) FROM " + WriterDialect.PARKED_TABLE + " WHERE writer = ? AND target_table = ?")) {
+            ps.setString(1, writer);
+            ps.setString(2, table.toString());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
         }
     }
 
@@ -237,6 +372,11 @@ public final class TableCopier {
             if (progress.done()) {
                 return;
             }
+            List<String> deferred = progress.deferred();
+            if (progress.lastKey().isEmpty() && progress.rows() == 0 && deferred.isEmpty()) {
+                deferred = deferIndexes(s, route);
+            }
+            boolean keyless = !hasPrimaryKey(s, route.to());
             LOG.info("copy {}: {} → {} {} ({} COPY, chunks of {} rows)", writer, route.from(), route.to(),
                     progress.lastKey().map(k -> "resumes after key " + k + " (" + progress.rows() + " rows copied before)").orElse("starts"),
                     binary ? "binary" : "text", chunkRows);
@@ -251,8 +391,11 @@ public final class TableCopier {
                 long copied;
                 try {
                     copied = viaStage || foreignKeyAttempts > 0
-                            ? copyViaStage(m, s, sql, last, high, foreignKeyAttempts > 0)
+                            ? copyViaStage(m, s, sql, last, high, foreignKeyAttempts > 0, keyless)
                             : copyStraight(m, s, sql, last, high);
+                    if (high.isEmpty()) {
+                        buildDeferred(s, route, deferred);
+                    }
                     saveProgress(s, route, high, copied, high.isEmpty());
                     s.commit();
                     m.commit();
@@ -301,18 +444,119 @@ public final class TableCopier {
     }
 
     private Progress readProgress(Connection s, TableRoute route) throws SQLException {
-        try (PreparedStatement ps = s.prepareStatement("SELECT last_key, rows_copied, done FROM " + PROGRESS_TABLE
+        try (PreparedStatement ps = s.prepareStatement("SELECT last_key, rows_copied, done, deferred FROM " + PROGRESS_TABLE
                 + " WHERE writer = ? AND target_table = ?")) {
             ps.setString(1, writer);
             ps.setString(2, route.to().toString());
             try (ResultSet rs = ps.executeQuery()) {
-                Progress p = new Progress(Optional.empty(), 0, false);
+                Progress p = new Progress(Optional.empty(), 0, false, List.of());
                 if (rs.next()) {
                     Array a = rs.getArray(1);
-                    p = new Progress(a == null ? Optional.empty() : Optional.of(List.of((String[]) a.getArray())), rs.getLong(2), rs.getBoolean(3));
+                    Array d = rs.getArray(4);
+                    p = new Progress(a == null ? Optional.empty() : Optional.of(List.of((String[]) a.getArray())), rs.getLong(2), rs.getBoolean(3),
+                            d == null ? List.of() : List.of((String[]) d.getArray()));
                 }
                 s.commit();
                 return p;
+            }
+        }
+    }
+
+    /**
+     * Drops what an empty service table would keep up row by row during the copy (plain indexes, the primary
+     * key when no other table's foreign key needs it, foreign keys to itself) and records the statements that
+     * build them again in the progress row, in one transaction.
+     *
+     * @return those statements, in the order they run at the end (empty when the table is not empty)
+     */
+    private List<String> deferIndexes(Connection s, TableRoute route) throws SQLException {
+        String table = PostgresNames.qualified(route.to());
+        List<String> drops = new ArrayList<>();
+        List<String> builds = new ArrayList<>();
+        List<String> selfReferences = new ArrayList<>();
+        try (Statement st = s.createStatement()) {
+            st.execute("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
+            try (ResultSet rs = st.executeQuery("SELECT EXISTS (SELECT 1 FROM " + table + ")")) {
+                rs.next();
+                if (rs.getBoolean(1)) {
+                    s.commit();
+                    return List.of();
+                }
+            }
+        }
+        String regclass = "'" + table.replace("'", "''") + "'::regclass";
+        try (Statement st = s.createStatement(); ResultSet rs = st.executeQuery("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                + "WHERE conrelid = " + regclass + " AND confrelid = conrelid AND contype = 'f' ORDER BY conname")) {
+            while (rs.next()) {
+                drops.add("ALTER TABLE " + table + " DROP CONSTRAINT " + q(rs.getString(1)));
+                selfReferences.add("ALTER TABLE " + table + " ADD CONSTRAINT " + q(rs.getString(1)) + " " + rs.getString(2) + " NOT VALID");
+            }
+        }
+        try (Statement st = s.createStatement(); ResultSet rs = st.executeQuery("SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+                + "WHERE c.conrelid = " + regclass + " AND c.contype = 'p' AND NOT EXISTS (SELECT 1 FROM pg_constraint f "
+                + "WHERE f.contype = 'f' AND f.confrelid = c.conrelid AND f.conrelid <> c.conrelid)")) {
+            if (rs.next()) {
+                drops.add("ALTER TABLE " + table + " DROP CONSTRAINT " + q(rs.getString(1)));
+                builds.add("ALTER TABLE " + table + " ADD CONSTRAINT " + q(rs.getString(1)) + " " + rs.getString(2));
+            }
+        }
+        try (Statement st = s.createStatement(); ResultSet rs = st.executeQuery("SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
+                + "FROM pg_index i WHERE i.indrelid = " + regclass + " AND NOT i.indisunique "
+                + "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1")) {
+            while (rs.next()) {
+                drops.add("DROP INDEX " + rs.getString(1));
+                builds.add(0, rs.getString(2));
+            }
+        }
+        builds.addAll(selfReferences);
+        if (builds.isEmpty()) {
+            s.commit();
+            return List.of();
+        }
+        try (Statement st = s.createStatement()) {
+            for (String drop : drops) {
+                st.execute(drop);
+            }
+        }
+        try (PreparedStatement ps = s.prepareStatement("INSERT INTO " + PROGRESS_TABLE + " (writer, target_table, source_table, deferred) "
+                + "VALUES (?, ?, ?, ?) ON CONFLICT (writer, target_table) DO UPDATE SET deferred = EXCLUDED.deferred")) {
+            ps.setString(1, writer);
+            ps.setString(2, route.to().toString());
+            ps.setString(3, route.from().toString());
+            ps.setArray(4, s.createArrayOf("text", builds.toArray()));
+            ps.executeUpdate();
+        }
+        s.commit();
+        LOG.info("copy {}: {} is empty: it is copied without {} (built again after its last chunk)", writer, route.to(), drops.stream()
+                .map(d -> d.replaceFirst("^(ALTER TABLE \\S+ )?DROP ", "")).collect(Collectors.joining(", ")));
+        return builds;
+    }
+
+    /** Builds what {@link #deferIndexes} dropped, in the last chunk's transaction. */
+    private void buildDeferred(Connection s, TableRoute route, List<String> deferred) throws SQLException {
+        long started = System.nanoTime();
+        for (String build : deferred) {
+            try (Statement st = s.createStatement()) {
+                st.execute(build);
+            } catch (SQLException e) {
+                // not a unique or foreign key violation of a chunk: the copy stops here and says which statement failed
+                throw new SQLException("building " + build + " after the copy failed: " + e.getMessage()
+                        + " (the copy resumes with its last chunk and tries again on restart)", "55000", e);
+            }
+        }
+        if (!deferred.isEmpty()) {
+            LOG.info("copy {}: {} built its {} deferred indexes and constraints in {} ms", writer, route.to(), deferred.size(),
+                    (System.nanoTime() - started) / 1_000_000);
+        }
+    }
+
+    private static boolean hasPrimaryKey(Connection s, TableId table) throws SQLException {
+        try (PreparedStatement ps = s.prepareStatement("SELECT 1 FROM pg_constraint WHERE conrelid = ?::regclass AND contype = 'p'")) {
+            ps.setString(1, PostgresNames.qualified(table));
+            try (ResultSet rs = ps.executeQuery()) {
+                boolean has = rs.next();
+                s.commit();
+                return has;
             }
         }
     }
@@ -321,7 +565,7 @@ public final class TableCopier {
         try (PreparedStatement ps = s.prepareStatement("INSERT INTO " + PROGRESS_TABLE
                 + " AS p (writer, target_table, source_table, last_key, rows_copied, done, updated_at) VALUES (?, ?, ?, ?, ?, ?, now()) "
                 + "ON CONFLICT (writer, target_table) DO UPDATE SET last_key = EXCLUDED.last_key, rows_copied = p.rows_copied + EXCLUDED.rows_copied, "
-                + "done = EXCLUDED.done, updated_at = now()")) {
+                + "done = EXCLUDED.done, deferred = CASE WHEN EXCLUDED.done THEN NULL ELSE p.deferred END, updated_at = now()")) {
             ps.setString(1, writer);
             ps.setString(2, route.to().toString());
             ps.setString(3, route.from().toString());
@@ -362,9 +606,10 @@ public final class TableCopier {
      * version, or with a forgotten one, are overwritten).
      *
      * @param recheck leave out rows whose key the monolith no longer has (or its filter no longer selects)
+     * @param keyless  the table's primary key is dropped for the copy: the range holds no rows, a plain insert
      */
     private long copyViaStage(Connection m, Connection s, Statements sql, Optional<List<String>> last, Optional<List<String>> high,
-                              boolean recheck) throws SQLException {
+                              boolean recheck, boolean keyless) throws SQLException {
         try (Statement st = s.createStatement()) {
             st.execute("DROP TABLE IF EXISTS pg_temp.strangler_copy_stage, pg_temp.strangler_copy_keys");
             st.execute("CREATE TEMP TABLE strangler_copy_stage AS SELECT " + sql.targetList() + ", " + TableRoute.VERSION_COLUMN
@@ -383,6 +628,12 @@ public final class TableCopier {
             try (Statement st = s.createStatement()) {
                 st.executeUpdate("DELETE FROM pg_temp.strangler_copy_stage s WHERE NOT EXISTS (SELECT 1 FROM pg_temp.strangler_copy_keys k WHERE "
                         + sql.targetKey.stream().map(k -> "k." + q(k) + " = s." + q(k)).collect(Collectors.joining(" AND ")) + ")");
+            }
+        }
+        if (keyless) {
+            try (Statement st = s.createStatement()) {
+                return st.executeUpdate("INSERT INTO " + sql.target + " (" + sql.targetList() + ", " + TableRoute.VERSION_COLUMN + ") SELECT "
+                        + sql.targetList() + ", " + TableRoute.VERSION_COLUMN + " FROM pg_temp.strangler_copy_stage");
             }
         }
         try (Statement st = s.createStatement()) {
