@@ -19,6 +19,7 @@ import dev.strangler.core.config.WriterSettings;
 import dev.strangler.core.ComponentLifecycle;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -157,6 +158,7 @@ public final class JdbcApplyWriter implements Component {
     private final Map<String, ParkedRow> parked = new HashMap<>();
     private final Map<TableId, Integer> parkedPerTable = new HashMap<>();
     private final AtomicLong parkedGauge = new AtomicLong();
+    private final AtomicLong parkedWaitingForTableGauge = new AtomicLong();
     private final Counter parkedRows;
     private final Counter schemaChanges;
     private long lastParkedRetryMs;
@@ -228,6 +230,8 @@ public final class JdbcApplyWriter implements Component {
         parkedRows = Counter.builder(MetricNames.WRITER_PARKED).tag(MetricNames.TAG_SERVICE, name)
                 .description("rows parked because their parent row was missing (foreign key)").register(metrics);
         metrics.gauge(MetricNames.WRITER_PARKED_NOW, List.of(io.micrometer.core.instrument.Tag.of(MetricNames.TAG_SERVICE, name)), parkedGauge);
+        Gauge.builder(MetricNames.WRITER_PARKED_WAITING_FOR_TABLE, parkedWaitingForTableGauge, AtomicLong::get).tag(MetricNames.TAG_SERVICE, name)
+                .description("parked rows that wait for their table's copy or for a paused table, not for a parent row").register(metrics);
         metrics.gauge(MetricNames.WRITER_CONSUMER_LAG, List.of(io.micrometer.core.instrument.Tag.of(MetricNames.TAG_SERVICE, name)), consumerLag);
     }
 
@@ -1233,11 +1237,18 @@ public final class JdbcApplyWriter implements Component {
                 }
             });
             writer.parkedRows.increment(parkedNow.size());
-            writer.parkedGauge.set(writer.parked.size());
+            writer.updateParkedGauges();
         }
     }
 
     private static final long PARKED_RETRY_IDLE_MS = 5_000;
+
+    /** Rows parked now, and those of them that wait for a table being copied or paused (not for a parent row). */
+    private void updateParkedGauges() {
+        parkedGauge.set(parked.size());
+        parkedWaitingForTableGauge.set(parkedPerTable.entrySet().stream().filter(e -> copying.contains(e.getKey()) || narrowed.containsKey(e.getKey()))
+                .mapToLong(Map.Entry::getValue).sum());
+    }
 
     private void loadParked(Connection c) throws SQLException {
         parked.clear();
@@ -1254,7 +1265,7 @@ public final class JdbcApplyWriter implements Component {
             }
         }
         c.commit();
-        parkedGauge.set(parked.size());
+        updateParkedGauges();
         if (!parked.isEmpty()) {
             LOG.info("writer {} has {} parked rows waiting for their parent rows", service.name(), parked.size());
         }

@@ -55,6 +55,8 @@ public final class MetricNames {
     public static final String WRITER_SCHEMA_CHANGES = "strangler.writer.schema.changes";
     /** Gauge: rows parked now, per service. */
     public static final String WRITER_PARKED_NOW = "strangler.writer.parked.now";
+    /** Of the rows parked now, those waiting for their table (its copy, or a pause), not for a parent row. */
+    public static final String WRITER_PARKED_WAITING_FOR_TABLE = "strangler.writer.parked.waiting.for.table";
     /** Gauge: share of rows that matched in the last finished validation pass, per service and target table. */
     public static final String VALIDATION_CONSISTENCY = "strangler.validation.consistency.ratio";
     /** Gauge: rows missing, extra or different in the last finished validation pass. */
