@@ -124,8 +124,9 @@ class MariaDbCaptureIT {
             DatabaseSettings database = new DatabaseSettings(DatabaseType.MARIADB, mariadb.jdbcUrl("shop"), EmbeddedMariaDb.USER,
                     Secret.of(EmbeddedMariaDb.PASSWORD));
             CaptureSettings settings = new CaptureSettings(CaptureSettings.SnapshotMode.INCREMENTAL, Duration.ofMillis(10), Duration.ofSeconds(1), "m2", "m2");
+            SimpleMeterRegistry metrics = new SimpleMeterRegistry();
             BinlogCapture capture = new BinlogCapture(TopicNames.MONOLITH_ORIGIN, database, settings, Set.of(items), Map.of(), true,
-                    endpoint, topics, new SimpleMeterRegistry(), Clock.systemUTC());
+                    endpoint, topics, metrics, Clock.systemUTC());
             capture.start();
             try {
                 Set<String> copied = new java.util.HashSet<>();
@@ -141,6 +142,11 @@ class MariaDbCaptureIT {
                     });
                 }
                 assertThat(copied).hasSize(3000);
+                // the copy's progress as the connector's MBeans (domain debezium.mariadb) report it, and the estimate taken at start
+                assertThat(metrics.get(dev.strangler.core.MetricNames.SNAPSHOT_ROWS_ESTIMATED).tag(dev.strangler.core.MetricNames.TAG_TABLE, "shop.items")
+                        .gauge().value()).isPositive();
+                Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(metrics.get(dev.strangler.core.MetricNames.SNAPSHOT_ROWS_SCANNED)
+                        .tag(dev.strangler.core.MetricNames.TAG_TABLE, "shop.items").gauge().value()).isEqualTo(3000));
                 assertThat(mariadb.connect("shop").createStatement().executeQuery(
                         "SELECT count(*) FROM strangler_signal WHERE id = 'strangler-initial-copy-m2'").next()).isTrue();
             } finally {
