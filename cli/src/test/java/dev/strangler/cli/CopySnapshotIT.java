@@ -108,6 +108,8 @@ class CopySnapshotIT extends SandboxTestBase {
                     "CREATE TABLE child (id bigint PRIMARY KEY, parent_id bigint NOT NULL REFERENCES parent ON DELETE CASCADE, name text)",
                     "CREATE TABLE prefilled (id bigint PRIMARY KEY, name text)",
                     "CREATE TABLE node (id bigint PRIMARY KEY, up bigint REFERENCES node ON DELETE SET NULL, name text)",
+                    "CREATE TABLE parted (id bigint PRIMARY KEY, name text)",
+                    "INSERT INTO parted SELECT g, 'parted ' || g FROM generate_series(1, 3000) g",
                     // every node points at one of a later chunk (1,000 rows a chunk), the last ones back at the first
                     "INSERT INTO node SELECT g, 1 + (g + 2500) % 5000, 'node ' || g FROM generate_series(1, 5000) g",
                     "INSERT INTO parent SELECT g, 'parent ' || g FROM generate_series(1, 5000) g",
@@ -119,9 +121,14 @@ class CopySnapshotIT extends SandboxTestBase {
                     "CREATE TABLE prefilled (id bigint PRIMARY KEY, name text, strangler_version bigint)",
                     "CREATE TABLE node (id bigint PRIMARY KEY, up bigint REFERENCES node ON DELETE SET NULL, name text, strangler_version bigint)",
                     "CREATE INDEX node_up ON node (up)",
+                    // partitioned in the service: copied with its indexes in place (they are built per partition)
+                    "CREATE TABLE parted (id bigint PRIMARY KEY, name text, strangler_version bigint) PARTITION BY RANGE (id)",
+                    "CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (MINVALUE) TO (1500)",
+                    "CREATE TABLE parted_2 PARTITION OF parted FOR VALUES FROM (1500) TO (MAXVALUE)",
+                    "CREATE INDEX parted_name ON parted (name)",
                     // rows loaded by hand before Strangler (no version) and a row the monolith does not have
                     "INSERT INTO prefilled SELECT g, 'stale ' || g, NULL FROM generate_series(1, 1000) g");
-            String tables = "- from: public.parent\n- from: public.child\n- from: public.prefilled\n- from: public.node";
+            String tables = "- from: public.parent\n- from: public.child\n- from: public.prefilled\n- from: public.node\n- from: public.parted";
             h.startStranglerWith(h.config(tables).replace("capture:\n", "capture:\n  snapshot: copy\n  copyChunkRows: 1000\n"));
             // while the copy runs: parents deleted with their children (some while their children are being copied),
             // new parents with new children, children changed
@@ -143,13 +150,15 @@ class CopySnapshotIT extends SandboxTestBase {
             assertThat(waitingForTable).as("rows waited for child's copy").isPositive();
             h.inMonolith("UPDATE prefilled SET name = 'changed' WHERE id % 100 = 0");
             h.inMonolith("DELETE FROM node WHERE id IN (4990, 2)");
-            for (String table : List.of("parent", "child", "prefilled", "node")) {
+            for (String table : List.of("parent", "child", "prefilled", "node", "parted")) {
                 String rows = "SELECT * FROM " + table + " ORDER BY id";
                 String serviceRows = "SELECT " + (table.equals("child") ? "id, parent_id, name" : table.equals("node") ? "id, up, name" : "id, name")
                         + " FROM " + table + " ORDER BY id";
                 h.awaitServiceMatchesMonolith(rows, serviceRows, Duration.ofSeconds(120));
             }
-            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM strangler_copy WHERE done")).isEqualTo(4);
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM strangler_copy WHERE done")).isEqualTo(5);
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+                    + "WHERE c.relname IN ('parted_1', 'parted_2') AND i.indisvalid")).as("key and index of each partition").isEqualTo(4);
             // node's key, index and foreign key to itself were dropped for the copy and are back; the key of parent,
             // which child's foreign key needs, stayed
             Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> h.count(h.serviceDb,

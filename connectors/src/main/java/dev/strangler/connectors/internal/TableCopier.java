@@ -485,6 +485,15 @@ public final class TableCopier {
             }
         }
         String regclass = "'" + table.replace("'", "''") + "'::regclass";
+        try (Statement st = s.createStatement(); ResultSet rs = st.executeQuery("SELECT c.relkind = 'r' AND NOT EXISTS (SELECT 1 FROM pg_inherits i "
+                + "WHERE i.inhrelid = c.oid OR i.inhparent = c.oid) FROM pg_class c WHERE c.oid = " + regclass)) {
+            rs.next();
+            if (!rs.getBoolean(1)) {
+                // a partitioned table (or a partition, or inheritance): its indexes are built per partition; left as they are
+                s.commit();
+                return List.of();
+            }
+        }
         try (Statement st = s.createStatement(); ResultSet rs = st.executeQuery("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
                 + "WHERE conrelid = " + regclass + " AND confrelid = conrelid AND contype = 'f' ORDER BY conname")) {
             while (rs.next()) {
