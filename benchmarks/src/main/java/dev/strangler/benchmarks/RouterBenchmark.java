@@ -120,11 +120,14 @@ final class RouterBenchmark implements Callable<Integer> {
             TrafficRouter router = new TrafficRouter(config.router().orElseThrow(), new KafkaEndpoint(kafka.bootstrapServers(), Map.of(), 1, (short) 1),
                     config.topics().routes(), new SimpleMeterRegistry(), Clock.systemUTC(), ReplicationHealth.UNKNOWN, Duration.ofSeconds(1));
             router.start();
-            try {
+            int floorPort = freePort();
+            try (NettyFloorProxy floor = new NettyFloorProxy(floorPort, monolithPort, servicePort, workers)) {
                 Map<String, Integer> targets = new LinkedHashMap<>();
                 targets.put("direct", monolithPort);
                 targets.put("router", router.proxyPort());
                 targets.put("nginx", nginxProxyPort);
+                // not a product: the least a JVM HTTP proxy can do here (NettyFloorProxy), to tell the router's own cost from the JVM's
+                targets.put("nettyFloor", floorPort);
                 progress.println("warming up (JIT) ...");
                 for (int port : targets.values()) {
                     wrk(script, port, connections, 5, 0);
@@ -168,7 +171,7 @@ final class RouterBenchmark implements Callable<Integer> {
                             .put("p50Ms", Stats.median(p50.get(t))).put("p99Ms", Stats.median(p99.get(t)));
                 }
                 ObjectNode added = out.putObject("addedLatencyMs");
-                for (String t : List.of("router", "nginx")) {
+                for (String t : List.of("router", "nginx", "nettyFloor")) {
                     List<Double> a50 = new ArrayList<>();
                     List<Double> a99 = new ArrayList<>();
                     for (int i = 0; i < rounds; i++) {
@@ -178,6 +181,8 @@ final class RouterBenchmark implements Callable<Integer> {
                     added.putObject(t).put("p50", Stats.median(a50)).put("p99", Stats.median(a99));
                 }
                 out.put("routerThroughputVsNginx", Math.round(Stats.median(throughput.get("router")) * 1000 / Stats.median(throughput.get("nginx"))) / 1000.0);
+                out.put("nettyFloorThroughputVsNginx", Math.round(Stats.median(throughput.get("nettyFloor")) * 1000
+                        / Stats.median(throughput.get("nginx"))) / 1000.0);
                 out.set("rounds", JSON.valueToTree(roundNodes));
                 System.out.println(out.toPrettyString());
             } finally {
