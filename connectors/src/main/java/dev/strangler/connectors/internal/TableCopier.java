@@ -213,9 +213,19 @@ public final class TableCopier {
      * @throws SQLException when a database fails beyond what a retry mends
      */
     public void run(List<Job> jobs) throws SQLException, InterruptedException {
+        run(jobs, jobs.stream().map(j -> j.route().to()).toList());
+    }
+
+    /**
+     * Copies the jobs in order, then validates the foreign keys to themselves that copies left {@code NOT VALID}
+     * in {@code validate} (this run's, or an earlier run's stopped before it validated them).
+     */
+    public void run(List<Job> jobs, List<TableId> validate) throws SQLException, InterruptedException {
         tablesLeft = jobs.size();
         jobs.forEach(j -> rowsCopied.computeIfAbsent(j.route().from(), t -> new AtomicLong()));
-        awaitSlot();
+        if (!jobs.isEmpty()) {
+            awaitSlot();
+        }
         for (Job job : jobs) {
             if (!running.getAsBoolean()) {
                 return;
@@ -231,16 +241,16 @@ public final class TableCopier {
             tablesLeft--;
             listener.copied(job.route().to());
         }
-        validateForeignKeysToThemselves(jobs);
+        validateForeignKeysToThemselves(validate);
     }
 
     /**
      * A foreign key to the table itself comes back {@code NOT VALID} after a copy that dropped it: validated
      * here once the table's parked changes are applied (they may mend a row copied before its parent was deleted).
      */
-    private void validateForeignKeysToThemselves(List<Job> jobs) throws SQLException, InterruptedException {
+    private void validateForeignKeysToThemselves(List<TableId> tables) throws SQLException, InterruptedException {
         long deadline = System.nanoTime() + VALIDATE_FOR.toNanos();
-        List<TableId> left = new ArrayList<>(jobs.stream().map(j -> j.route().to()).toList());
+        List<TableId> left = new ArrayList<>(tables);
         while (!left.isEmpty() && running.getAsBoolean()) {
             boolean last = System.nanoTime() > deadline;
             try (Connection s = service.open()) {
