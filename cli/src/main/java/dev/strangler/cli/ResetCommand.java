@@ -122,7 +122,10 @@ final class ResetCommand implements Callable<Integer> {
             plan.add("service " + s.name() + ": " + (whole ? "drop tables strangler_offsets and strangler_parked, and mark the rows of "
                     + s.tables().stream().map(r -> r.to().toString()).toList() + " older than any new copy (strangler_version = -1)"
                     : "delete the writer's offsets and parked rows (writer " + topics.writerName(s.name()) + ")")
-                    + " in " + s.database().url() + "; its tables keep their rows");
+                    + " in " + s.database().url() + "; its tables keep their rows"
+                    + (loaded.capture().snapshot() == dev.strangler.core.config.CaptureSettings.SnapshotMode.COPY
+                    && s.database().type() == dev.strangler.core.config.DatabaseType.POSTGRES
+                    ? " (indexes and keys an unfinished copy dropped are built again first)" : ""));
         }
         out.println((dryRun ? "Would remove (dry run, nothing changes):" : "Will remove:"));
         plan.forEach(p -> out.println("  - " + p));
