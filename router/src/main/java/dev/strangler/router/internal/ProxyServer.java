@@ -100,6 +100,7 @@ public final class ProxyServer extends VerticleBase {
                          ShadowCopy capture) {
         RequestOptions options = options(request, upstream);
         client.request(options).compose(upstreamRequest -> {
+            forwardHeaders(request, upstreamRequest.headers());
             if (capture != null) {
                 return upstreamRequest.send(capture.requestBody);
             }
@@ -222,7 +223,10 @@ public final class ProxyServer extends VerticleBase {
         // the copy goes out at once, beside the monolith's request, so a slow service never holds the client
         forward(request, false, route, Side.MONOLITH, monolith, start, copy);
         RequestOptions options = options(request, route.settings().service());
-        client.request(options).compose(r -> r.send(copy.requestBody)).onComplete(sr -> {
+        client.request(options).compose(r -> {
+            forwardHeaders(request, r.headers());
+            return r.send(copy.requestBody);
+        }).onComplete(sr -> {
             if (sr.failed()) {
                 copy.serviceDone(-1, new byte[0]);
                 return;
@@ -239,8 +243,14 @@ public final class ProxyServer extends VerticleBase {
         });
     }
 
-    private RequestOptions options(HttpServerRequest request, URI upstream) {
-        MultiMap headers = MultiMap.caseInsensitiveMultiMap();
+    /** The upstream request's target; its headers are written by {@link #forwardHeaders} straight into the request (one copy). */
+    private static RequestOptions options(HttpServerRequest request, URI upstream) {
+        // timeouts are the client's, per connection: a timer per request costs a system call (timerfd) per request
+        return new RequestOptions().setMethod(request.method()).setHost(upstream.getHost()).setPort(port(upstream)).setURI(request.uri());
+    }
+
+    /** The client's headers without hop-by-hop ones and Host, with X-Forwarded-For, -Proto and -Host. */
+    private static void forwardHeaders(HttpServerRequest request, MultiMap headers) {
         copyHeaders(request.headers(), headers);
         headers.remove(HttpHeaders.HOST);
         String client = request.remoteAddress() == null ? "" : request.remoteAddress().hostAddress();
@@ -251,9 +261,6 @@ public final class ProxyServer extends VerticleBase {
         if (host != null) {
             headers.set("X-Forwarded-Host", host);
         }
-        // timeouts are the client's, per connection: a timer per request costs a system call (timerfd) per request
-        return new RequestOptions().setMethod(request.method()).setHost(upstream.getHost()).setPort(port(upstream))
-                .setURI(request.uri()).setHeaders(headers);
     }
 
     /** The Host header as the client sent it ({@code host[:port]}); Vert.x keeps it as the request's authority. */
@@ -274,15 +281,19 @@ public final class ProxyServer extends VerticleBase {
     }
 
     private static void copyHeaders(MultiMap from, MultiMap to) {
-        Set<String> connectionTokens = new HashSet<>();
-        for (String value : from.getAll(HttpHeaders.CONNECTION)) {
-            for (String token : value.split(",")) {
-                connectionTokens.add(token.trim().toLowerCase(Locale.ROOT));
+        Set<String> connectionTokens = Set.of();
+        if (from.contains(HttpHeaders.CONNECTION)) {
+            connectionTokens = new HashSet<>();
+            for (String value : from.getAll(HttpHeaders.CONNECTION)) {
+                for (String token : value.split(",")) {
+                    connectionTokens.add(token.trim().toLowerCase(Locale.ROOT));
+                }
             }
         }
+        Set<String> dropped = connectionTokens;
         from.forEach((name, value) -> {
             String lower = name.toLowerCase(Locale.ROOT);
-            if (!HOP_BY_HOP.contains(lower) && !connectionTokens.contains(lower)) {
+            if (!HOP_BY_HOP.contains(lower) && !dropped.contains(lower)) {
                 to.add(name, value);
             }
         });
