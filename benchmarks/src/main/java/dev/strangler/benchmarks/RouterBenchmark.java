@@ -32,10 +32,11 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The router against nginx, with wrk on loopback, all in one run: (a) straight to the upstream, (b)
- * through the router at a 50% split, (c) through nginx as a plain reverse proxy to the same upstream.
+ * through the router at a 50% split, (c) through nginx as a plain reverse proxy to the same upstream, (d)
+ * through {@link NettyFloorProxy}, the least a JVM HTTP proxy does (not a product: a floor for the router).
  * For each: the most requests per second wrk gets, and the latency at a fixed offered rate (about
  * 5,000 req/s); the latency a proxy adds is its figure minus the direct one measured in the same
- * round. Rounds alternate the three, and medians are reported.
+ * round. Rounds alternate the targets, and medians are reported.
  */
 @Command(name = "router", mixinStandardHelpOptions = true,
         description = {"Router throughput and added latency vs direct and vs nginx as a reverse proxy; needs wrk and nginx",
