@@ -217,23 +217,46 @@ class TwoWaySyncIT extends SandboxTestBase {
         try (Connection c = postgres.connect(database)) {
             c.setAutoCommit(false);
             var ps = c.prepareStatement("UPDATE items SET " + column + " = ?, note = ? WHERE id = ?");
+            List<int[]> transaction = new java.util.ArrayList<>();
             for (int i = 0; i < updates; i++) {
                 if (i == updates / 2) {
                     halfway.countDown();
                     resume.await(120, TimeUnit.SECONDS);
                 }
                 int key = random.nextInt(3) == 0 ? 401 + random.nextInt(50) : from + random.nextInt(to - from + 1);
-                ps.setInt(1, i);
-                ps.setString(2, tag + i);
-                ps.setLong(3, key);
-                ps.executeUpdate();
-                if (i % 3 == 2) {
-                    c.commit();
+                transaction.add(new int[] {i, key});
+                if (i % 3 == 2 || i == updates - 1) {
+                    commit(c, ps, tag, transaction);
+                    transaction.clear();
                 }
             }
-            c.commit();
         }
         return null;
+    }
+
+    /**
+     * One transaction of the workload (three updates in random key order), run again when PostgreSQL picks it as a
+     * deadlock's victim: the writer applying the other side's transactions locks rows in another order, and an
+     * application retries then.
+     */
+    private static void commit(Connection c, java.sql.PreparedStatement ps, String tag, List<int[]> updates) throws java.sql.SQLException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                for (int[] u : updates) {
+                    ps.setInt(1, u[0]);
+                    ps.setString(2, tag + u[0]);
+                    ps.setLong(3, u[1]);
+                    ps.executeUpdate();
+                }
+                c.commit();
+                return;
+            } catch (java.sql.SQLException e) {
+                c.rollback();
+                if (!"40P01".equals(e.getSQLState()) || attempt == 5) {
+                    throw e;
+                }
+            }
+        }
     }
 
     /**
