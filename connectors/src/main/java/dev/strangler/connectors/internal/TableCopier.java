@@ -156,14 +156,19 @@ public final class TableCopier {
      * starts without the key in the service table (the table's changes are parked until the copy is done).
      */
     public static boolean primaryKeyDeferred(Connection service, String writer, TableId table) throws SQLException {
-        try (PreparedStatement ps = service.prepareStatement("SELECT 1 FROM " + PROGRESS_TABLE + " WHERE writer = ? AND target_table = ? "
-                + "AND NOT done AND EXISTS (SELECT 1 FROM unnest(deferred) d WHERE d LIKE 'ALTER TABLE % PRIMARY KEY %')")) {
+        try (PreparedStatement ps = service.prepareStatement("SELECT deferred FROM " + PROGRESS_TABLE + " WHERE writer = ? AND target_table = ? "
+                + "AND NOT done AND deferred IS NOT NULL")) {
             ps.setString(1, writer);
             ps.setString(2, table.toString());
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
+                return rs.next() && List.of((String[]) rs.getArray(1).getArray()).stream().anyMatch(TableCopier::buildsPrimaryKey);
             }
         }
+    }
+
+    /** Whether a statement {@link #deferIndexes} kept builds the table's primary key again. */
+    private static boolean buildsPrimaryKey(String build) {
+        return build.startsWith("ALTER TABLE ") && build.contains(" PRIMARY KEY (");
     }
 
     /** The service tables of a writer whose copy is done. Parameters: writer. */
@@ -210,15 +215,9 @@ public final class TableCopier {
     /**
      * Copies the jobs in order; returns when all are done or the copier is stopped.
      *
+     * @param validate service tables whose foreign keys to themselves a copy left {@code NOT VALID} (this run's copies,
+     *                 or an earlier run's stopped before it validated them) are validated after the copies
      * @throws SQLException when a database fails beyond what a retry mends
-     */
-    public void run(List<Job> jobs) throws SQLException, InterruptedException {
-        run(jobs, jobs.stream().map(j -> j.route().to()).toList());
-    }
-
-    /**
-     * Copies the jobs in order, then validates the foreign keys to themselves that copies left {@code NOT VALID}
-     * in {@code validate} (this run's, or an earlier run's stopped before it validated them).
      */
     public void run(List<Job> jobs, List<TableId> validate) throws SQLException, InterruptedException {
         tablesLeft = jobs.size();
@@ -389,7 +388,7 @@ public final class TableCopier {
             if (progress.lastKey().isEmpty() && progress.rows() == 0 && deferred.isEmpty()) {
                 deferred = deferIndexes(s, route);
             }
-            boolean keyless = !hasPrimaryKey(s, route.to());
+            boolean keyless = deferred.stream().anyMatch(TableCopier::buildsPrimaryKey);
             LOG.info("copy {}: {} → {} {} ({} COPY, chunks of {} rows)", writer, route.from(), route.to(),
                     progress.lastKey().map(k -> "resumes after key " + k + " (" + progress.rows() + " rows copied before)").orElse("starts"),
                     binary ? "binary" : "text", chunkRows);
@@ -569,17 +568,6 @@ public final class TableCopier {
         if (!deferred.isEmpty()) {
             LOG.info("copy {}: {} built its {} deferred indexes and constraints in {} ms", writer, route.to(), deferred.size(),
                     (System.nanoTime() - started) / 1_000_000);
-        }
-    }
-
-    private static boolean hasPrimaryKey(Connection s, TableId table) throws SQLException {
-        try (PreparedStatement ps = s.prepareStatement("SELECT 1 FROM pg_constraint WHERE conrelid = ?::regclass AND contype = 'p'")) {
-            ps.setString(1, PostgresNames.qualified(table));
-            try (ResultSet rs = ps.executeQuery()) {
-                boolean has = rs.next();
-                s.commit();
-                return has;
-            }
         }
     }
 
