@@ -133,6 +133,20 @@ public final class Pipeline implements AutoCloseable {
             admin.ensureCompacted(Set.of(topics.rules()));
         }
 
+        if (parts.contains(Part.CAPTURE)) {
+            // the monolith's capture first: its replication slot takes a moment to be created, and a copy of existing
+            // rows (capture.snapshot: copy) starts only once it exists; nothing else waits for the capture
+            if (twoWay) {
+                ensureMarkerTable(config.monolith());
+            }
+            capture = mariadbMonolith
+                    ? new dev.strangler.connectors.BinlogCapture(TopicNames.MONOLITH_ORIGIN, config.monolith(), config.capture(),
+                    plan.monolith().capturedTables(), config.configuredKeys(), plan.usesTransactions(), kafka, topics, metrics, clock)
+                    : new PostgresCapture(TopicNames.MONOLITH_ORIGIN, config.monolith(), config.capture(), plan.monolith().capturedTables(),
+                    config.configuredKeys(), plan.usesTransactions(), kafka, topics, metrics, clock);
+            components.add(capture);
+            capture.start();
+        }
         if (parts.contains(Part.WRITER)) {
             for (ServiceSettings service : config.serviceList()) {
                 JdbcApplyWriter.Options options = new JdbcApplyWriter.Options(true, plan.twoWay().containsKey(service.name())
@@ -163,16 +177,7 @@ public final class Pipeline implements AutoCloseable {
             syncEngine.start();
         }
         if (parts.contains(Part.CAPTURE)) {
-            if (twoWay) {
-                ensureMarkerTable(config.monolith());
-            }
-            capture = mariadbMonolith
-                    ? new dev.strangler.connectors.BinlogCapture(TopicNames.MONOLITH_ORIGIN, config.monolith(), config.capture(),
-                    plan.monolith().capturedTables(), config.configuredKeys(), plan.usesTransactions(), kafka, topics, metrics, clock)
-                    : new PostgresCapture(TopicNames.MONOLITH_ORIGIN, config.monolith(), config.capture(), plan.monolith().capturedTables(),
-                    config.configuredKeys(), plan.usesTransactions(), kafka, topics, metrics, clock);
-            components.add(capture);
-            capture.start();
+            // a two-way service's capture after its writer, which creates the tables it captures
             for (SyncPlan.Origin origin : plan.origins()) {
                 if (origin.monolith()) {
                     continue;

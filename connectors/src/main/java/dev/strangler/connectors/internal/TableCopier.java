@@ -333,7 +333,7 @@ public final class TableCopier {
                 LOG.info("copy {}: waiting for the capture's replication slot {} before copying existing rows", writer, slotName);
                 logged = System.nanoTime();
             }
-            Thread.sleep(200);
+            Thread.sleep(50);
         }
     }
 
