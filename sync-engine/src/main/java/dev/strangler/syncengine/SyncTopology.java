@@ -41,6 +41,13 @@ public final class SyncTopology {
     static final String SOURCE = "cdc";
     static final String ROUTE = "route";
     static final String DEAD_LETTERS = "dead-letters";
+    /**
+     * Changelog topics of stores that hold whole changes (a row may be megabytes): records as large as the
+     * capture's topics take; the broker's default (1 MB) failed the engine when a transaction holding a
+     * 1 MB value was still pending at a commit.
+     */
+    private static final java.util.Map<String, String> LARGE_RECORDS = java.util.Map.of("max.message.bytes",
+            String.valueOf(dev.strangler.connectors.KafkaTopics.MAX_RECORD_BYTES));
     public static final String CONFLICT_STORE = "conflicts";
     public static final String CONFLICTS_SINK = "conflict-audit";
 
@@ -105,7 +112,7 @@ public final class SyncTopology {
             // Pending transactions live in the processor's memory; the store (in memory, changelogged) gets
             // only those still pending at a commit, written by the commit hook.
             topology.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(store), Serdes.String(), Serdes.ByteArray())
-                    .withCachingDisabled(), sequencer);
+                    .withCachingDisabled().withLoggingEnabled(LARGE_RECORDS), sequencer);
             topology.addStateStore(BeforeCommitHook.builder(hook), sequencer);
             applyParents.add(sequencer);
             sequencers.add(sequencer);
@@ -118,7 +125,7 @@ public final class SyncTopology {
         if (twoWay) {
             // one store for every origin's sequencer: a row's changes from both origins meet in it
             topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CONFLICT_STORE), Serdes.String(), Serdes.ByteArray())
-                    .withCachingDisabled(), sequencers.toArray(String[]::new));
+                    .withCachingDisabled().withLoggingEnabled(LARGE_RECORDS), sequencers.toArray(String[]::new));
             topology.addSink(CONFLICTS_SINK, plan.topics().conflicts(), new ByteArraySerializer(), new ByteArraySerializer(),
                     sequencers.toArray(String[]::new));
         }

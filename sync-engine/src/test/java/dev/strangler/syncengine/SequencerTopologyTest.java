@@ -256,6 +256,17 @@ class SequencerTopologyTest {
     }
 
     @Test
+    void anUpdateOfAPrimaryKeyComesAsADeleteAndACreateAtOnePositionAndBothAreApplied() {
+        // UPDATE orders SET id = 40 WHERE id = 4: one WAL record, sent as a delete of 4 and a create of 40
+        orders.pipeInput(b("{\"id\":4}"), b("{\"before\":{\"id\":4},\"after\":null,\"source\":{\"schema\":\"public\",\"table\":\"orders\","
+                + "\"lsn\":4000,\"ts_us\":4000},\"op\":\"d\",\"transaction\":{\"id\":\"800:4000\",\"total_order\":1,\"data_collection_order\":1}}"));
+        change(orders, "orders", "{\"id\":40}", "{\"id\":40,\"status\":\"paid\"}", 4000, "800:4000", 2);
+        end("800:4010", 2);
+        assertThat(ordersOutput()).containsExactly("orders:{id:4}", "orders:{id:40}", "COMMIT 800(2)");
+        assertThat(metrics.get("strangler.sync.transactions.pending").gauge().value()).isZero();
+    }
+
+    @Test
     void aCaptureRestartedMidTransactionAnnouncesOnlyWhatItSentAgainAndTheRestIsAwaited() {
         // first capture session: three changes of transaction 600, then the capture dies before the END
         change(items, "order_items", "{\"order_id\":6,\"line\":1}", "{\"order_id\":6,\"line\":1}", 2000, "600:2000", 1);

@@ -102,14 +102,27 @@ public final class RouteProcessor implements Processor<byte[], byte[], byte[], b
                 ChangeEvent.TransactionRef tx = change.transaction();
                 // the change's source position names it within its transaction: unlike Debezium's total_order,
                 // it is the same when a restarted capture sends the change again
-                // a TRUNCATE of several tables is one WAL record: its events share the position, the table tells them apart
-                SequencedChange.Position position = new SequencedChange.Position(change.position().version(),
-                        change.op() == ChangeEvent.Op.TRUNCATE ? change.table().toString() : "");
+                SequencedChange.Position position = new SequencedChange.Position(change.position().version(), tie(change));
                 byte[] value = new SequencedChange(tx.id(), position, tx.totalOrder(), change.position().commitTimeMicros(), sequenced,
                         null, 0).toBytes();
                 context.forward(new Record<>(tx.id().getBytes(StandardCharsets.UTF_8), value, record.timestamp()), sequencer);
             }
         }
+    }
+
+    /**
+     * Tells apart the changes of one transaction that share a source position. A TRUNCATE of several tables is
+     * one WAL record: its events share the position, the table tells them apart. An UPDATE of a row's primary key
+     * is one WAL record too, which the capture sends as a delete of the old key and a create of the new one: the
+     * create's "+" puts it after the delete (without it the create was taken for the delete sent again, and the
+     * transaction waited for a change that had come). Other changes are alone at their position.
+     */
+    private static String tie(ChangeEvent change) {
+        return switch (change.op()) {
+            case TRUNCATE -> change.table().toString();
+            case CREATE -> "+";
+            default -> "";
+        };
     }
 
     /**
