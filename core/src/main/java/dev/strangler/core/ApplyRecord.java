@@ -68,6 +68,31 @@ public record ApplyRecord(TableId table, Action action, ObjectNode key, ObjectNo
         return new ApplyRecord(table, action, key, row, unchanged, version, sourceCommitMicros, transactionId, awaitsCommit, forced, seq);
     }
 
+    /**
+     * This change laid over an older change of the same key (both in one batch, which keeps one change per key):
+     * the columns this one did not send (unchanged TOAST values) take the older one's values where it had them.
+     * Without it an insert followed by an update that left a TOAST value alone collapsed to the update alone,
+     * which found no row to update: the row was lost.
+     */
+    public ApplyRecord over(ApplyRecord older) {
+        if (unchanged.isEmpty() || action != Action.UPSERT || older.action != Action.UPSERT || older.row == null || row == null) {
+            return this;
+        }
+        ObjectNode merged = older.row.deepCopy();
+        row.properties().forEach(e -> {
+            if (!unchanged.contains(e.getKey())) {
+                merged.set(e.getKey(), e.getValue());
+            }
+        });
+        Set<String> stillUnchanged = new LinkedHashSet<>();
+        for (String column : unchanged) {
+            if (older.unchanged.contains(column) || !older.row.has(column)) {
+                stillUnchanged.add(column);
+            }
+        }
+        return new ApplyRecord(table, action, key, merged, stillUnchanged, version, sourceCommitMicros, transactionId, awaitsCommit, forced, seq);
+    }
+
     /** What the writer does with the row. */
     public enum Action {
         /** insert the row, or update it when the key exists with an older version */

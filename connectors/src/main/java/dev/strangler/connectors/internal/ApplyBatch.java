@@ -14,7 +14,8 @@ import java.util.Map;
 
 /**
  * The rows of one writer transaction. Changes of one key collapse to the newest version (it alone
- * decides the row's final state). Groups come out in a safe order: deletes first, child tables before
+ * decides the row's final state, except for the TOAST values it did not send: those an older change of the
+ * key in the batch carried are kept). Groups come out in a safe order: deletes first, child tables before
  * parents (a primary-key change is a delete of the old key and an insert of the new one, which may
  * carry the same unique values), then upserts, parent tables before children; "parent" is an earlier
  * position in {@code tableOrder}.
@@ -64,7 +65,8 @@ public final class ApplyBatch {
         Row existing = latestByKey.get(key);
         // a conflict decision comes after the changes it overrides: it replaces them whatever their version
         if (existing == null || record.forced() || existing.record().version() <= record.version()) {
-            latestByKey.put(key, new Row(record, source));
+            // an update that left a TOAST value alone keeps the value an older change of the key in this batch brought
+            latestByKey.put(key, new Row(existing == null || record.forced() ? record : record.over(existing.record()), source));
         }
     }
 

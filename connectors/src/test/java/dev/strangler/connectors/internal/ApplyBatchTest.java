@@ -56,4 +56,20 @@ class ApplyBatchTest {
                 "order_items UPSERT [id, qty] [1@10]");
         assertThat(batch.size()).isEqualTo(9);
     }
+
+    @Test
+    void anUpdateThatLeftAToastValueAloneKeepsTheValueAnInsertInTheSameBatchBrought() throws Exception {
+        ApplyBatch batch = new ApplyBatch(Map.of(ORDERS, 0));
+        batch.add(upsert(ORDERS, "{\"id\":3}", "{\"id\":3,\"big\":\"a megabyte\",\"n\":1}", 20, Set.of()), null);
+        batch.add(upsert(ORDERS, "{\"id\":3}", "{\"id\":3,\"big\":\"__debezium_unavailable_value\",\"n\":42}", 21, Set.of("big")), null);
+        // a key only updated in the batch stays an update of the columns it sent
+        batch.add(upsert(ORDERS, "{\"id\":4}", "{\"id\":4,\"big\":\"__debezium_unavailable_value\",\"n\":7}", 22, Set.of("big")), null);
+
+        List<ApplyBatch.Group> groups = batch.groups();
+        assertThat(groups).extracting(g -> g.kind() + " " + g.columns()).containsExactly("UPSERT [id, big, n]", "UPDATE [id, n]");
+        ApplyRecord three = groups.get(0).rows().get(0).record();
+        assertThat(three.row().toString()).isEqualTo("{\"id\":3,\"big\":\"a megabyte\",\"n\":42}");
+        assertThat(three.version()).isEqualTo(21);
+        assertThat(three.unchanged()).isEmpty();
+    }
 }
