@@ -14,15 +14,12 @@ import dev.strangler.router.internal.ProxyServer;
 import dev.strangler.router.internal.RampDriver;
 import dev.strangler.router.internal.RouteFollower;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -52,6 +49,7 @@ public final class TrafficRouter implements Component {
     private final ComponentLifecycle lifecycle = new ComponentLifecycle("router");
     private final Map<String, LiveRoute> routes = new LinkedHashMap<>();
     private Vertx vertx;
+    private ProxyServer proxy;
     private RouteControl control;
     private RouteFollower follower;
     private RampDriver driver;
@@ -103,13 +101,17 @@ public final class TrafficRouter implements Component {
             follower = new RouteFollower(kafka, routesTopic, routes, metrics, (route, inForce) -> driver.restate(route, inForce));
             follower.start();
             int loops = settings.eventLoops() > 0 ? settings.eventLoops() : Runtime.getRuntime().availableProcessors();
-            // Netty's native epoll transport where it loads (Linux), Java NIO elsewhere
-            vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(loops).setPreferNativeTransport(true));
-            LOG.info("router: Netty transport {}", vertx.isNativeTransportEnabled() ? "native (epoll)" : "NIO");
-            proxyPort = settings.listen().port() == 0 ? freePort() : settings.listen().port();
-            List<LiveRoute> ordered = List.copyOf(routes.values());
-            await(vertx.deployVerticle(() -> new ProxyServer(settings, ordered, proxyPort, clock), new DeploymentOptions().setInstances(loops)),
-                    "open the proxy port " + settings.listen().host() + ":" + proxyPort);
+            proxy = new ProxyServer(settings, List.copyOf(routes.values()), clock, loops);
+            LOG.info("router: Netty transport {}", proxy.transport());
+            try {
+                // port 0: one the system picks
+                proxyPort = proxy.listen(settings.listen().host(), settings.listen().port());
+            } catch (Exception e) {
+                throw new IllegalStateException("router: cannot open the proxy port " + settings.listen().host() + ":" + settings.listen().port()
+                        + ": " + e.getMessage(), e);
+            }
+            // the admin API: a few requests a minute, one event loop of its own
+            vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setPreferNativeTransport(true));
             HttpServer admin = await(new AdminApi(vertx, routes, control, settings.adminToken(), clock,
                     () -> lifecycle.get() == ComponentState.RUNNING, x -> healthJson()).listen(settings.admin().host(), settings.admin().port()),
                     "open the admin port " + settings.admin().host() + ":" + settings.admin().port());
@@ -173,6 +175,9 @@ public final class TrafficRouter implements Component {
         if (follower != null) {
             follower.close();
         }
+        if (proxy != null) {
+            proxy.close();
+        }
         if (vertx != null) {
             try {
                 vertx.close().await(10, TimeUnit.SECONDS);
@@ -195,14 +200,6 @@ public final class TrafficRouter implements Component {
             return future.await(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new IllegalStateException("router: cannot " + what + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException("router: no free port: " + e.getMessage(), e);
         }
     }
 }

@@ -37,6 +37,8 @@ final class RouterHarness implements AutoCloseable {
     private final String prefix;
     private final List<TrafficRouter> routers = new ArrayList<>();
     final SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+    /** More lines of the router: section (e.g. {@code upstreamTimeout: 500ms}), for the routers started after it is set. */
+    String routerSettings = "";
 
     RouterHarness(EmbeddedKafka kafka, String prefix) {
         this.kafka = kafka;
@@ -49,7 +51,7 @@ final class RouterHarness implements AutoCloseable {
                 + "monolith: {url: 'jdbc:postgresql://127.0.0.1:1/none', user: none}\n"
                 + "services: {orders: {url: 'jdbc:postgresql://127.0.0.1:1/none', user: none, tables: [public.orders]}}\n"
                 + "router:\n  listen: {host: 127.0.0.1, port: 0}\n  admin: {host: 127.0.0.1, port: 0}\n  adminToken: " + TOKEN + "\n"
-                + "  defaultUpstream: " + monolith.url() + "\n  eventLoops: 2\n  routes:\n"
+                + "  defaultUpstream: " + monolith.url() + "\n  eventLoops: 2\n" + routerSettings.indent(2) + "  routes:\n"
                 + routesYaml.replace("{{monolith}}", monolith.url()).replace("{{service}}", service.url()).indent(4);
         return new ConfigLoader(name -> null, Path.of(".")).parse(yaml, "test.yaml");
     }

@@ -25,9 +25,14 @@ final class Upstream implements AutoCloseable {
     private final HttpServer server;
 
     Upstream(Vertx vertx, String side) {
+        this(vertx, side, new io.vertx.core.http.HttpServerOptions());
+    }
+
+    /** @param options e.g. an idle timeout after which the server closes a kept-alive connection */
+    Upstream(Vertx vertx, String side, io.vertx.core.http.HttpServerOptions options) {
         this.side = side;
         try {
-            this.server = vertx.createHttpServer().requestHandler(this::handle).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+            this.server = vertx.createHttpServer(options).requestHandler(this::handle).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
