@@ -54,4 +54,34 @@ class ForeignKeyParkingIT extends SandboxTestBase {
             assertThat(h.metrics.get("strangler.writer.parked.now").gauge().value()).isZero();
         }
     }
+
+    @Test
+    void aParkedRowUpdatedWithoutItsToastValueKeepsThatValueWhenItIsApplied() {
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith("CREATE TABLE orders (id int PRIMARY KEY, note text)",
+                    "CREATE TABLE items (order_id int NOT NULL, line int NOT NULL, qty int, doc text, PRIMARY KEY (order_id, line))");
+            h.givenService("CREATE TABLE orders (id int PRIMARY KEY, note text)",
+                    "CREATE TABLE items (order_id int NOT NULL REFERENCES orders(id), line int NOT NULL, qty int, doc text, PRIMARY KEY (order_id, line))");
+            h.startStrangler("""
+                    - from: public.orders
+                    - from: public.items
+                    """);
+            h.inMonolith("INSERT INTO orders VALUES (0, 'probe')");
+            String orders = "SELECT id, note FROM orders ORDER BY 1";
+            h.awaitServiceMatchesMonolith(orders, orders, Duration.ofSeconds(60));
+
+            // ~1 MB that does not compress: stored out of line (TOAST), so the update below does not send it
+            h.inMonolith("INSERT INTO items SELECT 500, 1, 1, string_agg(md5(g::text), '') FROM generate_series(1, 30000) g");
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
+                    .until(() -> h.count(h.serviceDb, "SELECT count(*) FROM strangler_parked") == 1);
+            h.inMonolith("UPDATE items SET qty = 2 WHERE order_id = 500");
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> h.count(h.serviceDb,
+                    "SELECT count(*) FROM strangler_parked WHERE convert_from(record, 'UTF8') ~ '\"qty\":\"?2\"?[,}]'") == 1);
+
+            h.inMonolith("INSERT INTO orders VALUES (500, 'late')");
+            String items = "SELECT order_id, line, qty, md5(doc), length(doc) FROM items ORDER BY 1, 2";
+            h.awaitServiceMatchesMonolith(items, items, Duration.ofSeconds(30));
+            assertThat(h.count(h.serviceDb, "SELECT length(doc) FROM items WHERE order_id = 500")).isEqualTo(960_000);
+        }
+    }
 }

@@ -1287,7 +1287,8 @@ public final class JdbcApplyWriter implements Component {
                 ps.setString(3, row.record().table().toString());
                 ps.setLong(4, row.record().version());
                 ps.setString(5, reason);
-                ps.setBytes(6, source.value());
+                // the change as the batch holds it (an update may have been laid over an older change of its key)
+                ps.setBytes(6, row.record().toBytes());
                 ps.setString(7, source.topic());
                 ps.setInt(8, source.partition());
                 ps.setLong(9, source.offset());
@@ -1314,16 +1315,33 @@ public final class JdbcApplyWriter implements Component {
         parking.unparked.put(key, row);
     }
 
-    /** A parked row whose key has a change in this batch is replaced by it: the newer change decides. */
+    /**
+     * A parked row whose key has a change in this batch is replaced by it: the newer change decides. An update
+     * that left TOAST values alone is laid over the parked change first (an insert parked for its missing parent,
+     * then updated, must stay an insert, or the row would never reach the service).
+     */
     private void supersedeParked(Connection c, ApplyBatch batch, ParkChanges parking) throws SQLException {
-        for (ApplyBatch.Row row : batch.rows()) {
+        for (ApplyBatch.Row row : List.copyOf(batch.rows())) {
             if (!parkedPerTable.containsKey(row.record().table())) {
                 continue;
             }
             String key = row.record().kafkaKey();
             ParkedRow old = parked.get(key);
             if (old != null && old.version() <= row.record().version()) {
+                if (!row.record().unchanged().isEmpty()) {
+                    parkedRecord(c, key).ifPresent(older -> batch.replace(new ApplyBatch.Row(row.record().over(older), row.source())));
+                }
                 unpark(c, key, old, parking);
+            }
+        }
+    }
+
+    private java.util.Optional<ApplyRecord> parkedRecord(Connection c, String key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(dialect.parkedRecord())) {
+            ps.setString(1, writerName);
+            ps.setString(2, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? java.util.Optional.of(ApplyRecord.fromBytes(rs.getBytes(1))) : java.util.Optional.empty();
             }
         }
     }

@@ -70,6 +70,11 @@ public final class ApplyBatch {
         }
     }
 
+    /** Puts a row in place of the surviving change of its key (the writer laid it over a parked change). */
+    public void replace(Row row) {
+        latestByKey.replace(row.record().kafkaKey(), row);
+    }
+
     /** Tables this batch truncates. */
     public java.util.Set<TableId> truncated() {
         return truncates.keySet();

@@ -79,6 +79,11 @@ public interface WriterDialect {
     /** Parameters: writer, key. */
     String unpark();
 
+    /** The parked record of a writer's key (parameters: writer, row key). */
+    default String parkedRecord() {
+        return "SELECT record FROM " + PARKED_TABLE + " WHERE writer = ? AND row_key = ?";
+    }
+
     /** Keys and versions of every parked row of a writer. Parameters: writer. */
     String parkedIndex();
 
