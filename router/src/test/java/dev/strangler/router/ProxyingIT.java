@@ -3,14 +3,8 @@ package dev.strangler.router;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.strangler.core.MetricNames;
-import dev.strangler.sandbox.EmbeddedKafka;
 import io.vertx.core.http.HttpServerOptions;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -28,7 +22,7 @@ import java.util.Locale;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** What a reverse proxy must get right on the wire, on real servers and raw sockets where a client library would hide it. */
-class ProxyingIT {
+class ProxyingIT extends RouterTestBase {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String ORDERS = """
@@ -39,29 +33,6 @@ class ProxyingIT {
               stickyKey: header:X-User-Id
               canary: {header: X-Canary, value: "1"}
             """;
-
-    private static EmbeddedKafka kafka;
-    private RouterHarness h;
-
-    @BeforeAll
-    static void startKafka() {
-        kafka = EmbeddedKafka.startTemporary();
-    }
-
-    @AfterAll
-    static void stopKafka() {
-        kafka.close();
-    }
-
-    @BeforeEach
-    void harness(TestInfo test) {
-        h = new RouterHarness(kafka, "p-" + test.getTestMethod().orElseThrow().getName().toLowerCase(Locale.ROOT).substring(0, 20));
-    }
-
-    @AfterEach
-    void close() {
-        h.close();
-    }
 
     @Test
     void anUpstreamSilentForTheTimeoutAnswers504AndIsCounted() {

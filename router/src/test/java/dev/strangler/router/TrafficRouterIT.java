@@ -5,14 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.strangler.core.MetricNames;
 import dev.strangler.core.TableId;
 import dev.strangler.core.Weight;
-import dev.strangler.sandbox.EmbeddedKafka;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -27,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /** The router on real HTTP servers on loopback, a real HTTP client and a real broker. */
-class TrafficRouterIT {
+class TrafficRouterIT extends RouterTestBase {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String ORDERS = """
@@ -39,29 +33,6 @@ class TrafficRouterIT {
               canary: {header: X-Canary, value: "1"}
               exclude: {keys: [vip-1]}
             """;
-
-    private static EmbeddedKafka kafka;
-    private RouterHarness h;
-
-    @BeforeAll
-    static void startKafka() {
-        kafka = EmbeddedKafka.startTemporary();
-    }
-
-    @AfterAll
-    static void stopKafka() {
-        kafka.close();
-    }
-
-    @BeforeEach
-    void harness(TestInfo test) {
-        h = new RouterHarness(kafka, "t-" + test.getTestMethod().orElseThrow().getName().toLowerCase().substring(0, 20));
-    }
-
-    @AfterEach
-    void close() {
-        h.close();
-    }
 
     @Test
     void weightsAreHonouredAndEachUserStaysOnOneSide() {
