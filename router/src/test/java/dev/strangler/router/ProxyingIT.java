@@ -25,14 +25,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ProxyingIT extends RouterTestBase {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String ORDERS = """
-            orders-read:
-              match: {pathPrefix: /api/orders, methods: [GET, HEAD, POST]}
-              monolith: {{monolith}}
-              service: {{service}}
-              stickyKey: header:X-User-Id
-              canary: {header: X-Canary, value: "1"}
-            """;
 
     @Test
     void anUpstreamSilentForTheTimeoutAnswers504AndIsCounted() {

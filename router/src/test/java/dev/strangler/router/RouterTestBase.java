@@ -12,6 +12,17 @@ import java.util.Locale;
 /** A broker per test class and a fresh {@link RouterHarness} (own upstreams, own topic prefix) per test. */
 abstract class RouterTestBase {
 
+    /** A route taking /api/orders: 50/50 by X-User-Id unless told, X-Canary: 1 to the service, user vip-1 kept on the monolith. */
+    static final String ORDERS = """
+            orders-read:
+              match: {pathPrefix: /api/orders, methods: [GET, HEAD, POST]}
+              monolith: {{monolith}}
+              service: {{service}}
+              stickyKey: header:X-User-Id
+              canary: {header: X-Canary, value: "1"}
+              exclude: {keys: [vip-1]}
+            """;
+
     static EmbeddedKafka kafka;
     RouterHarness h;
 

@@ -24,15 +24,6 @@ import static org.awaitility.Awaitility.await;
 class TrafficRouterIT extends RouterTestBase {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String ORDERS = """
-            orders-read:
-              match: {pathPrefix: /api/orders, methods: [GET, HEAD, POST]}
-              monolith: {{monolith}}
-              service: {{service}}
-              stickyKey: header:X-User-Id
-              canary: {header: X-Canary, value: "1"}
-              exclude: {keys: [vip-1]}
-            """;
 
     @Test
     void weightsAreHonouredAndEachUserStaysOnOneSide() {
