@@ -52,8 +52,8 @@ class ProxyingIT extends RouterTestBase {
                 for (int i = 0; i < 5; i++) {
                     assertThat(h.get(router, "/api/orders/" + i).statusCode()).isEqualTo(200);
                 }
-                // the upstream closes the kept-alive connections meanwhile
-                Thread.sleep(1500);
+                // the upstream closes the kept-alive connections after 1 s idle
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> closing.openConnections.get() == 0);
             }
             assertThat(h.metrics.find(MetricNames.ROUTER_UPSTREAM_FAILURES).counters()).allSatisfy(c -> assertThat(c.count()).isZero());
             assertThat(closing.requests.get()).isEqualTo(15);
@@ -90,15 +90,10 @@ class ProxyingIT extends RouterTestBase {
     @Test
     void anHttp10ClientGetsItsAnswerAndTheConnectionEnds() throws Exception {
         TrafficRouter router = h.start(ORDERS);
-        try (Socket socket = new Socket("127.0.0.1", router.proxyPort())) {
-            socket.setSoTimeout(10_000);
-            socket.getOutputStream().write("GET /api/orders/1 HTTP/1.0\r\nHost: shop.example\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            socket.getOutputStream().flush();
-            // to the end of the stream: the router closes the connection after the answer
-            String all = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
-            assertThat(all).startsWith("HTTP/1.1 200").contains("\"side\":\"monolith\"");
-            assertThat(all.toLowerCase(Locale.ROOT)).doesNotContain("transfer-encoding: chunked");
-        }
+        // read to the end of the stream: the router closes the connection after the answer
+        String all = sendAndReadToEnd(router, "GET /api/orders/1 HTTP/1.0\r\nHost: shop.example\r\n\r\n");
+        assertThat(all).startsWith("HTTP/1.1 200").contains("\"side\":\"monolith\"");
+        assertThat(all.toLowerCase(Locale.ROOT)).doesNotContain("transfer-encoding: chunked");
     }
 
     @Test
@@ -116,14 +111,19 @@ class ProxyingIT extends RouterTestBase {
     @Test
     void aMalformedRequestAnswers400AndNoUpstreamSeesIt() throws Exception {
         TrafficRouter router = h.start(ORDERS);
+        String all = sendAndReadToEnd(router, "GET /api/orders/1 HTTP/1.1\r\nHost shop.example\r\n\r\n");
+        assertThat(all).startsWith("HTTP/1.1 400").contains("\"error\":\"bad request\"");
+        assertThat(h.monolith.requests.get() + h.service.requests.get()).isZero();
+    }
+
+    /** Writes raw bytes to the router and reads its answer until it closes the connection. */
+    private static String sendAndReadToEnd(TrafficRouter router, String request) throws IOException {
         try (Socket socket = new Socket("127.0.0.1", router.proxyPort())) {
             socket.setSoTimeout(10_000);
-            socket.getOutputStream().write("GET /api/orders/1 HTTP/1.1\r\nHost shop.example\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().flush();
-            String all = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
-            assertThat(all).startsWith("HTTP/1.1 400").contains("\"error\":\"bad request\"");
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
         }
-        assertThat(h.monolith.requests.get() + h.service.requests.get()).isZero();
     }
 
     /** One HTTP/1.1 response read off a socket: status, lower-case headers, body (by Content-Length, or chunked). */

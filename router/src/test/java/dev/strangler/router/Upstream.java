@@ -22,6 +22,8 @@ final class Upstream implements AutoCloseable {
     final AtomicLong delayMillis = new AtomicLong();
     volatile String extraField = "";
     final AtomicInteger requests = new AtomicInteger();
+    /** Connections open now (a proxy's kept-alive ones included). */
+    final AtomicInteger openConnections = new AtomicInteger();
     private final HttpServer server;
 
     Upstream(Vertx vertx, String side) {
@@ -32,7 +34,10 @@ final class Upstream implements AutoCloseable {
     Upstream(Vertx vertx, String side, io.vertx.core.http.HttpServerOptions options) {
         this.side = side;
         try {
-            this.server = vertx.createHttpServer(options).requestHandler(this::handle).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
+            this.server = vertx.createHttpServer(options).requestHandler(this::handle).connectionHandler(connection -> {
+                openConnections.incrementAndGet();
+                connection.closeHandler(v -> openConnections.decrementAndGet());
+            }).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
