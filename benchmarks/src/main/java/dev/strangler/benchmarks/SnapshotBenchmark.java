@@ -61,6 +61,9 @@ final class SnapshotBenchmark implements java.util.concurrent.Callable<Integer> 
     @Option(names = "--chunk-rows", defaultValue = "50000", description = "capture.copyChunkRows for --mode copy (default: ${DEFAULT-VALUE}).")
     int chunkRows;
 
+    @Option(names = "--copy-threads", defaultValue = "2", description = "capture.copyThreads for --mode copy (default: ${DEFAULT-VALUE}).")
+    int copyThreads;
+
     @Option(names = "--ceiling-runs", defaultValue = "3", description = "Dump/restore runs (the median is reported).")
     int ceilingRuns;
 
@@ -86,6 +89,7 @@ final class SnapshotBenchmark implements java.util.concurrent.Callable<Integer> 
         result.put("mode", mode);
         if (mode.equals("copy")) {
             result.put("copyChunkRows", chunkRows);
+            result.put("copyThreads", copyThreads);
         }
         result.put("changeRatePerSecond", changeRate);
         Path work = Files.createTempDirectory("strangler-bench-snapshot");
@@ -264,7 +268,7 @@ final class SnapshotBenchmark implements java.util.concurrent.Callable<Integer> 
         return """
                 kafka: {bootstrap: "%s", topicPrefix: bench}
                 monolith: {url: "%s", user: postgres, password: postgres}
-                capture: {snapshot: %s, copyChunkRows: %d}
+                capture: {snapshot: %s, copyChunkRows: %d, copyThreads: %d}
                 sync: {stateDir: "%s"}
                 services:
                   svc:
@@ -272,6 +276,6 @@ final class SnapshotBenchmark implements java.util.concurrent.Callable<Integer> 
                     user: postgres
                     password: postgres
                     tables: [{from: public.items}]
-                """.formatted(kafka.bootstrapServers(), postgres.jdbcUrl("monolith"), mode, chunkRows, work.resolve("streams"), postgres.jdbcUrl("service"));
+                """.formatted(kafka.bootstrapServers(), postgres.jdbcUrl("monolith"), mode, chunkRows, copyThreads, work.resolve("streams"), postgres.jdbcUrl("service"));
     }
 }

@@ -29,8 +29,9 @@ class CopySnapshotIT extends SandboxTestBase {
 
     /**
      * A million rows copied while a workload updates, deletes and inserts rows all over the table (copied and
-     * not yet copied), killed (kill -9) once 100,000 rows are copied: the restart resumes after the last chunk, and the
-     * service ends equal to the monolith with no row inserted twice.
+     * not yet copied), three chunks at once, killed (kill -9) once 100,000 rows are copied while chunks wait to commit:
+     * the restart resumes after the last chunk committed, and the service ends equal to the monolith with no row
+     * inserted twice.
      */
     @Test
     void aMillionRowCopyKilledMidwayUnderLoadResumesWithoutGapsOrDoubles() throws Exception {
@@ -44,7 +45,7 @@ class CopySnapshotIT extends SandboxTestBase {
                     "CREATE INDEX big_rev ON big (rev)");
             Path logs = Files.createDirectories(Path.of("target", "it-logs", "copy-" + System.nanoTime()).toAbsolutePath());
             Path config = h.writeConfigText(h.config("- from: public.big")
-                    .replace("capture:\n", "capture:\n  snapshot: copy\n  copyChunkRows: 10000\n"));
+                    .replace("capture:\n", "capture:\n  snapshot: copy\n  copyChunkRows: 10000\n  copyThreads: 3\n"));
             Process strangler = CrashSafetyIT.startProcess(config, logs.resolve("run-1.log"));
 
             AtomicBoolean running = new AtomicBoolean(true);
@@ -52,19 +53,30 @@ class CopySnapshotIT extends SandboxTestBase {
             Thread workload = new Thread(() -> workload(h, running, transactions), "copy-workload");
             workload.start();
 
-            String health = awaitHealthAddress(logs.resolve("run-1.log"));
-            Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions().untilAsserted(() -> {
-                com.fasterxml.jackson.databind.JsonNode copy = dev.strangler.core.Json.mapper().readTree(
-                        java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(health)).build(),
-                                java.net.http.HttpResponse.BodyHandlers.ofString()).body()).path("copy");
-                assertThat(copy.path("state").asText()).isEqualTo("running");
-                assertThat(copy.path("rowsEstimated").asLong()).isEqualTo(ROWS);
-                assertThat(copy.path("rowsScanned").asLong()).isPositive();
-            });
+            // the progress row held once 100,000 rows are in: the next chunk to commit waits for it with its rows in, the
+            // chunks after it (three copy at once) wait for their turn with theirs; the kill lands then
             String copied = "SELECT coalesce(max(rows_copied), 0) FROM strangler_copy";
-            Awaitility.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(20)).ignoreExceptions()
-                    .until(() -> h.count(h.serviceDb, copied) >= 100_000);
-            strangler.destroyForcibly().waitFor();
+            try (java.sql.Connection holder = postgres.connect(h.serviceDb)) {
+                holder.setAutoCommit(false);
+                long held = holdProgressRow(holder, 100_000, Duration.ofSeconds(120));
+                assertThat(held).as("the kill lands in the middle of the copy").isBetween(100_000L, ROWS - 100_000L);
+                String health = awaitHealthAddress(logs.resolve("run-1.log"));
+                Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> h.count(h.serviceDb, "SELECT count(*) FROM pg_stat_activity "
+                        + "WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO strangler_copy%'") == 1);
+                // meanwhile /health says how far the copy got
+                Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).ignoreExceptions().untilAsserted(() -> {
+                    com.fasterxml.jackson.databind.JsonNode copy = dev.strangler.core.Json.mapper().readTree(
+                            java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(health)).build(),
+                                    java.net.http.HttpResponse.BodyHandlers.ofString()).body()).path("copy");
+                    assertThat(copy.path("state").asText()).isEqualTo("running");
+                    assertThat(copy.path("rowsEstimated").asLong()).isEqualTo(ROWS);
+                    assertThat(copy.path("rowsScanned").asLong()).isPositive();
+                });
+                strangler.destroyForcibly().waitFor();
+                holder.rollback();
+            }
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> h.count(h.serviceDb, "SELECT count(*) FROM pg_stat_activity "
+                    + "WHERE query LIKE 'INSERT INTO strangler_copy%' AND state <> 'idle'") == 0);
             long copiedBeforeKill = h.count(h.serviceDb, copied);
             LOG.info("killed with {} rows copied, {} workload transactions", copiedBeforeKill, transactions.get());
             assertThat(copiedBeforeKill).as("the kill lands in the middle of the copy").isLessThan(ROWS - 100_000);
@@ -217,6 +229,31 @@ class CopySnapshotIT extends SandboxTestBase {
             h.inMonolith("INSERT INTO tree VALUES (3, 2, 'twig')");
             h.awaitServiceMatchesMonolith("SELECT * FROM tree ORDER BY id", "SELECT id, up, name FROM tree ORDER BY id", Duration.ofSeconds(60));
         }
+    }
+
+    /**
+     * Locks the copy's progress row, in an open transaction of {@code holder}, once it says at least {@code rows} rows are
+     * copied (trying every few milliseconds; each try holds the copy up only for a moment).
+     *
+     * @return the rows copied when the lock was taken
+     */
+    private static long holdProgressRow(java.sql.Connection holder, long rows, Duration atMost) throws java.sql.SQLException, InterruptedException {
+        long deadline = System.nanoTime() + atMost.toNanos();
+        while (System.nanoTime() < deadline) {
+            try (java.sql.Statement st = holder.createStatement();
+                 java.sql.ResultSet rs = st.executeQuery("SELECT rows_copied FROM strangler_copy FOR UPDATE")) {
+                if (rs.next() && rs.getLong(1) >= rows) {
+                    return rs.getLong(1);
+                }
+            } catch (java.sql.SQLException e) {
+                if (!"42P01".equals(e.getSQLState())) { // the writer has not created the table yet
+                    throw e;
+                }
+            }
+            holder.rollback();
+            Thread.sleep(5);
+        }
+        throw new AssertionError("the copy's progress row never said " + rows + " rows were copied");
     }
 
     private static void workload(StranglerHarness h, AtomicBoolean running, AtomicLong transactions) {

@@ -130,7 +130,7 @@ public final class JdbcApplyWriter implements Component {
      * @param slotName        the capture's replication slot, which must be consistent before the first chunk is read
      * @param publicationName the capture's publication, which must hold a table before its first chunk is read
      */
-    public record CopyFrom(dev.strangler.core.config.DatabaseSettings monolith, String slotName, String publicationName, int chunkRows) {
+    public record CopyFrom(dev.strangler.core.config.DatabaseSettings monolith, String slotName, String publicationName, int chunkRows, int threads) {
     }
 
     /** The copy of existing rows as far as it got: running, service tables left, rows copied per monolith table. */
@@ -290,7 +290,7 @@ public final class JdbcApplyWriter implements Component {
                 .sorted(java.util.Comparator.comparing(r -> order.positions().getOrDefault(r.to(), 0)))
                 .forEach(r -> jobs.add(new dev.strangler.connectors.internal.TableCopier.Job(r, sourceSchemas.get(r.from()),
                         targetSchemas.get(r.to()))));
-        copier = new dev.strangler.connectors.internal.TableCopier(writerName, from.slotName(), from.publicationName(), from.chunkRows(),
+        copier = new dev.strangler.connectors.internal.TableCopier(writerName, from.slotName(), from.publicationName(), from.chunkRows(), from.threads(),
                 () -> StartupChecks.connect(from.monolith()), this::connect, table -> {
                     // the copy may have built the table's primary key and indexes at its end: the writer's view of it first
                     try (Connection c = connect()) {
@@ -520,6 +520,7 @@ public final class JdbcApplyWriter implements Component {
                 backoff = Duration.ofMillis(200);
                 List<Item> carried = List.of();
                 while (state.get() == ComponentState.RUNNING) {
+                    holdWhileEveryTableIsCopied(kafkaConsumer, partitions);
                     ConsumerRecords<byte[], byte[]> records = kafkaConsumer.poll(settings.pollTimeout());
                     updateLag(kafkaConsumer, partitions);
                     if (!records.isEmpty()) {
@@ -568,6 +569,23 @@ public final class JdbcApplyWriter implements Component {
             } finally {
                 consumer = null;
             }
+        }
+    }
+
+    /**
+     * While every table of the service is being copied ({@code capture.snapshot: copy}) there is nothing the writer
+     * could apply: it reads no changes, which wait in the apply topic instead of the park (the copy gets the
+     * service database to itself). They are read once the first table's copy is done, from the stored offsets
+     * on, and applied over the copy as parked changes would be (each newer than a copied row).
+     */
+    private void holdWhileEveryTableIsCopied(KafkaConsumer<byte[], byte[]> kafkaConsumer, List<TopicPartition> partitions) {
+        boolean hold = !copying.isEmpty() && service.tables().stream().allMatch(r -> copying.contains(r.to()));
+        if (hold && kafkaConsumer.paused().isEmpty()) {
+            kafkaConsumer.pause(partitions);
+            LOG.info("writer {}: every table is being copied; its changes wait in {} until the first copy is done", service.name(), topic);
+        } else if (!hold && !kafkaConsumer.paused().isEmpty()) {
+            kafkaConsumer.resume(partitions);
+            LOG.info("writer {}: reading changes again", service.name());
         }
     }
 

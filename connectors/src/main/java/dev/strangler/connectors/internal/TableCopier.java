@@ -38,6 +38,10 @@ import java.util.stream.Collectors;
  * once the table is done. Copied rows carry version 0, older than any streamed change, so each parked
  * change wins over the copied row, and a parked delete removes a row the copy read before it was deleted.
  *
+ * <p>Up to {@code threads} chunks of a table are copied at once, each on connections of its own; they commit in
+ * key order (a chunk whose rows are in waits with its transaction open for the one before it), so the progress
+ * row's last key always has every row before it copied, as with one chunk at a time.
+ *
  * <p>A chunk is COPYed straight into the service table. Where the table already holds rows of the range
  * (a table that was not empty), the chunk goes through a temporary table and an upsert that keeps every
  * row with a version (a row synced before, or one the version guard knows) and fills the rest. A chunk a
@@ -87,6 +91,7 @@ public final class TableCopier {
     private final String slotName;
     private final String publicationName;
     private final int chunkRows;
+    private final int threads;
     private final Connector monolith;
     private final Connector service;
     private final Listener listener;
@@ -94,12 +99,13 @@ public final class TableCopier {
     private final Map<TableId, AtomicLong> rowsCopied = new ConcurrentHashMap<>();
     private volatile int tablesLeft;
 
-    public TableCopier(String writer, String slotName, String publicationName, int chunkRows, Connector monolith, Connector service, Listener listener,
-                       BooleanSupplier running) {
+    public TableCopier(String writer, String slotName, String publicationName, int chunkRows, int threads, Connector monolith, Connector service,
+                       Listener listener, BooleanSupplier running) {
         this.writer = writer;
         this.slotName = slotName;
         this.publicationName = publicationName;
         this.chunkRows = chunkRows;
+        this.threads = threads;
         this.monolith = monolith;
         this.service = service;
         this.listener = listener;
@@ -375,8 +381,9 @@ public final class TableCopier {
         try (Connection m = monolith.open(); Connection s = service.open()) {
             prepare(m);
             prepare(s);
-            m.setAutoCommit(false);
-            m.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            // the chunks' boundaries: each query on its own, holding no lock on the monolith table after it (a TRUNCATE
+            // there waits only for the chunks being read)
+            m.setAutoCommit(true);
             m.setReadOnly(true);
             s.setAutoCommit(false);
             Progress progress = readProgress(s, route);
@@ -388,61 +395,320 @@ public final class TableCopier {
             if (progress.lastKey().isEmpty() && progress.rows() == 0 && deferred.isEmpty()) {
                 deferred = deferIndexes(s, route);
             }
-            boolean keyless = deferred.stream().anyMatch(TableCopier::buildsPrimaryKey);
-            LOG.info("copy {}: {} → {} {} ({} COPY, chunks of {} rows)", writer, route.from(), route.to(),
+            LOG.info("copy {}: {} → {} {} ({} COPY, chunks of {} rows, {} at once)", writer, route.from(), route.to(),
                     progress.lastKey().map(k -> "resumes after key " + k + " (" + progress.rows() + " rows copied before)").orElse("starts"),
-                    binary ? "binary" : "text", chunkRows);
+                    binary ? "binary" : "text", chunkRows, threads);
             long started = System.nanoTime();
-            long rows = progress.rows();
-            Optional<List<String>> last = progress.lastKey();
-            boolean viaStage = false;
-            int foreignKeyAttempts = 0;
-            int readAgain = 0;
-            while (running.getAsBoolean()) {
-                Optional<List<String>> high = boundary(m, sql, last);
-                long copied;
-                try {
-                    copied = viaStage || foreignKeyAttempts > 0
-                            ? copyViaStage(m, s, sql, last, high, foreignKeyAttempts > 0, keyless)
-                            : copyStraight(m, s, sql, last, high);
+            TableCopy table = new TableCopy(route, sql, deferred, deferred.stream().anyMatch(TableCopier::buildsPrimaryKey));
+            try (CopyStreams streams = new CopyStreams(threads, table)) {
+                Optional<List<String>> last = progress.lastKey();
+                for (long seq = 0; running.getAsBoolean() && !streams.turns.failed(); seq++) {
+                    Optional<List<String>> high = boundary(m, sql, last);
+                    streams.submit(new Chunk(seq, last, high));
                     if (high.isEmpty()) {
-                        buildDeferred(s, route, deferred);
+                        break;
                     }
-                    saveProgress(s, route, high, copied, high.isEmpty());
+                    last = high;
+                }
+                streams.awaitCopied();
+            }
+            if (table.done) {
+                double seconds = (System.nanoTime() - started) / 1e9;
+                long thisRun = table.rows.get();
+                LOG.info("copy {}: {} → {} done: {} rows ({} s, {} rows/s this run{})", writer, route.from(), route.to(), progress.rows() + thisRun,
+                        String.format("%.1f", seconds), Math.round(thisRun / Math.max(seconds, 0.001)),
+                        table.readAgain.get() == 0 ? "" : "; " + table.readAgain.get() + " chunks read again after a foreign key rejected them");
+            }
+        }
+    }
+
+    /** One chunk of a table's key range: the keys after {@code last} up to {@code high} (empty: to the end), the {@code seq}-th of this run. */
+    private record Chunk(long seq, Optional<List<String>> last, Optional<List<String>> high) {
+    }
+
+    /** What the chunks of one table's copy share. */
+    private static final class TableCopy {
+        final TableRoute route;
+        final Statements sql;
+        final List<String> deferred;
+        final boolean keyless;
+        /** The service table held rows of a chunk's range: every chunk from then on goes through the upsert. */
+        final java.util.concurrent.atomic.AtomicBoolean viaStage = new java.util.concurrent.atomic.AtomicBoolean();
+        final AtomicLong rows = new AtomicLong();
+        final java.util.concurrent.atomic.AtomicInteger readAgain = new java.util.concurrent.atomic.AtomicInteger();
+        volatile boolean done;
+
+        TableCopy(TableRoute route, Statements sql, List<String> deferred, boolean keyless) {
+            this.route = route;
+            this.sql = sql;
+            this.deferred = deferred;
+            this.keyless = keyless;
+        }
+    }
+
+    /**
+     * The copy streams of one table: up to {@code threads} chunks copied at once, each on a monolith and a service
+     * connection of its own, committed in key order ({@link CommitTurns}), so the progress row's last key always has
+     * every row before it copied and a restart resumes as after a copy of one chunk at a time.
+     */
+    private final class CopyStreams implements AutoCloseable {
+        final CommitTurns turns = new CommitTurns();
+        private final TableCopy table;
+        private final java.util.concurrent.BlockingQueue<Stream> idle;
+        private final List<Stream> all = new ArrayList<>();
+        private final java.util.concurrent.ExecutorService pool;
+        private final List<java.util.concurrent.Future<?>> running = new ArrayList<>();
+
+        CopyStreams(int threads, TableCopy table) throws SQLException {
+            this.table = table;
+            this.idle = new java.util.concurrent.ArrayBlockingQueue<>(threads);
+            java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+            this.pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+                Thread t = new Thread(r, "strangler-copy-" + writer + "-" + n.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+            try {
+                for (int i = 0; i < threads; i++) {
+                    Stream stream = new Stream(monolith.open(), service.open());
+                    all.add(stream);
+                    idle.add(stream);
+                }
+            } catch (SQLException e) {
+                close();
+                throw e;
+            }
+        }
+
+        /** Hands the chunk to the next idle stream; waits for one. */
+        void submit(Chunk chunk) throws InterruptedException {
+            Stream stream = idle.take();
+            String component = org.slf4j.MDC.get("component");
+            running.removeIf(java.util.concurrent.Future::isDone);
+            running.add(pool.submit(() -> {
+                org.slf4j.MDC.put("component", component);
+                try {
+                    stream.copy(table, chunk, turns);
+                } catch (SQLException | RuntimeException e) {
+                    turns.fail(e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    turns.fail(e);
+                } finally {
+                    idle.add(stream);
+                }
+            }));
+        }
+
+        /** Waits for the chunks handed over; throws what failed one of them. */
+        void awaitCopied() throws SQLException, InterruptedException {
+            for (java.util.concurrent.Future<?> f : running) {
+                try {
+                    f.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    turns.fail(e.getCause());
+                }
+            }
+            Throwable failure = turns.failure();
+            if (failure instanceof SQLException sqlError) {
+                throw sqlError;
+            }
+            if (failure instanceof InterruptedException interrupted) {
+                throw interrupted;
+            }
+            if (failure != null) {
+                throw new SQLException("copy of " + table.route.from() + " failed: " + failure, "XX000", failure);
+            }
+        }
+
+        @Override
+        public void close() {
+            pool.shutdownNow();
+            try {
+                pool.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            for (Stream stream : all) {
+                stream.close();
+            }
+        }
+    }
+
+    /**
+     * The order in which a table's chunks commit: chunk n after chunk n-1. A chunk whose rows are in waits for
+     * its turn with its transaction open; the service backends of the chunks in flight are known, so one that
+     * holds what an earlier chunk waits for (the same value of a unique column, moved between two rows while
+     * the chunks were read) sees it and steps back.
+     */
+    static final class CommitTurns {
+        private long next;
+        private final Map<Long, Integer> backends = new java.util.HashMap<>();
+        private Throwable failure;
+
+        synchronized void started(long seq, int backend) {
+            backends.put(seq, backend);
+        }
+
+        /** Waits up to {@code millis} for chunk {@code seq}'s turn; true when it is, false when not yet (or the copy failed). */
+        synchronized boolean awaitTurn(long seq, long millis) throws InterruptedException {
+            long deadline = System.nanoTime() + millis * 1_000_000;
+            while (next != seq && failure == null) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                wait(Math.max(1, left / 1_000_000));
+            }
+            return next == seq && failure == null;
+        }
+
+        /** The service backends of the chunks before {@code seq} still in flight. */
+        synchronized Integer[] backendsBefore(long seq) {
+            return backends.entrySet().stream().filter(e -> e.getKey() < seq).map(Map.Entry::getValue).toArray(Integer[]::new);
+        }
+
+        synchronized void committed(long seq) {
+            backends.remove(seq);
+            next = seq + 1;
+            notifyAll();
+        }
+
+        synchronized void fail(Throwable cause) {
+            if (failure == null) {
+                failure = cause;
+            }
+            notifyAll();
+        }
+
+        synchronized boolean failed() {
+            return failure != null;
+        }
+
+        synchronized Throwable failure() {
+            return failure;
+        }
+    }
+
+    /** A monolith and a service connection that copy chunks. */
+    private final class Stream implements AutoCloseable {
+        private final Connection m;
+        private final Connection s;
+        private final int serviceBackend;
+
+        Stream(Connection m, Connection s) throws SQLException {
+            this.m = m;
+            this.s = s;
+            prepare(m);
+            prepare(s);
+            m.setAutoCommit(false);
+            m.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            m.setReadOnly(true);
+            s.setAutoCommit(false);
+            this.serviceBackend = s.unwrap(PGConnection.class).getBackendPID();
+        }
+
+        /**
+         * Copies the chunk and commits it in its turn, with the progress row (and, for the last chunk, the indexes
+         * and keys dropped for the copy); returns without committing when the copier stops or another chunk failed.
+         * The chunk's read holds its lock on the monolith table until the chunk has committed in the service.
+         */
+        void copy(TableCopy table, Chunk chunk, CommitTurns turns) throws SQLException, InterruptedException {
+            int foreignKeyAttempts = 0;
+            boolean inTurn = false;
+            while (running.getAsBoolean() && !turns.failed()) {
+                turns.started(chunk.seq(), serviceBackend);
+                try {
+                    long copied = table.viaStage.get() || foreignKeyAttempts > 0
+                            ? copyViaStage(m, s, table.sql, chunk.last(), chunk.high(), foreignKeyAttempts > 0, table.keyless)
+                            : copyStraight(m, s, table.sql, chunk.last(), chunk.high());
+                    if (!inTurn && !awaitTurn(chunk.seq(), turns)) {
+                        // an earlier chunk waits for this one, or the copy stops: again once it is this chunk's turn
+                        s.rollback();
+                        m.rollback();
+                        while (running.getAsBoolean() && !turns.failed() && !turns.awaitTurn(chunk.seq(), 200)) {
+                            // waiting without a transaction
+                        }
+                        inTurn = true;
+                        continue;
+                    }
+                    if (chunk.high().isEmpty()) {
+                        buildDeferred(s, table.route, table.deferred);
+                    }
+                    saveProgress(s, table.route, chunk.high(), copied, chunk.high().isEmpty());
                     s.commit();
                     m.commit();
+                    table.rows.addAndGet(copied);
+                    rowsCopied.get(table.route.from()).addAndGet(copied);
+                    if (chunk.high().isEmpty()) {
+                        table.done = true;
+                    }
+                    turns.committed(chunk.seq());
+                    return;
                 } catch (SQLException e) {
                     s.rollback();
                     m.rollback();
-                    if (UNIQUE_VIOLATION.equals(e.getSQLState()) && !viaStage) {
-                        LOG.info("copy {}: {} already holds rows of the range after {}: chunks go through an upsert from now on",
-                                writer, route.to(), last.orElse(List.of()));
-                        viaStage = true;
+                    if (UNIQUE_VIOLATION.equals(e.getSQLState()) && !table.viaStage.get()) {
+                        if (table.viaStage.compareAndSet(false, true)) {
+                            LOG.info("copy {}: {} already holds rows of the range after {}: chunks go through an upsert from now on",
+                                    writer, table.route.to(), chunk.last().orElse(List.of()));
+                        }
                         continue;
                     }
                     if (FOREIGN_KEY_VIOLATION.equals(e.getSQLState()) && foreignKeyAttempts < FOREIGN_KEY_ATTEMPTS) {
                         // a parent deleted since the chunk's snapshot (the child's delete waits in the park), or a new
                         // parent the writer has not applied yet: the chunk again, without rows the monolith no longer has
                         foreignKeyAttempts++;
-                        readAgain++;
-                        LOG.debug("copy {}: a foreign key rejected a chunk of {} ({}); retrying", writer, route.to(), e.getMessage());
+                        table.readAgain.incrementAndGet();
+                        LOG.debug("copy {}: a foreign key rejected a chunk of {} ({}); retrying", writer, table.route.to(), e.getMessage());
                         Thread.sleep(Math.min(1000, 50L * foreignKeyAttempts));
                         continue;
                     }
-                    throw new SQLException("copy of " + route.from() + " into " + route.to() + " after key " + last.orElse(List.of())
-                            + " failed: " + e.getMessage(), e.getSQLState(), e);
+                    throw new SQLException("copy of " + table.route.from() + " into " + table.route.to() + " after key "
+                            + chunk.last().orElse(List.of()) + " failed: " + e.getMessage(), e.getSQLState(), e);
                 }
-                foreignKeyAttempts = 0;
-                rows += copied;
-                rowsCopied.get(route.from()).addAndGet(copied);
-                if (high.isEmpty()) {
-                    double seconds = (System.nanoTime() - started) / 1e9;
-                    LOG.info("copy {}: {} → {} done: {} rows ({} s, {} rows/s this run{})", writer, route.from(), route.to(), rows,
-                            String.format("%.1f", seconds), Math.round((rows - progress.rows()) / Math.max(seconds, 0.001)),
-                            readAgain == 0 ? "" : "; " + readAgain + " chunks read again after a foreign key rejected them");
-                    return;
+            }
+            s.rollback();
+            m.rollback();
+        }
+
+        /**
+         * Waits with the chunk's transaction open for its turn to commit; false when the copy stops or fails, or when
+         * the service backend of an earlier chunk waits for a lock this chunk's transaction holds.
+         */
+        private boolean awaitTurn(long seq, CommitTurns turns) throws SQLException, InterruptedException {
+            while (running.getAsBoolean()) {
+                if (turns.awaitTurn(seq, 500)) {
+                    return true;
                 }
-                last = high;
+                if (turns.failed() || blocksAnEarlierChunk(turns.backendsBefore(seq))) {
+                    return false;
+                }
+            }
+            return false;
+        }
+
+        private boolean blocksAnEarlierChunk(Integer[] earlier) throws SQLException {
+            if (earlier.length == 0) {
+                return false;
+            }
+            try (PreparedStatement ps = s.prepareStatement("SELECT 1 FROM unnest(?::int[]) AS e(pid) WHERE ? = ANY (pg_blocking_pids(e.pid))")) {
+                ps.setArray(1, s.createArrayOf("int4", earlier));
+                ps.setInt(2, serviceBackend);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next();
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            for (Connection c : List.of(m, s)) {
+                try {
+                    c.close();
+                } catch (SQLException e) {
+                    LOG.debug("copy {}: closing a copy connection: {}", writer, e.getMessage());
+                }
             }
         }
     }

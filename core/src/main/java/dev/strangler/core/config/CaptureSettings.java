@@ -11,15 +11,19 @@ import java.time.Duration;
  * @param slotName          the logical replication slot, created when missing
  * @param publicationName   the publication, created when missing with the mapped tables
  * @param copyChunkRows     rows per chunk of {@link SnapshotMode#COPY}: one COPY and one service transaction each
+ * @param copyThreads       chunks of a table {@link SnapshotMode#COPY} copies at once, each on a monolith and a service
+ *                          connection of its own (they commit in key order)
  */
 public record CaptureSettings(SnapshotMode snapshot, Duration pollInterval, Duration heartbeatInterval,
-                              String slotName, String publicationName, int copyChunkRows) {
+                              String slotName, String publicationName, int copyChunkRows, int copyThreads) {
 
     /** Rows per chunk of a {@link SnapshotMode#COPY} copy unless configured. */
     public static final int DEFAULT_COPY_CHUNK_ROWS = 50_000;
+    /** Chunks copied at once unless configured. */
+    public static final int DEFAULT_COPY_THREADS = 2;
 
     public CaptureSettings(SnapshotMode snapshot, Duration pollInterval, Duration heartbeatInterval, String slotName, String publicationName) {
-        this(snapshot, pollInterval, heartbeatInterval, slotName, publicationName, DEFAULT_COPY_CHUNK_ROWS);
+        this(snapshot, pollInterval, heartbeatInterval, slotName, publicationName, DEFAULT_COPY_CHUNK_ROWS, DEFAULT_COPY_THREADS);
     }
 
     /** Whether the capture copies the rows that exist before it starts. */

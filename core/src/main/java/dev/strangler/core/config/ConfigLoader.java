@@ -228,8 +228,9 @@ public final class ConfigLoader {
             n.problem("publicationName", "must be a plain SQL identifier, not '" + publication + "'");
         }
         int chunk = n.integer("copyChunkRows", CaptureSettings.DEFAULT_COPY_CHUNK_ROWS, 100, 10_000_000);
+        int threads = n.integer("copyThreads", CaptureSettings.DEFAULT_COPY_THREADS, 1, 32);
         n.finish();
-        return new CaptureSettings(snapshot, poll, heartbeat, slot, publication, chunk);
+        return new CaptureSettings(snapshot, poll, heartbeat, slot, publication, chunk, threads);
     }
 
     /** A hash or fake mask needs {@code sync.maskKey}: every table that uses one without it is a problem. */

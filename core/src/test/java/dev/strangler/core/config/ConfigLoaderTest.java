@@ -219,15 +219,16 @@ class ConfigLoaderTest {
     void aCopyWithCopyIsAcceptedBetweenPostgresDatabasesForRoutesThatCarryRowsAsTheyAre() {
         StranglerConfig ok = new ConfigLoader(k -> null, Path.of("/tmp")).parse("""
                 monolith: {url: "jdbc:postgresql://h/shop", user: u}
-                capture: {snapshot: copy, copyChunkRows: 5000}
+                capture: {snapshot: copy, copyChunkRows: 5000, copyThreads: 4}
                 services:
                   orders: {url: "jdbc:postgresql://h/orders", user: u, tables: [{from: public.orders, where: "total > 0", columns: {note: null}}]}
                 """, "test");
         assertThat(ok.capture().snapshot()).isEqualTo(CaptureSettings.SnapshotMode.COPY);
         assertThat(ok.capture().copyChunkRows()).isEqualTo(5000);
+        assertThat(ok.capture().copyThreads()).isEqualTo(4);
         assertThatThrownBy(() -> new ConfigLoader(k -> null, Path.of("/tmp")).parse("""
                 monolith: {url: "jdbc:postgresql://h/shop", user: u}
-                capture: {snapshot: copy, copyChunkRows: 10}
+                capture: {snapshot: copy, copyChunkRows: 10, copyThreads: 0}
                 sync: {maskKey: "a key of sixteen characters"}
                 services:
                   orders: {url: "jdbc:postgresql://h/orders", user: u, tables: [{from: public.orders, direction: two-way},
@@ -235,6 +236,7 @@ class ConfigLoaderTest {
                   billing: {type: mariadb, url: "jdbc:mariadb://h/billing", user: u, tables: [public.invoices]}
                 """, "test")).isInstanceOf(ConfigException.class)
                 .hasMessageContaining("capture.copyChunkRows")
+                .hasMessageContaining("capture.copyThreads")
                 .hasMessageContaining("copy does not copy into two-way tables")
                 .hasMessageContaining("this route transforms them")
                 .hasMessageContaining("copy needs PostgreSQL services; service billing is mariadb; use capture.snapshot: incremental or initial");
