@@ -110,12 +110,13 @@ final class SnapshotBenchmark implements java.util.concurrent.Callable<Integer> 
             try (Connection monolith = postgres.connect("monolith"); Connection service = postgres.connect("service");
                  Pipeline pipeline = new Pipeline(config, registry, Clock.systemUTC(), ApplyListener.NONE)) {
                 long copyStarted = System.nanoTime();
+                boolean copyMode = mode.equals("copy");
+                // the first rows may be in before the pipeline's start returns (the copy begins once the slot is made)
+                CompletableFuture<Double> firstRows = CompletableFuture.supplyAsync(() -> firstRowsSeconds(postgres, copyMode, copyStarted));
                 pipeline.start(Pipeline.Part.DATA_PATH);
                 CompletableFuture<Void> load = CompletableFuture.runAsync(() -> changes(postgres, changing, changes));
                 long copied = 0;
                 long lastReport = 0;
-                double firstRowsSeconds = -1;
-                boolean copyMode = mode.equals("copy");
                 while (copyMode ? !copyDone(service) : copied < rows) {
                     // copy mode: its progress table says when the last chunk committed (a count(*) of millions of rows
                     // every 100 ms would load the database it measures)
@@ -124,9 +125,6 @@ final class SnapshotBenchmark implements java.util.concurrent.Callable<Integer> 
                         throw new IllegalStateException("the pipeline failed: " + pipeline.failed().get().failure().orElse("?"));
                     }
                     copied = copyMode ? copyProgress(service) : count(service);
-                    if (copied > 0 && firstRowsSeconds < 0) {
-                        firstRowsSeconds = seconds(copyStarted);
-                    }
                     if (System.nanoTime() - lastReport > TimeUnit.SECONDS.toNanos(15)) {
                         progress.printf("copy: %,d of %,d rows in the service (%.0f s)%n", copied, rows, seconds(copyStarted));
                         lastReport = System.nanoTime();
@@ -149,7 +147,7 @@ final class SnapshotBenchmark implements java.util.concurrent.Callable<Integer> 
                 strangler.put("copySeconds", round1(copySeconds));
                 // from the start until the first rows were in the service: broker topics, the replication slot, the
                 // sync engine; included in copySeconds
-                strangler.put("firstRowsAfterSeconds", round1(firstRowsSeconds));
+                strangler.put("firstRowsAfterSeconds", round1(firstRows.join()));
                 strangler.put("rowsPerSecond", Math.round(rowsPerSecond));
                 strangler.put("changesDuringCopy", changesMade);
                 strangler.put("changesPerSecondDuringCopy", Math.round(changesMade / copySeconds));
@@ -228,6 +226,26 @@ final class SnapshotBenchmark implements java.util.concurrent.Callable<Integer> 
             }
         } catch (Exception e) {
             throw new IllegalStateException("the change load failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Seconds from {@code started} until the service holds a first row, looked at every 20 ms. */
+    private static double firstRowsSeconds(EmbeddedPostgres postgres, boolean copyMode, long started) {
+        try (Connection c = postgres.connect("service")) {
+            while (true) {
+                try {
+                    if ((copyMode ? copyProgress(c) : firstLong(c, "SELECT count(*) FROM (SELECT 1 FROM items LIMIT 1) AS one")) > 0) {
+                        return seconds(started);
+                    }
+                } catch (SQLException e) {
+                    if (!"42P01".equals(e.getSQLState())) { // the tables are made by the pipeline's start
+                        throw e;
+                    }
+                }
+                Thread.sleep(20);
+            }
+        } catch (SQLException | InterruptedException e) {
+            throw new IllegalStateException("cannot watch for the first copied rows: " + e.getMessage(), e);
         }
     }
 

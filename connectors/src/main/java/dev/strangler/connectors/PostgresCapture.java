@@ -78,7 +78,8 @@ public final class PostgresCapture extends DebeziumCapture {
         }
         alignPublication();
         if (settings.snapshot() == CaptureSettings.SnapshotMode.COPY) {
-            // the writers copy the rows and register the copy's gauges
+            // the writers copy the rows (as soon as the slot is there) and register the copy's gauges
+            createPublicationAndSlot();
             return;
         }
         try (java.sql.Connection c = StartupChecks.connect(database)) {
@@ -158,6 +159,47 @@ public final class PostgresCapture extends DebeziumCapture {
             }
         } catch (java.sql.SQLException e) {
             LOG.warn("capture {}: could not set the tables of publication {}: {}; Debezium will try", origin, settings.publicationName(), e.getMessage());
+        }
+    }
+
+    /**
+     * For {@code capture.snapshot: copy}: the publication and the replication slot made here, as Debezium would make
+     * them, before its engine starts (which takes the better part of a second): the writers' copy may begin once
+     * the slot is consistent, and Debezium streams from the slot's start. Where this fails (no right to create
+     * them), Debezium tries and says why.
+     */
+    private void createPublicationAndSlot() {
+        try (java.sql.Connection c = StartupChecks.connect(database)) {
+            c.setAutoCommit(true);
+            boolean publication;
+            try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_publication WHERE pubname = ?")) {
+                ps.setString(1, settings.publicationName());
+                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    publication = rs.getLong(1) > 0;
+                }
+            }
+            if (!publication) {
+                try (java.sql.Statement s = c.createStatement()) {
+                    s.execute("CREATE PUBLICATION " + PostgresNames.quote(settings.publicationName()) + " FOR TABLE "
+                            + includedTables().stream().map(PostgresNames::qualified).collect(Collectors.joining(", "))
+                            + " WITH (publish_via_partition_root = true)");
+                }
+                LOG.info("capture {}: created publication {}", origin, settings.publicationName());
+            }
+            try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT pg_create_logical_replication_slot(?, 'pgoutput') "
+                    + "WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ?)")) {
+                ps.setString(1, settings.slotName());
+                ps.setString(2, settings.slotName());
+                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        LOG.info("capture {}: created replication slot {}", origin, settings.slotName());
+                    }
+                }
+            }
+        } catch (java.sql.SQLException e) {
+            LOG.warn("capture {}: could not create publication {} and slot {} ahead of Debezium: {}; Debezium will try", origin,
+                    settings.publicationName(), settings.slotName(), e.getMessage());
         }
     }
 
