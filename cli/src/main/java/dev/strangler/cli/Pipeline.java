@@ -156,7 +156,8 @@ public final class Pipeline implements AutoCloseable {
                 if (config.capture().snapshot() == dev.strangler.core.config.CaptureSettings.SnapshotMode.COPY) {
                     // existing rows copied by the writer with COPY, table by table, while changes stream
                     options = options.copyingExistingRows(new JdbcApplyWriter.CopyFrom(config.monolith(), config.capture().slotName(),
-                            config.capture().publicationName(), config.capture().copyChunkRows(), config.capture().copyThreads()));
+                            config.capture().publicationName(), config.capture().copyChunkRows(), config.capture().copyThreads(),
+                            config.capture().copyIndexMemory()));
                 }
                 startWriter(new JdbcApplyWriter(service, options, checks.sourceSchemas(), config.writer(), kafka, topics, metrics, clock, listener));
             }

@@ -95,7 +95,9 @@ class CopySnapshotIT extends SandboxTestBase {
             assertThat(h.count(h.serviceDb, "SELECT max(rows_copied) FROM strangler_copy"))
                     .as("rows copied across both runs: each chunk once (the table had 1,000,000 rows, give or take the workload's)")
                     .isBetween(ROWS - 20_000L, ROWS + 20_000L);
-            assertThat(Files.readString(logs.resolve("run-2.log"))).contains("resumes after key [" );
+            assertThat(Files.readString(logs.resolve("run-2.log"))).contains("resumes after key [")
+                    .as("the index builds after the copy with capture.copyIndexMemory (default 256MB; the server's is 64MB)")
+                    .contains("built its 2 deferred indexes and constraints in").contains("(maintenance_work_mem 256MB)");
             assertThat(Files.readString(logs.resolve("run-1.log"))).contains("public.big is empty: it is copied without CONSTRAINT \"big_pkey\", INDEX");
             assertThat(h.count(h.serviceDb, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'big'::regclass AND contype = 'p'"))
                     .as("the primary key, built again after the last chunk").isEqualTo(1);

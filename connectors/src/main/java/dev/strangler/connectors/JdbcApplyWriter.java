@@ -130,7 +130,8 @@ public final class JdbcApplyWriter implements Component {
      * @param slotName        the capture's replication slot, which must be consistent before the first chunk is read
      * @param publicationName the capture's publication, which must hold a table before its first chunk is read
      */
-    public record CopyFrom(dev.strangler.core.config.DatabaseSettings monolith, String slotName, String publicationName, int chunkRows, int threads) {
+    public record CopyFrom(dev.strangler.core.config.DatabaseSettings monolith, String slotName, String publicationName, int chunkRows, int threads,
+                           String indexMemory) {
     }
 
     /** The copy of existing rows as far as it got: running, service tables left, rows copied per monolith table. */
@@ -290,7 +291,7 @@ public final class JdbcApplyWriter implements Component {
                 .sorted(java.util.Comparator.comparing(r -> order.positions().getOrDefault(r.to(), 0)))
                 .forEach(r -> jobs.add(new dev.strangler.connectors.internal.TableCopier.Job(r, sourceSchemas.get(r.from()),
                         targetSchemas.get(r.to()))));
-        copier = new dev.strangler.connectors.internal.TableCopier(writerName, from.slotName(), from.publicationName(), from.chunkRows(), from.threads(),
+        copier = new dev.strangler.connectors.internal.TableCopier(writerName, from.slotName(), from.publicationName(), from.chunkRows(), from.threads(), from.indexMemory(),
                 () -> StartupChecks.connect(from.monolith()), this::connect, table -> {
                     // the copy may have built the table's primary key and indexes at its end: the writer's view of it first
                     try (Connection c = connect()) {

@@ -92,6 +92,7 @@ public final class TableCopier {
     private final String publicationName;
     private final int chunkRows;
     private final int threads;
+    private final String indexMemory;
     private final Connector monolith;
     private final Connector service;
     private final Listener listener;
@@ -99,13 +100,19 @@ public final class TableCopier {
     private final Map<TableId, AtomicLong> rowsCopied = new ConcurrentHashMap<>();
     private volatile int tablesLeft;
 
-    public TableCopier(String writer, String slotName, String publicationName, int chunkRows, int threads, Connector monolith, Connector service,
-                       Listener listener, BooleanSupplier running) {
+    /**
+     * @param threads     chunks of a table copied at once
+     * @param indexMemory {@code maintenance_work_mem} for the index builds after a table's last chunk (where larger than the
+     *                    server's); empty: the server's
+     */
+    public TableCopier(String writer, String slotName, String publicationName, int chunkRows, int threads, String indexMemory, Connector monolith,
+                       Connector service, Listener listener, BooleanSupplier running) {
         this.writer = writer;
         this.slotName = slotName;
         this.publicationName = publicationName;
         this.chunkRows = chunkRows;
         this.threads = threads;
+        this.indexMemory = indexMemory;
         this.monolith = monolith;
         this.service = service;
         this.listener = listener;
@@ -822,6 +829,22 @@ public final class TableCopier {
     /** Builds what {@link #deferIndexes} dropped, in the last chunk's transaction. */
     private void buildDeferred(Connection s, TableRoute route, List<String> deferred) throws SQLException {
         long started = System.nanoTime();
+        if (!deferred.isEmpty() && !indexMemory.isEmpty()) {
+            // more memory, fewer passes over temporary files and more parallel workers for the sort (a worker needs 32MB)
+            try (PreparedStatement ps = s.prepareStatement("SELECT set_config('maintenance_work_mem', ?, true) "
+                    + "WHERE pg_size_bytes(?) > pg_size_bytes(current_setting('maintenance_work_mem'))")) {
+                ps.setString(1, indexMemory);
+                ps.setString(2, indexMemory);
+                ps.executeQuery().close();
+            }
+        }
+        String memory = "";
+        if (!deferred.isEmpty()) {
+            try (Statement st = s.createStatement(); ResultSet rs = st.executeQuery("SELECT current_setting('maintenance_work_mem')")) {
+                rs.next();
+                memory = rs.getString(1);
+            }
+        }
         for (String build : deferred) {
             try (Statement st = s.createStatement()) {
                 st.execute(build);
@@ -832,8 +855,8 @@ public final class TableCopier {
             }
         }
         if (!deferred.isEmpty()) {
-            LOG.info("copy {}: {} built its {} deferred indexes and constraints in {} ms", writer, route.to(), deferred.size(),
-                    (System.nanoTime() - started) / 1_000_000);
+            LOG.info("copy {}: {} built its {} deferred indexes and constraints in {} ms (maintenance_work_mem {})", writer, route.to(),
+                    deferred.size(), (System.nanoTime() - started) / 1_000_000, memory);
         }
     }
 

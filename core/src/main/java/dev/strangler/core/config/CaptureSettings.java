@@ -13,17 +13,22 @@ import java.time.Duration;
  * @param copyChunkRows     rows per chunk of {@link SnapshotMode#COPY}: one COPY and one service transaction each
  * @param copyThreads       chunks of a table {@link SnapshotMode#COPY} copies at once, each on a monolith and a service
  *                          connection of its own (they commit in key order)
+ * @param copyIndexMemory   {@code maintenance_work_mem} for building a copied table's indexes after its last chunk
+ *                          (a PostgreSQL size such as {@code 256MB}; used where larger than the server's), empty:
+ *                          the server's
  */
 public record CaptureSettings(SnapshotMode snapshot, Duration pollInterval, Duration heartbeatInterval,
-                              String slotName, String publicationName, int copyChunkRows, int copyThreads) {
+                              String slotName, String publicationName, int copyChunkRows, int copyThreads, String copyIndexMemory) {
 
     /** Rows per chunk of a {@link SnapshotMode#COPY} copy unless configured. */
     public static final int DEFAULT_COPY_CHUNK_ROWS = 50_000;
     /** Chunks copied at once unless configured. */
     public static final int DEFAULT_COPY_THREADS = 2;
+    /** Memory for the index builds after a copy unless configured (as PostgreSQL's docs advise for a restore). */
+    public static final String DEFAULT_COPY_INDEX_MEMORY = "256MB";
 
     public CaptureSettings(SnapshotMode snapshot, Duration pollInterval, Duration heartbeatInterval, String slotName, String publicationName) {
-        this(snapshot, pollInterval, heartbeatInterval, slotName, publicationName, DEFAULT_COPY_CHUNK_ROWS, DEFAULT_COPY_THREADS);
+        this(snapshot, pollInterval, heartbeatInterval, slotName, publicationName, DEFAULT_COPY_CHUNK_ROWS, DEFAULT_COPY_THREADS, DEFAULT_COPY_INDEX_MEMORY);
     }
 
     /** Whether the capture copies the rows that exist before it starts. */

@@ -229,8 +229,13 @@ public final class ConfigLoader {
         }
         int chunk = n.integer("copyChunkRows", CaptureSettings.DEFAULT_COPY_CHUNK_ROWS, 100, 10_000_000);
         int threads = n.integer("copyThreads", CaptureSettings.DEFAULT_COPY_THREADS, 1, 32);
+        String indexMemory = n.string("copyIndexMemory", CaptureSettings.DEFAULT_COPY_INDEX_MEMORY).trim();
+        if (!indexMemory.isEmpty() && !indexMemory.matches("[1-9][0-9]*(kB|MB|GB)")) {
+            n.problem("copyIndexMemory", "is a PostgreSQL size such as 256MB or 1GB (kB, MB or GB), or \"\" for the server's "
+                    + "maintenance_work_mem; not '" + indexMemory + "'");
+        }
         n.finish();
-        return new CaptureSettings(snapshot, poll, heartbeat, slot, publication, chunk, threads);
+        return new CaptureSettings(snapshot, poll, heartbeat, slot, publication, chunk, threads, indexMemory);
     }
 
     /** A hash or fake mask needs {@code sync.maskKey}: every table that uses one without it is a problem. */

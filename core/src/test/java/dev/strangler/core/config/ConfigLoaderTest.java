@@ -219,16 +219,17 @@ class ConfigLoaderTest {
     void aCopyWithCopyIsAcceptedBetweenPostgresDatabasesForRoutesThatCarryRowsAsTheyAre() {
         StranglerConfig ok = new ConfigLoader(k -> null, Path.of("/tmp")).parse("""
                 monolith: {url: "jdbc:postgresql://h/shop", user: u}
-                capture: {snapshot: copy, copyChunkRows: 5000, copyThreads: 4}
+                capture: {snapshot: copy, copyChunkRows: 5000, copyThreads: 4, copyIndexMemory: 1GB}
                 services:
                   orders: {url: "jdbc:postgresql://h/orders", user: u, tables: [{from: public.orders, where: "total > 0", columns: {note: null}}]}
                 """, "test");
         assertThat(ok.capture().snapshot()).isEqualTo(CaptureSettings.SnapshotMode.COPY);
         assertThat(ok.capture().copyChunkRows()).isEqualTo(5000);
         assertThat(ok.capture().copyThreads()).isEqualTo(4);
+        assertThat(ok.capture().copyIndexMemory()).isEqualTo("1GB");
         assertThatThrownBy(() -> new ConfigLoader(k -> null, Path.of("/tmp")).parse("""
                 monolith: {url: "jdbc:postgresql://h/shop", user: u}
-                capture: {snapshot: copy, copyChunkRows: 10, copyThreads: 0}
+                capture: {snapshot: copy, copyChunkRows: 10, copyThreads: 0, copyIndexMemory: 256M}
                 sync: {maskKey: "a key of sixteen characters"}
                 services:
                   orders: {url: "jdbc:postgresql://h/orders", user: u, tables: [{from: public.orders, direction: two-way},
@@ -237,6 +238,7 @@ class ConfigLoaderTest {
                 """, "test")).isInstanceOf(ConfigException.class)
                 .hasMessageContaining("capture.copyChunkRows")
                 .hasMessageContaining("capture.copyThreads")
+                .hasMessageContaining("capture.copyIndexMemory: is a PostgreSQL size such as 256MB")
                 .hasMessageContaining("copy does not copy into two-way tables")
                 .hasMessageContaining("this route transforms them")
                 .hasMessageContaining("copy needs PostgreSQL services; service billing is mariadb; use capture.snapshot: incremental or initial");
