@@ -58,7 +58,7 @@ class CopySnapshotIT extends SandboxTestBase {
             String copied = "SELECT coalesce(max(rows_copied), 0) FROM strangler_copy";
             try (java.sql.Connection holder = postgres.connect(h.serviceDb)) {
                 holder.setAutoCommit(false);
-                long held = holdProgressRow(holder, 100_000, Duration.ofSeconds(120));
+                long held = holdProgressRow(holder, "public.big", 100_000, Duration.ofSeconds(120));
                 assertThat(held).as("the kill lands in the middle of the copy").isBetween(100_000L, ROWS - 100_000L);
                 String health = awaitHealthAddress(logs.resolve("run-1.log"));
                 Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> h.count(h.serviceDb, "SELECT count(*) FROM pg_stat_activity "
@@ -116,7 +116,7 @@ class CopySnapshotIT extends SandboxTestBase {
      * key to itself, dropped for the copy and validated after it) while rows they point at are deleted.
      */
     @Test
-    void foreignKeysAndATableThatIsNotEmpty() {
+    void foreignKeysAndATableThatIsNotEmpty() throws Exception {
         try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
             h.givenMonolith("CREATE TABLE parent (id bigint PRIMARY KEY, name text)",
                     "CREATE TABLE child (id bigint PRIMARY KEY, parent_id bigint NOT NULL REFERENCES parent ON DELETE CASCADE, name text)",
@@ -148,6 +148,17 @@ class CopySnapshotIT extends SandboxTestBase {
             // new parents with new children, children changed
             String childDone = "SELECT count(*) FROM strangler_copy WHERE target_table = 'public.child' AND done";
             double waitingForTable = 0;
+            // child's copy held at its first chunk (parent is done, so the writer reads changes again): a new child
+            // waits in the park for child's copy, counted apart from rows that wait for a parent
+            try (java.sql.Connection holder = postgres.connect(h.serviceDb)) {
+                holder.setAutoCommit(false);
+                holdProgressRow(holder, "public.child", 0, Duration.ofSeconds(60));
+                h.inMonolith("INSERT INTO child VALUES (99999, 1, 'while child is copied')");
+                Awaitility.await().atMost(Duration.ofSeconds(30))
+                        .until(() -> h.metrics.get("strangler.writer.parked.waiting.for.table").gauge().value() > 0);
+                waitingForTable = h.metrics.get("strangler.writer.parked.waiting.for.table").gauge().value();
+                holder.rollback();
+            }
             for (int i = 0; i < 400 && h.count(h.serviceDb, childDone) == 0; i++) {
                 // rows parked for a table being copied are counted apart (the parked-long alert leaves them out)
                 double waiting = h.metrics.get("strangler.writer.parked.waiting.for.table").gauge().value();
@@ -234,28 +245,30 @@ class CopySnapshotIT extends SandboxTestBase {
     }
 
     /**
-     * Locks the copy's progress row, in an open transaction of {@code holder}, once it says at least {@code rows} rows are
-     * copied (trying every few milliseconds; each try holds the copy up only for a moment).
+     * Locks the progress row of a table's copy, in an open transaction of {@code holder}, once it says at least {@code rows} rows are
+     * copied and the copy is not done (trying every few milliseconds; each try holds the copy up only for a moment).
      *
      * @return the rows copied when the lock was taken
      */
-    private static long holdProgressRow(java.sql.Connection holder, long rows, Duration atMost) throws java.sql.SQLException, InterruptedException {
-        long deadline = System.nanoTime() + atMost.toNanos();
-        while (System.nanoTime() < deadline) {
-            try (java.sql.Statement st = holder.createStatement();
-                 java.sql.ResultSet rs = st.executeQuery("SELECT rows_copied FROM strangler_copy FOR UPDATE")) {
-                if (rs.next() && rs.getLong(1) >= rows) {
-                    return rs.getLong(1);
-                }
-            } catch (java.sql.SQLException e) {
-                if (!"42P01".equals(e.getSQLState())) { // the writer has not created the table yet
-                    throw e;
-                }
-            }
-            holder.rollback();
-            Thread.sleep(5);
-        }
-        throw new AssertionError("the copy's progress row never said " + rows + " rows were copied");
+    private static long holdProgressRow(java.sql.Connection holder, String table, long rows, Duration atMost) {
+        AtomicLong held = new AtomicLong();
+        Awaitility.await("the copy's progress row saying " + rows + " rows are copied").atMost(atMost).pollInSameThread()
+                .pollInterval(Duration.ofMillis(5)).until(() -> {
+                    try (java.sql.Statement st = holder.createStatement();
+                         java.sql.ResultSet rs = st.executeQuery("SELECT rows_copied FROM strangler_copy WHERE target_table = '" + table + "' AND NOT done FOR UPDATE")) {
+                        if (rs.next() && rs.getLong(1) >= rows) {
+                            held.set(rs.getLong(1));
+                            return true;
+                        }
+                    } catch (java.sql.SQLException e) {
+                        if (!"42P01".equals(e.getSQLState())) { // the writer has not created the table yet
+                            throw e;
+                        }
+                    }
+                    holder.rollback();
+                    return false;
+                });
+        return held.get();
     }
 
     private static void workload(StranglerHarness h, AtomicBoolean running, AtomicLong transactions) {
