@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -108,30 +109,30 @@ public final class Pipeline implements AutoCloseable {
         TopicNames topics = config.topics();
         KafkaTopics admin = new KafkaTopics(kafka);
         SyncPlan plan = SyncPlan.fromConfig(config);
-        Set<String> cdcTopics = new LinkedHashSet<>();
+        // every topic the data path writes, made with one admin request (each request is a round to the controller)
+        Map<String, Integer> logTopics = new LinkedHashMap<>();
         for (SyncPlan.Origin origin : plan.origins()) {
-            cdcTopics.addAll(plan.sourceTopics(origin));
+            plan.sourceTopics(origin).forEach(topic -> logTopics.put(topic, config.kafka().partitions()));
         }
-        admin.ensureLog(cdcTopics, config.kafka().partitions());
-        Set<String> applyTopics = new LinkedHashSet<>();
         for (String target : plan.services()) {
-            applyTopics.add(topics.apply(target));
+            // One partition per target: the writer sees the target's rows in the order the engine routed them.
+            logTopics.put(topics.apply(target), 1);
         }
-        // One partition per target: the writer sees the target's rows in the order the engine routed them.
-        admin.ensureLog(applyTopics, 1);
-        admin.ensureLog(Set.of(topics.deadLetters()), 1);
+        logTopics.put(topics.deadLetters(), 1);
         for (SyncPlan.Origin origin : plan.origins()) {
             if (origin.usesTransactions()) {
                 // one partition each: transactions END in commit order, and meet their changes in one task
-                admin.ensureLog(Set.of(topics.transactions(origin.name()), topics.sequencer(origin.name())), 1);
+                logTopics.put(topics.transactions(origin.name()), 1);
+                logTopics.put(topics.sequencer(origin.name()), 1);
             }
         }
         boolean twoWay = !plan.twoWay().isEmpty();
         boolean mariadbMonolith = config.monolith().type().binlog();
         if (twoWay) {
-            admin.ensureLog(Set.of(topics.conflicts()), 1);
+            logTopics.put(topics.conflicts(), 1);
             admin.ensureCompacted(Set.of(topics.rules()));
         }
+        admin.ensureLogs(logTopics);
 
         if (parts.contains(Part.CAPTURE)) {
             // the monolith's capture first: its replication slot takes a moment to be created, and a copy of existing
@@ -169,7 +170,7 @@ public final class Pipeline implements AutoCloseable {
                 ServiceSettings monolith = new ServiceSettings(TopicNames.monolithTarget(service), config.monolith(),
                         routes.stream().map(dev.strangler.core.config.TableRoute::inverse).toList(), false);
                 startWriter(new JdbcApplyWriter(monolith, new JdbcApplyWriter.Options(false, java.util.Optional.of(service)),
-                        java.util.Map.of(), config.writer(), kafka, topics, metrics, clock, listener));
+                        Map.of(), config.writer(), kafka, topics, metrics, clock, listener));
             });
         }
         if (parts.contains(Part.SYNC_ENGINE)) {
@@ -186,7 +187,7 @@ public final class Pipeline implements AutoCloseable {
                 ServiceSettings service = config.services().get(origin.name());
                 ensureMarkerTable(service.database());
                 PostgresCapture reverse = new PostgresCapture(origin.name(), service.database(), serviceCapture(origin.name()),
-                        origin.capturedTables(), java.util.Map.of(), true, kafka, topics, metrics, clock);
+                        origin.capturedTables(), Map.of(), true, kafka, topics, metrics, clock);
                 serviceCaptures.add(reverse);
                 components.add(reverse);
                 reverse.start();

@@ -7,6 +7,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -33,12 +34,21 @@ public final class KafkaTopics {
 
     /** Topics with {@code cleanup.policy=delete}. */
     public void ensureLog(Set<String> names, int partitions) {
-        ensure(names, partitions, Map.of("max.message.bytes", String.valueOf(MAX_RECORD_BYTES)));
+        Map<String, Integer> partitionsByTopic = new LinkedHashMap<>();
+        names.forEach(name -> partitionsByTopic.put(name, partitions));
+        ensureLogs(partitionsByTopic);
+    }
+
+    /** Topics with {@code cleanup.policy=delete}, each with its number of partitions, made with one admin request. */
+    public void ensureLogs(Map<String, Integer> partitionsByTopic) {
+        ensure(partitionsByTopic, Map.of("max.message.bytes", String.valueOf(MAX_RECORD_BYTES)));
     }
 
     /** Topics with {@code cleanup.policy=compact} (control topics: rules, routes, validation). */
     public void ensureCompacted(Set<String> names) {
-        ensure(names, 1, Map.of("cleanup.policy", "compact"));
+        Map<String, Integer> partitionsByTopic = new LinkedHashMap<>();
+        names.forEach(name -> partitionsByTopic.put(name, 1));
+        ensure(partitionsByTopic, Map.of("cleanup.policy", "compact"));
     }
 
     /**
@@ -89,15 +99,16 @@ public final class KafkaTopics {
         }
     }
 
-    private void ensure(Set<String> names, int partitions, Map<String, String> config) {
+    private void ensure(Map<String, Integer> partitionsByTopic, Map<String, String> config) {
+        Set<String> names = partitionsByTopic.keySet();
         try (Admin admin = Admin.create(kafka.clientConfig())) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             List<NewTopic> missing = new ArrayList<>();
-            for (String name : names) {
+            partitionsByTopic.forEach((name, partitions) -> {
                 if (!existing.contains(name)) {
                     missing.add(new NewTopic(name, partitions, kafka.replicationFactor()).configs(config));
                 }
-            }
+            });
             if (missing.isEmpty()) {
                 return;
             }
