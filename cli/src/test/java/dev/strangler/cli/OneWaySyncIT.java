@@ -1,5 +1,6 @@
 package dev.strangler.cli;
 
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -88,6 +89,36 @@ class OneWaySyncIT extends SandboxTestBase {
             assertThat(h.serviceRows("SELECT name FROM things WHERE id IN (1, 2) ORDER BY id")).extracting(r -> r.get(0))
                     .containsExactly("older", "spanning");
         }
+    }
+
+    /**
+     * A stop leaves no capture behind, also one that comes while Debezium's tasks are still starting (the engine
+     * refuses to close then): the replication slot is free and the capture's offsets admin client is closed.
+     */
+    @Test
+    void stoppingLeavesNoCaptureRunningEvenWhileItsTasksStart() {
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
+            h.givenMonolith(THINGS);
+            String slotActive = "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + h.topicPrefix() + "' AND active";
+            h.startStrangler("- from: public.things");
+            h.stopStrangler();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> h.count("postgres", slotActive) == 0);
+            assertThat(offsetsAdminThreads(h)).isEmpty();
+
+            h.startStrangler("- from: public.things");
+            h.inMonolith("INSERT INTO things (id, name) VALUES (1, 'after a stop during the start')");
+            h.awaitServiceMatchesMonolith(ALL_COLUMNS, ALL_COLUMNS, Duration.ofSeconds(60));
+            assertThat(offsetsAdminThreads(h)).hasSize(1);
+            h.stopStrangler();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> h.count("postgres", slotActive) == 0);
+            assertThat(offsetsAdminThreads(h)).isEmpty();
+        }
+    }
+
+    private static java.util.List<String> offsetsAdminThreads(StranglerHarness h) {
+        return Thread.getAllStackTraces().keySet().stream().map(Thread::getName)
+                .filter(name -> name.contains("kafka-admin-client-thread | " + h.topicPrefix() + ".") && name.endsWith("-admin"))
+                .toList();
     }
 
     @Test

@@ -22,6 +22,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -146,9 +147,14 @@ final class StranglerHarness implements AutoCloseable {
 
     /** Starts Strangler in this JVM with a whole config (for instance {@link #config} with a setting changed). */
     StranglerHarness startStranglerWith(String yaml) {
+        return startStranglerWith(yaml, Pipeline.Part.DATA_PATH);
+    }
+
+    /** Starts these parts of Strangler in this JVM with a whole config (for instance the data path without its writer). */
+    StranglerHarness startStranglerWith(String yaml, Set<Pipeline.Part> parts) {
         StranglerConfig config = new ConfigLoader(k -> null, workDir).parse(yaml, "test config");
         pipeline = new Pipeline(config, metrics, Clock.systemUTC(), ApplyListener.NONE);
-        pipeline.start(Pipeline.Part.DATA_PATH);
+        pipeline.start(parts);
         return this;
     }
 

@@ -1,5 +1,6 @@
 package dev.strangler.connectors;
 
+import dev.strangler.connectors.internal.CaptureOffsetStore;
 import dev.strangler.connectors.internal.ConnectJson;
 import dev.strangler.connectors.internal.JdbcUrls;
 import dev.strangler.core.Component;
@@ -25,7 +26,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
+import java.io.IOException;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -55,6 +58,8 @@ import java.util.stream.Collectors;
 public abstract class DebeziumCapture implements Component {
 
     private static final Logger LOG = LoggerFactory.getLogger(DebeziumCapture.class);
+    /** How long a stop waits for Debezium's tasks to finish starting before it gives up on closing the engine. */
+    private static final Duration ENGINE_CLOSE_WAIT = Duration.ofSeconds(60);
 
     protected final String origin;
     protected final DatabaseSettings database;
@@ -194,7 +199,8 @@ public abstract class DebeziumCapture implements Component {
         p.setProperty("provide.transaction.metadata", String.valueOf(transactionMetadata));
         p.setProperty("max.batch.size", "8192");
         p.setProperty("max.queue.size", "32768");
-        p.setProperty("offset.storage", "org.apache.kafka.connect.storage.KafkaOffsetBackingStore");
+        // Debezium's own Kafka offset store leaves its admin client running after the engine stops; this one closes it
+        p.setProperty("offset.storage", CaptureOffsetStore.class.getName());
         p.setProperty("offset.storage.topic", topics.captureOffsets(origin));
         p.setProperty("offset.storage.partitions", "1");
         p.setProperty("offset.storage.replication.factor", String.valueOf(kafka.replicationFactor()));
@@ -273,7 +279,7 @@ public abstract class DebeziumCapture implements Component {
         }
         try {
             if (engine != null) {
-                engine.close();
+                closeEngine();
             }
             if (executor != null) {
                 executor.shutdown();
@@ -288,6 +294,30 @@ public abstract class DebeziumCapture implements Component {
                 producer.close(java.time.Duration.ofSeconds(10));
             }
             state.tryMoveTo(ComponentState.STOPPED);
+        }
+    }
+
+    /**
+     * Debezium's engine refuses to close while its tasks are starting ("Wait for the tasks to be fully started"):
+     * asked again until it accepts. Giving up at the first refusal left the engine running after the pipeline had
+     * stopped, holding the replication slot, with its producer closed under it.
+     */
+    private void closeEngine() throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + ENGINE_CLOSE_WAIT.toNanos();
+        while (true) {
+            try {
+                engine.close();
+                return;
+            } catch (IllegalStateException refused) {
+                String why = String.valueOf(refused.getMessage());
+                if (why.contains("already")) {
+                    return;    // "already being shut down" / "already shut down": it stopped on its own (a failure)
+                }
+                if (!why.contains("tasks are starting") || System.nanoTime() > deadline) {
+                    throw refused;
+                }
+                Thread.sleep(50);
+            }
         }
     }
 

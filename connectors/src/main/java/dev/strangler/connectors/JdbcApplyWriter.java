@@ -25,6 +25,7 @@ import io.micrometer.core.instrument.Timer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -558,6 +559,10 @@ public final class JdbcApplyWriter implements Component {
                         service.name(), e.getMessage(), e.getSQLState(), backoff.toMillis());
                 sleep(backoff);
                 backoff = backoff.multipliedBy(2).compareTo(Duration.ofSeconds(10)) > 0 ? Duration.ofSeconds(10) : backoff.multipliedBy(2);
+            } catch (OffsetOutOfRangeException e) {
+                String why = offsetsDeletedBeforeWritten(e);
+                LOG.error("writer {} stopped: {}", service.name(), why);
+                state.fail(why);
             } catch (StopRequested e) {
                 LOG.error("writer {} stopped: {}", service.name(), e.getMessage());
                 state.fail(e.getMessage());
@@ -590,6 +595,18 @@ public final class JdbcApplyWriter implements Component {
         }
     }
 
+    /**
+     * The apply topic no longer holds the records after the offsets stored in the service database: its retention
+     * (or someone) deleted them before the writer wrote them. Skipping to what is left would lose those changes
+     * without a word, so the writer stops and says what is missing and how to go on.
+     */
+    private String offsetsDeletedBeforeWritten(OffsetOutOfRangeException e) {
+        return "the apply topic " + topic + " no longer holds the records after the offsets stored in the service database "
+                + e.offsetOutOfRangePartitions() + " (deleted by the topic's retention.ms/retention.bytes before the writer wrote "
+                + "them): the changes in between are missing from the service. Raise the topic's retention, then re-copy the "
+                + "service (operations.md, \"The apply topic's retention\"); the writer does not skip records by itself";
+    }
+
     private KafkaConsumer<byte[], byte[]> newConsumer() {
         Map<String, Object> config = kafka.clientConfig(Map.of(
                 "client.id", writerName,
@@ -600,6 +617,8 @@ public final class JdbcApplyWriter implements Component {
         config.put("group.id", writerName);
         config.put("enable.auto.commit", "false");
         config.put("isolation.level", "read_committed");
+        // never skip: a stored offset the topic no longer holds stops the writer (see offsetsDeletedBeforeWritten)
+        config.put("auto.offset.reset", "none");
         config.put("max.poll.records", String.valueOf(settings.maxBatchRows()));
         return new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
@@ -628,6 +647,14 @@ public final class JdbcApplyWriter implements Component {
         }
         if (!fromStart.isEmpty()) {
             kafkaConsumer.seekToBeginning(fromStart);
+            kafkaConsumer.beginningOffsets(fromStart).forEach((tp, first) -> {
+                if (first > 0) {
+                    LOG.warn("writer {} has no stored offset for {} and starts at offset {}, not 0: the records before it were "
+                            + "deleted (retention) before this service database stored a position. If it was emptied to start "
+                            + "over, the changes in those records are missing: re-copy it (operations.md, \"The apply topic's retention\")",
+                            service.name(), tp, first);
+                }
+            });
         }
         LOG.info("writer {} resumes {} at stored offsets {}", service.name(), topic, stored);
     }

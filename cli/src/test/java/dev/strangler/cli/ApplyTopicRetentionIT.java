@@ -1,0 +1,83 @@
+package dev.strangler.cli;
+
+import dev.strangler.core.Component;
+import dev.strangler.core.ComponentState;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.common.TopicPartition;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Changes deleted from the apply topic (its retention) before the writer wrote them: the writer stops and says
+ * so instead of skipping to what is left, and the way back operations.md gives brings the service level again.
+ */
+class ApplyTopicRetentionIT extends SandboxTestBase {
+
+    private static final String ROWS = "SELECT id, name FROM things ORDER BY id";
+
+    @Test
+    void recordsDeletedBeforeTheWriterWroteThemStopItSayingSoAndARecopyMendsTheService() throws Exception {
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres);
+             Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+            h.givenMonolith("CREATE TABLE things (id bigint PRIMARY KEY, name text)",
+                    "INSERT INTO things SELECT g, 'copied' FROM generate_series(1, 10) g");
+            String config = h.config("- from: public.things").replace("capture:\n", "capture:\n  snapshot: copy\n");
+            h.startStranglerWith(config);
+            h.inMonolith("UPDATE things SET name = 'streamed' WHERE id = 1");
+            h.awaitServiceMatchesMonolith(ROWS, ROWS, Duration.ofSeconds(60));
+            h.stopStrangler();
+
+            // the writer is down: the changes of this transaction wait in the apply topic, which then loses them
+            h.inMonolith("INSERT INTO things SELECT g, 'lost' FROM generate_series(11, 20) g", "UPDATE things SET name = 'lost' WHERE id = 2",
+                    "DELETE FROM things WHERE id = 5");
+            TopicPartition apply = new TopicPartition(h.topicPrefix() + ".apply.svc", 0);
+            long stored = h.count(h.serviceDb, "SELECT next_offset FROM strangler_offsets WHERE topic = '" + apply.topic() + "'");
+            h.startStranglerWith(config, Set.of(Pipeline.Part.CAPTURE, Pipeline.Part.SYNC_ENGINE));
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> endOffset(admin, apply) > stored + 13);
+            h.stopStrangler();
+            long end = endOffset(admin, apply);
+            admin.deleteRecords(Map.of(apply, RecordsToDelete.beforeOffset(end))).all().get();
+
+            h.startStranglerWith(config);
+            Component writer = h.pipeline().components().stream().filter(c -> c.name().startsWith("writer")).findFirst().orElseThrow();
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> writer.state() == ComponentState.FAILED);
+            assertThat(writer.failure().orElseThrow())
+                    .contains("no longer holds the records after the offsets stored in the service database")
+                    .contains(apply.toString() + "=" + stored)
+                    .contains("retention");
+            assertThat(h.pipeline().healthy()).isFalse();
+            // nothing skipped silently: the writer kept its place and wrote nothing more
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM things")).isEqualTo(10);
+            assertThat(h.count(h.serviceDb, "SELECT next_offset FROM strangler_offsets WHERE topic = '" + apply.topic() + "'")).isEqualTo(stored);
+            h.stopStrangler();
+
+            // the way back (operations.md): forget the writer's place and the copy, restart: the copy fills the rows
+            // the service misses; validate finds the update and the delete that were lost, repair mends them
+            h.givenService("DELETE FROM strangler_offsets WHERE topic = '" + apply.topic() + "'", "DELETE FROM strangler_copy");
+            h.startStranglerWith(config);
+            Awaitility.await().atMost(Duration.ofSeconds(60))
+                    .until(() -> h.count(h.serviceDb, "SELECT count(*) FROM things WHERE id > 10") == 10);
+            Path file = h.writeConfigText(config);
+            CliResult drift = runCli("validate", "--config", file.toString(), "--table", "public.things");
+            assertThat(drift.exitCode()).as(drift.stdout() + drift.stderr()).isEqualTo(1);
+            CliResult repair = runCli("repair", "--config", file.toString(), "--table", "public.things");
+            assertThat(repair.exitCode()).as(repair.stderr()).isZero();
+            assertThat(repair.stdout()).contains("queued 2 repairs");
+            h.inMonolith("UPDATE things SET name = 'after' WHERE id = 3");
+            h.awaitServiceMatchesMonolith(ROWS, ROWS, Duration.ofSeconds(60));
+        }
+    }
+
+    private static long endOffset(Admin admin, TopicPartition tp) throws Exception {
+        return admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp).get().offset();
+    }
+}
