@@ -604,7 +604,7 @@ public final class JdbcApplyWriter implements Component {
         return "the apply topic " + topic + " no longer holds the records after the offsets stored in the service database "
                 + e.offsetOutOfRangePartitions() + " (deleted by the topic's retention.ms/retention.bytes before the writer wrote "
                 + "them): the changes in between are missing from the service. Raise the topic's retention, then re-copy the "
-                + "service (operations.md, \"The apply topic's retention\"); the writer does not skip records by itself";
+                + "service (operations.md, \"Topic retention\"); the writer does not skip records by itself";
     }
 
     private KafkaConsumer<byte[], byte[]> newConsumer() {
@@ -651,7 +651,7 @@ public final class JdbcApplyWriter implements Component {
                 if (first > 0) {
                     LOG.warn("writer {} has no stored offset for {} and starts at offset {}, not 0: the records before it were "
                             + "deleted (retention) before this service database stored a position. If it was emptied to start "
-                            + "over, the changes in those records are missing: re-copy it (operations.md, \"The apply topic's retention\")",
+                            + "over, the changes in those records are missing: re-copy it (operations.md, \"Topic retention\")",
                             service.name(), tp, first);
                 }
             });

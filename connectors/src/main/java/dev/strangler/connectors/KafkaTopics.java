@@ -81,6 +81,49 @@ public final class KafkaTopics {
         }
     }
 
+    /** A partition whose records after a consumer group's committed offset were deleted before the group read them. */
+    public record DeletedUnread(org.apache.kafka.common.TopicPartition partition, long committed, long firstLeft) {
+        @Override
+        public String toString() {
+            return partition + " committed " + committed + ", first record left " + firstLeft;
+        }
+    }
+
+    /**
+     * The partitions of {@code topics} on which a consumer group's committed offset lies before the first record the
+     * topic still holds: retention (or someone) deleted records the group had not read. A group that has committed
+     * nothing yet has no such partition.
+     */
+    public List<DeletedUnread> deletedUnread(String group, Set<String> topics) {
+        try (Admin admin = Admin.create(kafka.clientConfig())) {
+            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed = new LinkedHashMap<>();
+            admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS).forEach((tp, offset) -> {
+                if (offset != null && topics.contains(tp.topic())) {
+                    committed.put(tp, offset);
+                }
+            });
+            if (committed.isEmpty()) {
+                return List.of();
+            }
+            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> earliest = new LinkedHashMap<>();
+            committed.keySet().forEach(tp -> earliest.put(tp, org.apache.kafka.clients.admin.OffsetSpec.earliest()));
+            var firstLeft = admin.listOffsets(earliest).all().get(30, TimeUnit.SECONDS);
+            List<DeletedUnread> deleted = new ArrayList<>();
+            committed.forEach((tp, offset) -> {
+                long first = firstLeft.get(tp).offset();
+                if (offset.offset() < first) {
+                    deleted.add(new DeletedUnread(tp, offset.offset(), first));
+                }
+            });
+            return deleted;
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot read the offsets of consumer group " + group + " from Kafka: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading the offsets of consumer group " + group, e);
+        }
+    }
+
     /** Reads every record of a topic, from its beginning to its end as it is now (control topics: small, compacted). */
     public void readToEnd(String topic, java.util.function.Consumer<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> each) {
         Map<String, Object> config = kafka.clientConfig(Map.of("client.id", "strangler-reader-" + topic));

@@ -1,6 +1,7 @@
 package dev.strangler.syncengine;
 
 import dev.strangler.connectors.KafkaEndpoint;
+import dev.strangler.connectors.KafkaTopics;
 import dev.strangler.core.Component;
 import dev.strangler.core.ComponentState;
 import dev.strangler.core.config.SyncSettings;
@@ -13,9 +14,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 
 /**
  * Runs the {@link SyncTopology} as a Kafka Streams application with exactly-once processing
@@ -80,6 +84,18 @@ public final class SyncEngine implements Component {
             rules.follow(kafka, plan.topics().rules(), Duration.ofSeconds(60));
         }
         leaveGroupAsLastTime(props.getProperty(StreamsConfig.mainConsumerPrefix("group.instance.id")));
+        List<KafkaTopics.DeletedUnread> deleted = new KafkaTopics(kafka).deletedUnread(plan.topics().syncApplicationId(), inputTopics());
+        if (!deleted.isEmpty()) {
+            // Kafka Streams would start from the first record left (auto.offset.reset), the deleted changes never applied
+            String why = "the sync engine's input no longer holds records it had not read: " + deleted + " (deleted by the topics' "
+                    + "retention.ms/retention.bytes while it was stopped or behind). Those changes are missing downstream; it does not "
+                    + "skip them by itself. Raise the topics' retention, move the group " + plan.topics().syncApplicationId()
+                    + " to the first records left (kafka-consumer-groups.sh --reset-offsets --to-earliest --execute), start again "
+                    + "and re-copy or repair the tables (operations.md, \"Topic retention\")";
+            LOG.error("sync engine stopped: {}", why);
+            state.fail(why);
+            return;
+        }
         streams = new KafkaStreams(SyncTopology.build(plan, settings.transactionTimeout(), kafka.partitions() == 1, metrics,
                 rules, settings.conflictWindow()), props);
         streams.setStateListener((next, previous) -> {
@@ -101,6 +117,19 @@ public final class SyncEngine implements Component {
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         });
         streams.start();
+    }
+
+    /** Every topic the topology reads: each origin's cdc topics, and its transaction and sequencer topics. */
+    private Set<String> inputTopics() {
+        Set<String> topics = new LinkedHashSet<>();
+        for (SyncPlan.Origin origin : plan.origins()) {
+            topics.addAll(plan.sourceTopics(origin));
+            if (origin.usesTransactions()) {
+                topics.add(plan.topics().transactions(origin.name()));
+                topics.add(plan.topics().sequencer(origin.name()));
+            }
+        }
+        return topics;
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.strangler.core.ComponentState;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -17,10 +18,11 @@ import java.util.Set;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Changes deleted from the apply topic (its retention) before the writer wrote them: the writer stops and says
- * so instead of skipping to what is left, and the way back operations.md gives brings the service level again.
+ * Changes deleted from a topic (its retention) before Strangler read them: the writer (apply topic) and the sync
+ * engine (cdc topics) stop and say so instead of skipping to what is left, and the way back operations.md gives
+ * brings the service level again.
  */
-class ApplyTopicRetentionIT extends SandboxTestBase {
+class TopicRetentionIT extends SandboxTestBase {
 
     private static final String ROWS = "SELECT id, name FROM things ORDER BY id";
 
@@ -73,6 +75,52 @@ class ApplyTopicRetentionIT extends SandboxTestBase {
             assertThat(repair.exitCode()).as(repair.stderr()).isZero();
             assertThat(repair.stdout()).contains("queued 2 repairs");
             h.inMonolith("UPDATE things SET name = 'after' WHERE id = 3");
+            h.awaitServiceMatchesMonolith(ROWS, ROWS, Duration.ofSeconds(60));
+        }
+    }
+
+    @Test
+    void cdcRecordsDeletedBeforeTheSyncEngineReadThemStopItSayingSo() throws Exception {
+        try (StranglerHarness h = new StranglerHarness(kafka, postgres);
+             Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+            h.givenMonolith("CREATE TABLE things (id bigint PRIMARY KEY, name text)", "INSERT INTO things VALUES (1, 'copied')");
+            // the END of a transaction whose changes were deleted still comes: it is reported incomplete after this
+            String config = h.config("- from: public.things").replace("sync:\n", "sync:\n  transactionTimeout: 2s\n");
+            h.startStranglerWith(config);
+            h.inMonolith("UPDATE things SET name = 'streamed' WHERE id = 1");
+            h.awaitServiceMatchesMonolith(ROWS, ROWS, Duration.ofSeconds(60));
+            h.stopStrangler();
+
+            // only the capture runs: the changes wait in the cdc topic, which then loses them
+            h.inMonolith("INSERT INTO things SELECT g, 'lost' FROM generate_series(2, 5) g");
+            TopicPartition cdc = new TopicPartition(h.topicPrefix() + ".cdc.monolith.public.things", 0);
+            String group = h.topicPrefix() + "-sync-engine";
+            long committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().get(cdc).offset();
+            h.startStranglerWith(config, Set.of(Pipeline.Part.CAPTURE));
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> endOffset(admin, cdc) >= committed + 4);
+            h.stopStrangler();
+            long end = endOffset(admin, cdc);
+            admin.deleteRecords(Map.of(cdc, RecordsToDelete.beforeOffset(end))).all().get();
+
+            h.startStranglerWith(config);
+            Component engine = h.pipeline().components().stream().filter(c -> c.name().startsWith("sync")).findFirst().orElseThrow();
+            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> engine.state() == ComponentState.FAILED);
+            assertThat(engine.failure().orElseThrow())
+                    .contains("the sync engine's input no longer holds records it had not read")
+                    .contains(cdc + " committed " + committed + ", first record left " + end)
+                    .contains("--reset-offsets --to-earliest");
+            assertThat(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().get(cdc).offset()).isEqualTo(committed);
+            h.stopStrangler();
+
+            // the way back: the group moved to the first records left (as kafka-consumer-groups.sh does), then repair
+            admin.alterConsumerGroupOffsets(group, Map.of(cdc, new OffsetAndMetadata(end))).all().get();
+            h.startStranglerWith(config);
+            h.inMonolith("INSERT INTO things VALUES (6, 'after')");
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> h.count(h.serviceDb, "SELECT count(*) FROM things WHERE id = 6") == 1);
+            assertThat(h.count(h.serviceDb, "SELECT count(*) FROM things")).as("the lost inserts are not there").isEqualTo(2);
+            Path file = h.writeConfigText(config);
+            CliResult repair = runCli("repair", "--config", file.toString(), "--table", "public.things");
+            assertThat(repair.exitCode()).as(repair.stderr()).isZero();
             h.awaitServiceMatchesMonolith(ROWS, ROWS, Duration.ofSeconds(60));
         }
     }
