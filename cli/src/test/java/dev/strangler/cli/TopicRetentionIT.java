@@ -43,15 +43,8 @@ class TopicRetentionIT extends SandboxTestBase {
                     "DELETE FROM things WHERE id = 5");
             TopicPartition apply = new TopicPartition(h.topicPrefix() + ".apply.svc", 0);
             long stored = h.count(h.serviceDb, "SELECT next_offset FROM strangler_offsets WHERE topic = '" + apply.topic() + "'");
-            h.startStranglerWith(config, Set.of(Pipeline.Part.CAPTURE, Pipeline.Part.SYNC_ENGINE));
-            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> endOffset(admin, apply) > stored + 13);
-            h.stopStrangler();
-            long end = endOffset(admin, apply);
-            admin.deleteRecords(Map.of(apply, RecordsToDelete.beforeOffset(end))).all().get();
-
-            h.startStranglerWith(config);
-            Component writer = h.pipeline().components().stream().filter(c -> c.name().startsWith("writer")).findFirst().orElseThrow();
-            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> writer.state() == ComponentState.FAILED);
+            Component writer = deleteUnreadThenRestart(h, admin, config, Set.of(Pipeline.Part.CAPTURE, Pipeline.Part.SYNC_ENGINE),
+                    apply, stored + 14, "writer");
             assertThat(writer.failure().orElseThrow())
                     .contains("no longer holds the records after the offsets stored in the service database")
                     .contains(apply.toString() + "=" + stored)
@@ -96,15 +89,8 @@ class TopicRetentionIT extends SandboxTestBase {
             TopicPartition cdc = new TopicPartition(h.topicPrefix() + ".cdc.monolith.public.things", 0);
             String group = h.topicPrefix() + "-sync-engine";
             long committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().get(cdc).offset();
-            h.startStranglerWith(config, Set.of(Pipeline.Part.CAPTURE));
-            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> endOffset(admin, cdc) >= committed + 4);
-            h.stopStrangler();
+            Component engine = deleteUnreadThenRestart(h, admin, config, Set.of(Pipeline.Part.CAPTURE), cdc, committed + 4, "sync");
             long end = endOffset(admin, cdc);
-            admin.deleteRecords(Map.of(cdc, RecordsToDelete.beforeOffset(end))).all().get();
-
-            h.startStranglerWith(config);
-            Component engine = h.pipeline().components().stream().filter(c -> c.name().startsWith("sync")).findFirst().orElseThrow();
-            Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> engine.state() == ComponentState.FAILED);
             assertThat(engine.failure().orElseThrow())
                     .contains("the sync engine's input no longer holds records it had not read")
                     .contains(cdc + " committed " + committed + ", first record left " + end)
@@ -123,6 +109,23 @@ class TopicRetentionIT extends SandboxTestBase {
             assertThat(repair.exitCode()).as(repair.stderr()).isZero();
             h.awaitServiceMatchesMonolith(ROWS, ROWS, Duration.ofSeconds(60));
         }
+    }
+
+    /**
+     * Runs {@code parts} until {@code topic} reaches {@code endAtLeast}, stops, deletes every record of the topic
+     * (as its retention would), starts the whole data path and waits until the component named {@code component...}
+     * has failed; returns it.
+     */
+    private static Component deleteUnreadThenRestart(StranglerHarness h, Admin admin, String config, Set<Pipeline.Part> parts,
+                                                     TopicPartition topic, long endAtLeast, String component) throws Exception {
+        h.startStranglerWith(config, parts);
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> endOffset(admin, topic) >= endAtLeast);
+        h.stopStrangler();
+        admin.deleteRecords(Map.of(topic, RecordsToDelete.beforeOffset(endOffset(admin, topic)))).all().get();
+        h.startStranglerWith(config);
+        Component failing = h.pipeline().components().stream().filter(c -> c.name().startsWith(component)).findFirst().orElseThrow();
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> failing.state() == ComponentState.FAILED);
+        return failing;
     }
 
     private static long endOffset(Admin admin, TopicPartition tp) throws Exception {
