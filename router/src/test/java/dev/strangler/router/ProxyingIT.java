@@ -44,6 +44,25 @@ class ProxyingIT extends RouterTestBase {
     }
 
     @Test
+    void aRequestWaitingForAFreeUpstreamConnectionGivesUpAfterTheTimeout() throws Exception {
+        h.routerSettings = "upstreamTimeout: 700ms\nmaxConnectionsPerUpstream: 1\neventLoops: 1";
+        TrafficRouter router = h.start(ORDERS);
+        // the only connection to the monolith is busy for 3 s with an answer that keeps coming
+        var busy = java.util.concurrent.CompletableFuture.supplyAsync(() -> h.get(router, "/api/orders/trickle/3000"));
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> h.monolith.requests.get() == 1);
+        long start = System.nanoTime();
+        HttpResponse<String> waited = h.get(router, "/api/orders/2");
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        assertThat(waited.statusCode()).isEqualTo(504);
+        assertThat(waited.body()).contains("no connection to the upstream came free within 700 ms").contains("\"side\":\"monolith\"");
+        assertThat(millis).as("given up after the 700 ms timeout, not when the busy answer ended").isBetween(600L, 2500L);
+        // the busy answer was not cut, and the pool serves again once it is back
+        assertThat(busy.get(10, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        assertThat(h.get(router, "/api/orders/3").statusCode()).isEqualTo(200);
+        assertThat(h.monolith.requests.get()).isEqualTo(2);
+    }
+
+    @Test
     void anUpstreamClosingIdleConnectionsCostsNoFailedRequest() throws Exception {
         Upstream closing = new Upstream(h.vertx, "monolith", new HttpServerOptions().setIdleTimeout(1));
         try {

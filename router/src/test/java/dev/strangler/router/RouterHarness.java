@@ -51,7 +51,8 @@ final class RouterHarness implements AutoCloseable {
                 + "monolith: {url: 'jdbc:postgresql://127.0.0.1:1/none', user: none}\n"
                 + "services: {orders: {url: 'jdbc:postgresql://127.0.0.1:1/none', user: none, tables: [public.orders]}}\n"
                 + "router:\n  listen: {host: 127.0.0.1, port: 0}\n  admin: {host: 127.0.0.1, port: 0}\n  adminToken: " + TOKEN + "\n"
-                + "  defaultUpstream: " + monolith.url() + "\n  eventLoops: 2\n" + routerSettings.indent(2) + "  routes:\n"
+                + "  defaultUpstream: " + monolith.url() + "\n" + (routerSettings.contains("eventLoops:") ? "" : "  eventLoops: 2\n")
+                + routerSettings.indent(2) + "  routes:\n"
                 + routesYaml.replace("{{monolith}}", monolith.url()).replace("{{service}}", service.url()).indent(4);
         return new ConfigLoader(name -> null, Path.of(".")).parse(yaml, "test.yaml");
     }

@@ -13,7 +13,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A real HTTP server on loopback standing in for the monolith or a service: answers JSON that names
  * its side and echoes the request's headers and body; its status, delay and a body override can be
- * changed while a test runs. {@code .../big/<bytes>} streams a chunked body of that size.
+ * changed while a test runs. {@code .../big/<bytes>} streams a chunked body of that size; {@code .../trickle/<ms>} answers
+ * a byte every 100 ms for that long.
  */
 final class Upstream implements AutoCloseable {
 
@@ -58,6 +59,21 @@ final class Upstream implements AutoCloseable {
             long size = Long.parseLong(request.path().substring(big + 5));
             request.response().setChunked(true).putHeader("X-Side", side);
             streamBig(request, size);
+            return;
+        }
+        int trickle = request.path().indexOf("/trickle/");
+        if (trickle >= 0) {
+            // an answer that is never silent for long but takes this many ms: a byte every 100 ms
+            long until = System.nanoTime() + Long.parseLong(request.path().substring(trickle + 9)) * 1_000_000;
+            var response = request.response().setChunked(true).putHeader("X-Side", side);
+            Vertx.currentContext().owner().setPeriodic(100, timer -> {
+                if (System.nanoTime() >= until) {
+                    Vertx.currentContext().owner().cancelTimer(timer);
+                    response.end("x");
+                } else {
+                    response.write("x");
+                }
+            });
             return;
         }
         request.body().onSuccess(body -> {

@@ -180,7 +180,7 @@ public final class ProxyServer implements AutoCloseable {
                                     new UpstreamConnection());
                         }
                     });
-            pool = new UpstreamPool(bootstrap, settings.maxConnectionsPerUpstream());
+            pool = new UpstreamPool(bootstrap, loop, settings.maxConnectionsPerUpstream(), settings.upstreamTimeout());
             byUpstream.put(authority, pool);
         }
         return pool;

@@ -3,14 +3,19 @@ package dev.strangler.router.internal;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Kept-alive connections of one event loop to one upstream. Used only from its event loop (no locks): an
  * idle connection is taken if there is one, else a new one is opened up to the limit, else the caller waits
- * for the next connection given back.
+ * for the next connection given back, at most {@code maxWait}: then it fails as a connect that timed out (504).
  */
 final class UpstreamPool {
 
@@ -22,16 +27,31 @@ final class UpstreamPool {
         void failed(Throwable cause);
     }
 
+    /** A taker in line, and the timer that gives up on it. */
+    private static final class Waiting {
+        final Taker taker;
+        ScheduledFuture<?> timer;
+        boolean gaveUp;
+
+        Waiting(Taker taker) {
+            this.taker = taker;
+        }
+    }
+
     private final Bootstrap bootstrap;
+    private final EventLoop loop;
     private final int limit;
+    private final Duration maxWait;
     private final Deque<Channel> idle = new ArrayDeque<>();
-    private final Deque<Taker> waiting = new ArrayDeque<>();
+    private final Deque<Waiting> waiting = new ArrayDeque<>();
     private int open;
 
-    /** @param bootstrap bound to the pool's event loop, with the upstream's address */
-    UpstreamPool(Bootstrap bootstrap, int limit) {
+    /** @param bootstrap bound to {@code loop}, the pool's event loop, with the upstream's address */
+    UpstreamPool(Bootstrap bootstrap, EventLoop loop, int limit, Duration maxWait) {
         this.bootstrap = bootstrap;
+        this.loop = loop;
         this.limit = limit;
+        this.maxWait = maxWait;
     }
 
     void take(Taker taker) {
@@ -43,7 +63,13 @@ final class UpstreamPool {
             }
         }
         if (open >= limit) {
-            waiting.addLast(taker);
+            Waiting line = new Waiting(taker);
+            line.timer = loop.schedule(() -> {
+                line.gaveUp = true;
+                taker.failed(new ConnectTimeoutException("no connection to the upstream came free within " + maxWait.toMillis()
+                        + " ms (all " + limit + " of this event loop busy: maxConnectionsPerUpstream)"));
+            }, maxWait.toMillis(), TimeUnit.MILLISECONDS);
+            waiting.addLast(line);
             return;
         }
         connect(taker);
@@ -54,7 +80,7 @@ final class UpstreamPool {
         if (!channel.isActive()) {
             return;
         }
-        Taker next = waiting.pollFirst();
+        Taker next = nextWaiting();
         if (next != null) {
             next.connected(channel, true);
         } else {
@@ -66,10 +92,22 @@ final class UpstreamPool {
     void closed(Channel channel) {
         open--;
         idle.remove(channel);
-        Taker next = waiting.pollFirst();
+        Taker next = nextWaiting();
         if (next != null) {
             connect(next);
         }
+    }
+
+    /** The first taker in line that is still waiting, its timer stopped; null if none. */
+    private Taker nextWaiting() {
+        Waiting line;
+        while ((line = waiting.pollFirst()) != null) {
+            if (!line.gaveUp) {
+                line.timer.cancel(false);
+                return line.taker;
+            }
+        }
+        return null;
     }
 
     private void connect(Taker taker) {
