@@ -63,6 +63,16 @@ class ProxyingIT extends RouterTestBase {
     }
 
     @Test
+    void anUpstreamNamedByHostNameIsResolvedAndReached() {
+        // resolved by Netty's asynchronous resolver (here from the hosts file), not on the event loop by the JDK
+        TrafficRouter router = h.start(ORDERS.replace("{{monolith}}", "http://localhost:" + h.monolith.port()));
+        HttpResponse<String> r = h.get(router, "/api/orders/1");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("X-Strangler-Side")).hasValue("monolith");
+        assertThat(r.body()).contains("\"host\":\"localhost:" + h.monolith.port() + "\"");
+    }
+
+    @Test
     void anUpstreamClosingIdleConnectionsCostsNoFailedRequest() throws Exception {
         Upstream closing = new Upstream(h.vertx, "monolith", new HttpServerOptions().setIdleTimeout(1));
         try {

@@ -18,10 +18,14 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -108,6 +112,12 @@ public final class ProxyServer implements AutoCloseable {
             return new HashMap<>();
         }
     };
+    /**
+     * Upstream host names resolved by Netty's asynchronous DNS resolver (hosts file, then the system's name servers
+     * and search domains, answers cached for their TTL): a slow name server delays the connection that needs it,
+     * not every request of the event loop, as the JDK's blocking resolver would.
+     */
+    private final DnsAddressResolverGroup resolver;
     private Channel server;
 
     public ProxyServer(RouterSettings settings, List<LiveRoute> routes, Clock clock, int eventLoops) {
@@ -117,6 +127,9 @@ public final class ProxyServer implements AutoCloseable {
         this.epoll = Epoll.isAvailable();
         this.group = new MultiThreadIoEventLoopGroup(eventLoops, new DefaultThreadFactory("strangler-router"),
                 epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
+                .datagramChannelType(epoll ? EpollDatagramChannel.class : NioDatagramChannel.class)
+                .socketChannelType(epoll ? EpollSocketChannel.class : NioSocketChannel.class));
     }
 
     /** {@code native (epoll)} or {@code NIO}. */
@@ -150,6 +163,7 @@ public final class ProxyServer implements AutoCloseable {
             server.close().syncUninterruptibly();
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        resolver.close();
     }
 
     private LiveRoute match(RequestView view) {
@@ -168,6 +182,7 @@ public final class ProxyServer implements AutoCloseable {
         UpstreamPool pool = byUpstream.get(authority);
         if (pool == null) {
             Bootstrap bootstrap = new Bootstrap().group(loop).channel(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
+                    .resolver(resolver)
                     .option(ChannelOption.TCP_NODELAY, true)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()))
                     .remoteAddress(upstream.getHost(), port(upstream))
