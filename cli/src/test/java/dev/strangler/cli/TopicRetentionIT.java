@@ -1,17 +1,22 @@
 package dev.strangler.cli;
 
+import dev.strangler.connectors.KafkaTopics;
 import dev.strangler.core.Component;
 import dev.strangler.core.ComponentState;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -50,6 +55,13 @@ class TopicRetentionIT extends SandboxTestBase {
                     .contains(apply.toString() + "=" + stored)
                     .contains("retention");
             assertThat(h.pipeline().healthy()).isFalse();
+            // the retention the writer logs at start (a WARN below a day): the broker's default here, then the topic's own
+            KafkaTopics topics = new KafkaTopics(h.pipeline().kafka());
+            assertThat(topics.retentionMs(apply.topic())).isEqualTo(Duration.ofDays(7).toMillis());
+            var resource = new ConfigResource(ConfigResource.Type.TOPIC, apply.topic());
+            admin.incrementalAlterConfigs(Map.of(resource, List.of(new AlterConfigOp(new ConfigEntry("retention.ms", "3600000"),
+                    AlterConfigOp.OpType.SET)))).all().get();
+            assertThat(topics.retentionMs(apply.topic())).isEqualTo(3_600_000L);
             // nothing skipped silently: the writer kept its place and wrote nothing more
             assertThat(h.count(h.serviceDb, "SELECT count(*) FROM things")).isEqualTo(10);
             assertThat(h.count(h.serviceDb, "SELECT next_offset FROM strangler_offsets WHERE topic = '" + apply.topic() + "'")).isEqualTo(stored);

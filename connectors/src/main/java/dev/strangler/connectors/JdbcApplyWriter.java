@@ -506,6 +506,9 @@ public final class JdbcApplyWriter implements Component {
                 ? new MariaDbCatalog(source) : new PostgresCatalog(source);
     }
 
+    /** Whether this start logged the apply topic's retention (runLoop's thread only). */
+    private boolean retentionSaid;
+
     private void runLoop() {
         MDC.put("component", name());
         Duration backoff = Duration.ofMillis(200);
@@ -517,6 +520,10 @@ public final class JdbcApplyWriter implements Component {
                 List<TopicPartition> partitions = KafkaTopics.partitionsOf(kafkaConsumer, topic, Duration.ofSeconds(60));
                 kafkaConsumer.assign(partitions);
                 seekToStoredOffsets(connection, kafkaConsumer, partitions);
+                if (!retentionSaid) {
+                    sayRetention();
+                    retentionSaid = true;
+                }
                 loadParked(connection);
                 state.tryMoveTo(ComponentState.RUNNING);
                 backoff = Duration.ofMillis(200);
@@ -595,6 +602,31 @@ public final class JdbcApplyWriter implements Component {
         }
     }
 
+    /** Once per start: how long changes can wait in the apply topic, the bound on a writer outage (or a long copy). */
+    private void sayRetention() {
+        long retentionMs;
+        try {
+            retentionMs = new KafkaTopics(kafka).retentionMs(topic);
+        } catch (RuntimeException e) {
+            // only a log line: a broker that will not describe the topic (ACLs) stops nothing
+            LOG.info("writer {}: the retention of {} is unknown ({})", service.name(), topic, e.getMessage());
+            return;
+        }
+        if (retentionMs < 0) {
+            LOG.info("writer {}: {} keeps its records forever (retention.ms -1)", service.name(), topic);
+        } else if (retentionMs < Duration.ofDays(1).toMillis()) {
+            LOG.warn("writer {}: changes wait at most {} in {} (its retention.ms): a writer stopped or behind for longer "
+                    + "stops with changes missing; raise it (operations.md, \"Topic retention\")", service.name(),
+                    hoursOrMinutes(retentionMs), topic);
+        } else {
+            LOG.info("writer {}: changes wait at most {} in {} (its retention.ms)", service.name(), hoursOrMinutes(retentionMs), topic);
+        }
+    }
+
+    private static String hoursOrMinutes(long millis) {
+        return millis >= 3_600_000 ? millis / 3_600_000 + " h" : millis / 60_000 + " min";
+    }
+
     /**
      * The apply topic no longer holds the records after the offsets stored in the service database: its retention
      * (or someone) deleted them before the writer wrote them. Skipping to what is left would lose those changes
@@ -603,7 +635,8 @@ public final class JdbcApplyWriter implements Component {
     private String offsetsDeletedBeforeWritten(OffsetOutOfRangeException e) {
         return "the apply topic " + topic + " no longer holds the records after the offsets stored in the service database "
                 + e.offsetOutOfRangePartitions() + " (deleted by the topic's retention.ms/retention.bytes before the writer wrote "
-                + "them): the changes in between are missing from the service. Raise the topic's retention, then re-copy the "
+                + "them; or the topic was deleted and made again, which leaves the stored offsets past its end): the changes in "
+                + "between are missing from the service. Raise the topic's retention, then re-copy the "
                 + "service (operations.md, \"Topic retention\"); the writer does not skip records by itself";
     }
 

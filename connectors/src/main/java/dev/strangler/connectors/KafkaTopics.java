@@ -81,6 +81,20 @@ public final class KafkaTopics {
         }
     }
 
+    /** A topic's {@code retention.ms} as the broker applies it (its own setting or the broker's default); -1: kept forever. */
+    public long retentionMs(String topic) {
+        var resource = new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic);
+        try (Admin admin = Admin.create(kafka.clientConfig())) {
+            var entry = admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS).get(resource).get("retention.ms");
+            return entry == null || entry.value() == null ? -1 : Long.parseLong(entry.value());
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot read the configuration of topic " + topic + " from Kafka: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading the configuration of topic " + topic, e);
+        }
+    }
+
     /** A partition whose records after a consumer group's committed offset were deleted before the group read them. */
     public record DeletedUnread(org.apache.kafka.common.TopicPartition partition, long committed, long firstLeft) {
         @Override
