@@ -100,7 +100,13 @@ class OneWaySyncIT extends SandboxTestBase {
         try (StranglerHarness h = new StranglerHarness(kafka, postgres)) {
             h.givenMonolith(THINGS);
             String slotActive = "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + h.topicPrefix() + "' AND active";
-            h.startStrangler("- from: public.things");
+            // the capture alone, stopped at once (before Debezium's engine runs), then stopped as soon as Debezium has
+            // a connection to the monolith (its tasks are starting: the stop waits for them)
+            h.startStranglerWith(h.config("- from: public.things"), java.util.Set.of(Pipeline.Part.CAPTURE));
+            h.stopStrangler();
+            h.startStranglerWith(h.config("- from: public.things"), java.util.Set.of(Pipeline.Part.CAPTURE));
+            Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5)).until(() -> h.count("postgres",
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + h.monolithDb + "' AND application_name ILIKE '%debezium%'") > 0);
             h.stopStrangler();
             Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> h.count("postgres", slotActive) == 0);
             assertThat(offsetsAdminThreads(h)).isEmpty();

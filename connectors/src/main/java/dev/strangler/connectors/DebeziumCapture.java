@@ -290,6 +290,7 @@ public abstract class DebeziumCapture implements Component {
         } catch (Exception e) {
             LOG.warn("capture {} did not stop cleanly: {}", origin, e.toString());
         } finally {
+            CaptureOffsetStore.stopLeftBehind(topics.captureOffsets(origin));
             if (producer != null) {
                 producer.close(java.time.Duration.ofSeconds(10));
             }
@@ -304,6 +305,7 @@ public abstract class DebeziumCapture implements Component {
      */
     private void closeEngine() throws IOException, InterruptedException {
         long deadline = System.nanoTime() + ENGINE_CLOSE_WAIT.toNanos();
+        boolean said = false;
         while (true) {
             try {
                 engine.close();
@@ -315,6 +317,10 @@ public abstract class DebeziumCapture implements Component {
                 }
                 if (!why.contains("tasks are starting") || System.nanoTime() > deadline) {
                     throw refused;
+                }
+                if (!said) {
+                    LOG.info("capture {}: Debezium's tasks are still starting; it stops once they have", origin);
+                    said = true;
                 }
                 Thread.sleep(50);
             }

@@ -5,9 +5,13 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.connect.runtime.WorkerConfig;
 import org.apache.kafka.connect.storage.KafkaOffsetBackingStore;
 import org.apache.kafka.connect.util.SharedTopicAdmin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -19,7 +23,13 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class CaptureOffsetStore extends KafkaOffsetBackingStore {
 
+    private static final Logger LOG = LoggerFactory.getLogger(CaptureOffsetStore.class);
+    /** The stores configured and not stopped, by offsets topic: the engine does not stop one if closed while it initializes. */
+    private static final ConcurrentHashMap<String, CaptureOffsetStore> OPEN = new ConcurrentHashMap<>();
+
     private final AtomicReference<SharedTopicAdmin> admin;
+    private final AtomicBoolean stopped = new AtomicBoolean();
+    private volatile String offsetsTopic = "";
 
     public CaptureOffsetStore() {
         this(new AtomicReference<>());
@@ -40,6 +50,8 @@ public final class CaptureOffsetStore extends KafkaOffsetBackingStore {
         });
         // named after the offsets topic, which names the capture (prefix and origin)
         adminConfig.put(AdminClientConfig.CLIENT_ID_CONFIG, config.originals().getOrDefault("offset.storage.topic", "strangler-capture") + "-admin");
+        offsetsTopic = String.valueOf(config.originals().getOrDefault("offset.storage.topic", ""));
+        OPEN.put(offsetsTopic, this);
         SharedTopicAdmin previous = admin.getAndSet(new SharedTopicAdmin(adminConfig));
         if (previous != null) {
             previous.close();
@@ -49,6 +61,9 @@ public final class CaptureOffsetStore extends KafkaOffsetBackingStore {
 
     @Override
     public void stop() {
+        if (!stopped.compareAndSet(false, true)) {
+            return;
+        }
         try {
             super.stop();
         } finally {
@@ -56,6 +71,25 @@ public final class CaptureOffsetStore extends KafkaOffsetBackingStore {
             if (made != null) {
                 made.close();
             }
+            OPEN.remove(offsetsTopic, this);
+        }
+    }
+
+    /**
+     * Stops the store of this offsets topic if the engine left it running: Debezium's engine, closed while it
+     * initializes, fails its next step and never stops the offset store it had started (its consumer, producer and
+     * admin client stay). Called by the capture once its engine's thread has ended.
+     */
+    public static void stopLeftBehind(String offsetsTopic) {
+        CaptureOffsetStore left = OPEN.get(offsetsTopic);
+        if (left == null) {
+            return;
+        }
+        LOG.info("the offset store of {} was left running by the engine's stop; stopping it", offsetsTopic);
+        try {
+            left.stop();
+        } catch (RuntimeException e) {
+            LOG.warn("the offset store of {} did not stop cleanly: {}", offsetsTopic, e.toString());
         }
     }
 }
