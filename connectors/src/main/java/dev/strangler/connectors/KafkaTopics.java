@@ -84,15 +84,10 @@ public final class KafkaTopics {
     /** A topic's {@code retention.ms} as the broker applies it (its own setting or the broker's default); -1: kept forever. */
     public long retentionMs(String topic) {
         var resource = new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic);
-        try (Admin admin = Admin.create(kafka.clientConfig())) {
+        return withAdmin("read the configuration of topic " + topic, admin -> {
             var entry = admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS).get(resource).get("retention.ms");
-            return entry == null || entry.value() == null ? -1 : Long.parseLong(entry.value());
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("cannot read the configuration of topic " + topic + " from Kafka: " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while reading the configuration of topic " + topic, e);
-        }
+            return entry == null || entry.value() == null ? -1L : Long.parseLong(entry.value());
+        });
     }
 
     /** A partition whose records after a consumer group's committed offset were deleted before the group read them. */
@@ -109,7 +104,7 @@ public final class KafkaTopics {
      * nothing yet has no such partition.
      */
     public List<DeletedUnread> deletedUnread(String group, Set<String> topics) {
-        try (Admin admin = Admin.create(kafka.clientConfig())) {
+        return withAdmin("read the offsets of consumer group " + group, admin -> {
             Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed = new LinkedHashMap<>();
             admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS).forEach((tp, offset) -> {
                 if (offset != null && topics.contains(tp.topic())) {
@@ -130,12 +125,7 @@ public final class KafkaTopics {
                 }
             });
             return deleted;
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("cannot read the offsets of consumer group " + group + " from Kafka: " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while reading the offsets of consumer group " + group, e);
-        }
+        });
     }
 
     /** Reads every record of a topic, from its beginning to its end as it is now (control topics: small, compacted). */
@@ -157,8 +147,7 @@ public final class KafkaTopics {
     }
 
     private void ensure(Map<String, Integer> partitionsByTopic, Map<String, String> config) {
-        Set<String> names = partitionsByTopic.keySet();
-        try (Admin admin = Admin.create(kafka.clientConfig())) {
+        withAdmin("create topics " + partitionsByTopic.keySet(), admin -> {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             List<NewTopic> missing = new ArrayList<>();
             partitionsByTopic.forEach((name, partitions) -> {
@@ -167,7 +156,7 @@ public final class KafkaTopics {
                 }
             });
             if (missing.isEmpty()) {
-                return;
+                return null;
             }
             try {
                 admin.createTopics(missing).all().get(30, TimeUnit.SECONDS);
@@ -177,12 +166,24 @@ public final class KafkaTopics {
                 }
             }
             LOG.info("created topics {}", missing.stream().map(NewTopic::name).toList());
+            return null;
+        });
+    }
+
+    /** One admin request (or a few), with an admin client of its own; what it was doing named in the error. */
+    private interface AdminCall<T> {
+        T call(Admin admin) throws ExecutionException, TimeoutException, InterruptedException;
+    }
+
+    private <T> T withAdmin(String doing, AdminCall<T> call) {
+        try (Admin admin = Admin.create(kafka.clientConfig())) {
+            return call.call(admin);
         } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("cannot create topics " + names + " on " + kafka.bootstrapServers()
-                    + ": " + (e.getCause() == null ? e : e.getCause()), e);
+            throw new IllegalStateException("cannot " + doing + " on " + kafka.bootstrapServers() + ": "
+                    + (e.getCause() == null ? e : e.getCause()), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while creating topics", e);
+            throw new IllegalStateException("interrupted while trying to " + doing, e);
         }
     }
 }

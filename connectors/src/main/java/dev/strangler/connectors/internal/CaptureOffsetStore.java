@@ -48,9 +48,9 @@ public final class CaptureOffsetStore extends KafkaOffsetBackingStore {
                 adminConfig.put(key, value);
             }
         });
+        offsetsTopic = String.valueOf(config.originals().getOrDefault("offset.storage.topic", "strangler-capture"));
         // named after the offsets topic, which names the capture (prefix and origin)
-        adminConfig.put(AdminClientConfig.CLIENT_ID_CONFIG, config.originals().getOrDefault("offset.storage.topic", "strangler-capture") + "-admin");
-        offsetsTopic = String.valueOf(config.originals().getOrDefault("offset.storage.topic", ""));
+        adminConfig.put(AdminClientConfig.CLIENT_ID_CONFIG, offsetsTopic + "-admin");
         OPEN.put(offsetsTopic, this);
         SharedTopicAdmin previous = admin.getAndSet(new SharedTopicAdmin(adminConfig));
         if (previous != null) {
